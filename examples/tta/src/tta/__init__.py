@@ -1,0 +1,1 @@
+"""TTA: a therapeutic text adventure (the pytest-phase7 example project)."""

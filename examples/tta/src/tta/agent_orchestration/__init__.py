@@ -1,0 +1,1 @@
+"""Agent orchestration: provider adapters, the agent registry and the turn service."""

@@ -1,0 +1,1 @@
+"""Player experience: accounts, character sheets and session management."""

@@ -1,0 +1,218 @@
+"""Run the gates over the resolved targets and turn their results into a :class:`RunResult`.
+
+Static gates (ruff, mypy, docstrings, custom ones with ``needs_session = False``) start in
+background threads as soon as :meth:`Engine.start` is called (at session start) and run while the
+tests run; session gates (coverage) run in :meth:`Engine.finish` once the session's data exists.
+A gate that raises is an ERROR for all its targets, never a crash of the session.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from pytest_phase7.gates.base import (
+    Gate,
+    GateRequest,
+    GateResult,
+    GateRun,
+    GateStatus,
+    SessionData,
+    error_run,
+)
+from pytest_phase7.model import Manifest, PlanStatus, WorkItem
+from pytest_phase7.resolve import Resolution, Target
+from pytest_phase7.settings import Settings
+from pytest_phase7.status import (
+    Baseline,
+    ItemOutcome,
+    Verdict,
+    batch_kinds,
+    decide,
+    derive_outcome,
+)
+
+#: Extra seconds to wait for a gate thread beyond its own timeout before giving up on it.
+JOIN_GRACE_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """Everything one ``pytest --phase7`` run found: per item, per gate, and the verdict."""
+
+    manifest: Manifest
+    rootdir: str
+    gates: tuple[str, ...]
+    gate_titles: tuple[tuple[str, str], ...]
+    outcomes: tuple[ItemOutcome, ...]
+    gate_runs: tuple[GateRun, ...]
+    verdict: Verdict
+    tests_failed: int = 0
+    notes: tuple[str, ...] = ()
+
+    def title_of(self, gate: str) -> str:
+        """The report title of a gate."""
+        return dict(self.gate_titles).get(gate, gate)
+
+
+StatusOverride = Callable[[ItemOutcome], "PlanStatus | None"]
+
+
+def applicable_gates(
+    item: WorkItem, batch_gates: tuple[str, ...] | None, available: Sequence[str]
+) -> tuple[str, ...]:
+    """The gates that apply to an item: the item's own list, else its batch's, else all."""
+    narrowed = item.gates if item.gates is not None else batch_gates
+    if narrowed is None:
+        return tuple(available)
+    return tuple(g for g in available if g in narrowed)
+
+
+class Engine:
+    """One run of the gates for one session."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        manifest: Manifest,
+        resolutions: Sequence[Resolution],
+        rootdir: Path,
+        gates: Sequence[Gate],
+        baseline: Baseline | None = None,
+    ) -> None:
+        """Prepare which gate checks which targets; nothing runs yet."""
+        self.settings = settings
+        self.manifest = manifest
+        self.resolutions = tuple(resolutions)
+        self.rootdir = rootdir
+        self.gates = tuple(gates)
+        self.baseline = baseline
+        batches = {b.number: b.gates for b in manifest.batches}
+        names = [g.name for g in self.gates]
+        self.applicable: dict[int, tuple[str, ...]] = {
+            r.item.number: applicable_gates(r.item, batches.get(r.item.batch), names)
+            for r in self.resolutions
+        }
+        self._targets: dict[str, list[Target]] = {name: [] for name in names}
+        for resolution in self.resolutions:
+            if resolution.target is None:
+                continue
+            for name in self.applicable[resolution.item.number]:
+                if all(t.ref != resolution.target.ref for t in self._targets[name]):
+                    self._targets[name].append(resolution.target)
+        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
+        self._futures: dict[str, concurrent.futures.Future[GateRun]] = {}
+
+    def start(self) -> None:
+        """Start the static gates in background threads (call at session start)."""
+        static = [g for g in self.gates if not g.needs_session and self._targets[g.name]]
+        if not static:
+            return
+        self._pool = concurrent.futures.ThreadPoolExecutor(
+            max_workers=len(static), thread_name_prefix="phase7-gate"
+        )
+        for gate in static:
+            request = self._request(gate, None)
+            self._futures[gate.name] = self._pool.submit(_safe_run, gate, request)
+
+    def finish(
+        self,
+        session: SessionData | None,
+        *,
+        tests_failed: int = 0,
+        override: StatusOverride | None = None,
+        notes: Sequence[str] = (),
+    ) -> RunResult:
+        """Run the session gates, join the static ones, derive statuses and the verdict."""
+        runs: dict[str, GateRun] = {}
+        for gate in self.gates:
+            targets = self._targets[gate.name]
+            if not targets:
+                runs[gate.name] = GateRun(gate.name, {})
+            elif gate.needs_session:
+                runs[gate.name] = _safe_run(gate, self._request(gate, session))
+            elif gate.name not in self._futures:
+                runs[gate.name] = _safe_run(gate, self._request(gate, None))
+        for name, future in self._futures.items():
+            try:
+                runs[name] = future.result(timeout=self.settings.timeout + JOIN_GRACE_SECONDS)
+            except concurrent.futures.TimeoutError:
+                runs[name] = error_run(
+                    name, self._targets[name], f"{name} did not finish in time",
+                    "raise --phase7-timeout",
+                )
+        self.close()
+        kinds = batch_kinds(self.manifest)
+        outcomes = []
+        for resolution in self.resolutions:
+            item = resolution.item
+            results = self._results_for(resolution, runs)
+            outcome = derive_outcome(resolution, results, kinds[item.batch], self.baseline)
+            if override is not None:
+                forced = override(outcome)
+                if forced is not None and forced is not outcome.status:
+                    outcome = replace(outcome, status=forced, reason=f"set by a plugin: {forced.label}")
+            outcomes.append(outcome)
+        verdict: Verdict = decide(self.manifest, outcomes, self.settings.fail_on)
+        return RunResult(
+            manifest=self.manifest,
+            rootdir=str(self.rootdir),
+            gates=tuple(g.name for g in self.gates),
+            gate_titles=tuple((g.name, g.title) for g in self.gates),
+            outcomes=tuple(outcomes),
+            gate_runs=tuple(runs[g.name] for g in self.gates),
+            verdict=verdict,
+            tests_failed=tests_failed,
+            notes=tuple(notes),
+        )
+
+    def close(self) -> None:
+        """Stop waiting for gate threads (their subprocesses end by their own timeouts)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+    def _request(self, gate: Gate, session: SessionData | None) -> GateRequest:
+        return GateRequest(
+            rootdir=self.rootdir,
+            targets=tuple(self._targets[gate.name]),
+            settings=self.settings,
+            session=session,
+        )
+
+    def _results_for(
+        self, resolution: Resolution, runs: dict[str, GateRun]
+    ) -> tuple[GateResult, ...]:
+        if resolution.target is None:
+            return ()
+        wanted = self.applicable[resolution.item.number]
+        results = []
+        for gate in self.gates:
+            if gate.name not in wanted:
+                results.append(GateResult(gate.name, GateStatus.SKIP, reason="not applicable"))
+                continue
+            result = runs[gate.name].results.get(resolution.target.ref)
+            if result is None:
+                result = GateResult(
+                    gate.name, GateStatus.ERROR, reason=f"{gate.name} returned no result",
+                    hint="a gate must return one result per target",
+                )
+            results.append(result)
+        return tuple(results)
+
+
+def _safe_run(gate: Gate, request: GateRequest) -> GateRun:
+    started = time.perf_counter()
+    try:
+        run = gate.run(request)
+    except Exception as exc:  # noqa: BLE001 - a broken gate is an ERROR, not a crashed session
+        return error_run(
+            gate.name, request.targets, f"{gate.name} gate crashed: {type(exc).__name__}: {exc}",
+            "report this to the gate's authors",
+        )
+    if not run.seconds:
+        run = replace(run, seconds=time.perf_counter() - started)
+    return run

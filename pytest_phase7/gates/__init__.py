@@ -1,0 +1,27 @@
+"""The gate engine's gates: the built-in four, shipped as an ordinary ``phase7_add_gates`` hook.
+
+Custom gates are added the same way, from a ``conftest.py`` or a plugin (see
+:mod:`pytest_phase7.hookspecs`).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from pytest_phase7.gates.base import Gate, GateRequest, GateResult, GateRun, GateStatus
+
+__all__ = ["BuiltinGates", "Gate", "GateRequest", "GateResult", "GateRun", "GateStatus"]
+
+
+class BuiltinGates:
+    """Contributes coverage, ruff, mypy and docstrings, in that order."""
+
+    @pytest.hookimpl(trylast=True)
+    def phase7_add_gates(self, config: pytest.Config) -> list[Gate]:
+        """The built-in gates (imported only when phase7 runs)."""
+        from pytest_phase7.gates.coverage import CoverageGate  # noqa: PLC0415
+        from pytest_phase7.gates.docstrings import DocstringsGate  # noqa: PLC0415
+        from pytest_phase7.gates.mypy import MypyGate  # noqa: PLC0415
+        from pytest_phase7.gates.ruff import RuffGate  # noqa: PLC0415
+
+        return [CoverageGate(), RuffGate(), MypyGate(), DocstringsGate()]

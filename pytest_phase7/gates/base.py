@@ -1,0 +1,113 @@
+"""The gate interface: what a gate is given, what it returns.
+
+A gate checks every target in one go (one tool process for all targets, as the tools are fastest
+that way) and returns one :class:`GateResult` per target. A gate that cannot measure returns ERROR
+results with a one-line reason and a hint; it never returns PASS for something it did not see.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from pytest_phase7.resolve import Target
+    from pytest_phase7.settings import Settings
+
+
+class GateStatus(enum.Enum):
+    """A gate's verdict for one target."""
+
+    PASS = "PASS"
+    FAIL = "FAIL"
+    ERROR = "ERROR"
+    SKIP = "SKIP"
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """One gate's result for one target.
+
+    ``metric`` is what the threshold is compared with (a percent for coverage and docstrings, a
+    count for ruff and mypy); ``display`` is that metric as the tool itself would print it.
+    ``details`` are what a reader needs to act: missing lines, violations, undocumented names.
+    """
+
+    gate: str
+    status: GateStatus
+    metric: float | None = None
+    display: str = ""
+    threshold: float | None = None
+    reason: str = ""
+    hint: str = ""
+    details: tuple[str, ...] = ()
+    extra: tuple[tuple[str, float], ...] = ()
+    seconds: float = 0.0
+    cached: bool = False
+
+    @property
+    def passed(self) -> bool:
+        """True for PASS."""
+        return self.status is GateStatus.PASS
+
+
+@dataclass(frozen=True)
+class GateRequest:
+    """Everything a gate needs to run: where, on what, with which settings."""
+
+    rootdir: Path
+    targets: tuple[Target, ...]
+    settings: Settings
+    session: SessionData | None = None
+
+
+@dataclass(frozen=True)
+class SessionData:
+    """What the test session measured, for gates that need it (coverage).
+
+    ``coverage`` is a ``coverage.Coverage`` object holding this session's (combined) data, or
+    None when nothing was measured; ``problem`` says why the data cannot be trusted (a partial
+    test selection, ``--no-cov``), with ``hint`` saying what to do.
+    """
+
+    coverage: object | None
+    problem: str = ""
+    hint: str = ""
+
+
+@dataclass(frozen=True)
+class GateRun:
+    """A gate's results for all targets, keyed by target ref, plus facts about the run."""
+
+    gate: str
+    results: Mapping[str, GateResult]
+    tool_version: str = ""
+    seconds: float = 0.0
+    context: tuple[str, ...] = field(default=())
+
+
+@runtime_checkable
+class Gate(Protocol):
+    """A quality gate. Built-in gates and custom ones (via ``phase7_add_gates``) implement this.
+
+    ``needs_session`` gates run after the tests (they read what the session measured); the others
+    are static and start when the session starts, running while the tests run.
+    """
+
+    name: str
+    title: str
+    needs_session: bool
+
+    def run(self, request: GateRequest) -> GateRun:
+        """Check every target of ``request``; one result per ``target.ref``."""
+        ...  # pragma: no cover
+
+
+def error_run(gate: str, targets: Sequence[Target], reason: str, hint: str = "") -> GateRun:
+    """A run where the gate could not measure: every target is ERROR with the same reason."""
+    one_line = " ".join(reason.split())
+    result = GateResult(gate, GateStatus.ERROR, reason=one_line, hint=hint)
+    return GateRun(gate, {t.ref: result for t in targets})

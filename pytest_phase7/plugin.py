@@ -1,0 +1,124 @@
+"""pytest hooks of pytest-phase7. Options and hooks only; the work lives in plain modules.
+
+Without ``--phase7`` (or ``phase7 = true`` in the ini file) nothing beyond the option
+definitions is imported and no hook does any work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import TYPE_CHECKING
+
+import pytest
+
+from pytest_phase7.settings import OPTIONS
+
+if TYPE_CHECKING:
+    from pytest_phase7.engine import Engine, RunResult
+    from pytest_phase7.settings import Settings
+
+ENGINE_KEY = pytest.StashKey["Engine"]()
+RESULT_KEY = pytest.StashKey["RunResult"]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Add the ``phase7`` option group; every option has an ini twin."""
+    group = parser.getgroup("phase7", "Phase 7 quality gates (pytest-phase7)")
+    for option in OPTIONS:
+        if option.flag:
+            group.addoption(
+                option.cli, action="store_true", default=False, dest=option.dest, help=option.help
+            )
+        else:
+            group.addoption(
+                option.cli, action="store", default=None, dest=option.dest,
+                metavar=option.metavar or None, help=option.help,
+            )
+        parser.addini(option.ini, help=option.help, type="string", default="")
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    """Register phase7's own hooks (see :mod:`pytest_phase7.hookspecs`)."""
+    from pytest_phase7 import hookspecs  # noqa: PLC0415
+
+    pluginmanager.add_hookspecs(hookspecs)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_load_initial_conftests(
+    early_config: pytest.Config, parser: pytest.Parser, args: list[str]
+) -> Generator[None, None, None]:
+    """Switch pytest-cov on for ``--phase7`` when the user did not ask for coverage themselves.
+
+    This must happen before pytest-cov's own ``pytest_load_initial_conftests`` (hence a wrapper),
+    which is where pytest-cov decides whether to measure. ``--no-cov`` is respected.
+    """
+    from pytest_phase7.session import wants_coverage_injection  # noqa: PLC0415
+
+    namespace = early_config.known_args_namespace
+    if wants_coverage_injection(early_config, namespace):
+        namespace.cov_source = [True]
+        namespace.cov_report = {"": None}
+    return (yield)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Load the manifest, resolve targets and register the run, when phase7 is enabled."""
+    from pytest_phase7.session import build_engine, is_enabled  # noqa: PLC0415
+
+    if not is_enabled(config) or hasattr(config, "workerinput"):
+        return
+    engine = build_engine(config)
+    config.stash[ENGINE_KEY] = engine
+    config.pluginmanager.register(Phase7Plugin(engine), "phase7-run")
+
+
+class Phase7Plugin:
+    """The run's hooks; registered only when phase7 is enabled, on the controller only."""
+
+    def __init__(self, engine: Engine) -> None:
+        """Hold the engine that does the work."""
+        self.engine = engine
+        self.deselected = 0
+        self.result: RunResult | None = None
+
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        """Start the static gates so they run while the tests run."""
+        self.engine.start()
+
+    def pytest_deselected(self, items: list[pytest.Item]) -> None:
+        """Count deselected tests: a partial selection cannot be trusted for coverage."""
+        self.deselected += len(items)
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> Generator[None, object, object]:
+        """Gate after pytest-cov has stopped and combined its data, and fail the run if blocked.
+
+        ``tryfirst`` makes this the outermost wrapper, so pytest-cov's own wrapper (which saves
+        and combines the data) has finished when the code after ``yield`` runs.
+        """
+        from pytest_phase7.session import finish_run  # noqa: PLC0415
+
+        outcome = yield
+        self.result = finish_run(self.engine, session, self.deselected)
+        session.config.stash[RESULT_KEY] = self.result
+        if self.result.verdict.blocked:
+            session.testsfailed += 1
+        return outcome
+
+    def pytest_terminal_summary(
+        self, terminalreporter: pytest.TerminalReporter, config: pytest.Config
+    ) -> None:
+        """Print the Phase 7 status table; its last line is the verdict."""
+        from pytest_phase7.session import write_summary  # noqa: PLC0415
+
+        write_summary(terminalreporter, config, self.result)
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        """Stop waiting for gates that are still running (interrupted sessions)."""
+        self.engine.close()
+
+
+def settings_of(config: pytest.Config) -> Settings:
+    """The resolved settings of a configured run (for other plugins and tests)."""
+    return config.stash[ENGINE_KEY].settings

@@ -1,0 +1,281 @@
+"""Map each work item to its target in the repo: a file, a dotted module or a package folder.
+
+The search is documented in the README ("How items find their modules"):
+
+1. An explicit target (``Path`` column, TOML ``path``): a path relative to the rootdir (a ``.py``
+   file, or a folder = a package target), or a dotted module name looked up under the rootdir and
+   ``src/`` (``a.b.c`` -> ``a/b/c.py`` or the package ``a/b/c/``).
+2. Otherwise the module area and the file: the area's folder comes from ``[tool.phase7.modules]``
+   or, when not configured, every folder named like the snake-cased area (``Agent Orchestration``
+   -> ``agent_orchestration``); the file is looked for anywhere inside those folders. With no area,
+   the whole rootdir is searched.
+
+One match resolves the item; none leaves it unresolved (with what was searched); several are an
+error listing the candidates. Whatever matches must stay inside the rootdir once symlinks are
+resolved. The repo is walked once per run and indexed by name, so resolution is linear in the
+number of items.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from pytest_phase7.model import Manifest, WorkItem
+
+#: Folder names never searched: VCS, caches, virtual environments, build output.
+SKIPPED_DIRS = frozenset(
+    {
+        "__pycache__", "node_modules", "site-packages", "build", "dist", "venv", "env",
+        "htmlcov", "__pypackages__",
+    }
+)
+
+_DOTTED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$")
+
+
+class TargetKind(enum.Enum):
+    """What a resolved target is."""
+
+    FILE = "file"
+    PACKAGE = "package"
+
+
+@dataclass(frozen=True)
+class Target:
+    """A resolved target: one file, or a package folder whose ``.py`` files are aggregated.
+
+    ``ref`` is the rootdir-relative POSIX path (a folder ends with ``/``); ``files`` are the
+    rootdir-relative POSIX paths of the Python files it stands for.
+    """
+
+    kind: TargetKind
+    ref: str
+    files: tuple[str, ...]
+
+
+class ResolutionState(enum.Enum):
+    """How resolving an item ended."""
+
+    RESOLVED = "resolved"
+    UNMAPPED = "unmapped"
+    MISSING = "missing"
+    AMBIGUOUS = "ambiguous"
+    ESCAPES = "escapes"
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """The outcome of resolving one work item."""
+
+    item: WorkItem
+    state: ResolutionState
+    target: Target | None = None
+    message: str = ""
+    candidates: tuple[str, ...] = ()
+    searched: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """True when the item has a target to gate."""
+        return self.state is ResolutionState.RESOLVED
+
+
+def snake_case(name: str) -> str:
+    """``Agent Orchestration`` -> ``agent_orchestration`` (the default folder for an area)."""
+    return re.sub(r"[^0-9a-z]+", "_", name.strip().lower()).strip("_")
+
+
+def _normal_area(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
+class RepoIndex:
+    """Every file and folder under the rootdir, indexed by name, from one walk."""
+
+    def __init__(self, rootdir: Path) -> None:
+        """Walk ``rootdir`` once (without following folder symlinks)."""
+        self.rootdir = rootdir
+        self.real_root = Path(os.path.realpath(rootdir))
+        self.files_by_name: dict[str, list[str]] = defaultdict(list)
+        self.dirs_by_name: dict[str, list[str]] = defaultdict(list)
+        for folder, dirnames, filenames in os.walk(rootdir):
+            rel_folder = os.path.relpath(folder, rootdir)
+            prefix = "" if rel_folder == "." else rel_folder.replace(os.sep, "/") + "/"
+            kept = []
+            for name in sorted(dirnames):
+                if name.startswith(".") or name in SKIPPED_DIRS or name.endswith(".egg-info"):
+                    continue
+                if (Path(folder) / name / "pyvenv.cfg").exists():
+                    continue
+                kept.append(name)
+                self.dirs_by_name[name].append(prefix + name)
+            dirnames[:] = kept
+            for name in filenames:
+                if name.endswith((".py", ".pyi")):
+                    self.files_by_name[name].append(prefix + name)
+
+    def inside(self, rel: str) -> bool:
+        """True if ``rel`` stays inside the rootdir once symlinks are resolved."""
+        real = Path(os.path.realpath(self.rootdir / rel))
+        return real == self.real_root or self.real_root in real.parents
+
+    def python_files(self, rel_dir: str) -> tuple[str, ...]:
+        """The ``.py`` files below a folder (sorted, skipping what the walk skips)."""
+        base = rel_dir.rstrip("/") + "/"
+        found = [
+            path for paths in self.files_by_name.values() for path in paths
+            if path.startswith(base) and path.endswith(".py")
+        ]
+        return tuple(sorted(found))
+
+
+def resolve_items(
+    manifest: Manifest,
+    rootdir: Path,
+    modules: Sequence[tuple[str, str]] = (),
+    *,
+    index: RepoIndex | None = None,
+) -> tuple[Resolution, ...]:
+    """Resolve every item of ``manifest`` against the repo at ``rootdir``."""
+    index = index or RepoIndex(rootdir)
+    areas = {_normal_area(area): folder for area, folder in modules}
+    return tuple(resolve_item(item, index, areas) for item in manifest.items)
+
+
+def resolve_item(item: WorkItem, index: RepoIndex, areas: Mapping[str, str]) -> Resolution:
+    """Resolve one item (see the module docstring for the search)."""
+    if not item.mapped:
+        return Resolution(item, ResolutionState.UNMAPPED, message="the plan names no target yet")
+    if item.target:
+        return _resolve_explicit(item, item.target.strip(), index)
+    return _resolve_in_area(item, index, areas)
+
+
+def _escape_problem(item: WorkItem, text: str) -> Resolution | None:
+    if os.path.isabs(text) or text.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:[\\/]", text):
+        return Resolution(
+            item, ResolutionState.ESCAPES, message=f"{text!r} is an absolute path; give it "
+            "relative to the rootdir",
+        )
+    if ".." in PurePosixPath(text.replace("\\", "/")).parts:
+        return Resolution(item, ResolutionState.ESCAPES, message=f"{text!r} leaves the rootdir")
+    return None
+
+
+def _resolve_explicit(item: WorkItem, text: str, index: RepoIndex) -> Resolution:
+    problem = _escape_problem(item, text)
+    if problem:
+        return problem
+    if _DOTTED.match(text) and not text.endswith((".py", ".pyi")):
+        parts = text.split(".")
+        searched: list[str] = []
+        candidates: list[str] = []
+        for base in ("", "src/"):
+            module_file = base + "/".join(parts) + ".py"
+            package_dir = base + "/".join(parts)
+            searched += [module_file, package_dir + "/"]
+            if module_file in index.files_by_name.get(parts[-1] + ".py", ()):
+                candidates.append(module_file)
+            if package_dir in index.dirs_by_name.get(parts[-1], ()):
+                candidates.append(package_dir + "/")
+        return _pick(item, candidates, searched, index)
+    rel = text.replace("\\", "/").strip("/")
+    if text.endswith("/") or rel in index.dirs_by_name.get(PurePosixPath(rel).name, ()):
+        found = [rel + "/"] if rel in index.dirs_by_name.get(PurePosixPath(rel).name, ()) else []
+        return _pick(item, found, [rel + "/"], index)
+    found = [rel] if rel in index.files_by_name.get(PurePosixPath(rel).name, ()) else []
+    if not found and (index.rootdir / rel).is_symlink():
+        found = [rel]
+    return _pick(item, found, [rel], index)
+
+
+def _resolve_in_area(item: WorkItem, index: RepoIndex, areas: Mapping[str, str]) -> Resolution:
+    wanted = item.file.strip().replace("\\", "/")
+    problem = _escape_problem(item, wanted)
+    if problem:
+        return problem
+    is_dir = wanted.endswith("/") or not wanted.endswith((".py", ".pyi"))
+    wanted = wanted.strip("/")
+    folders: list[str]
+    area = item.module.strip()
+    if area and _normal_area(area) in areas:
+        configured = areas[_normal_area(area)].replace("\\", "/").strip("/")
+        escape = _escape_problem(item, configured)
+        if escape:
+            return escape
+        folders = [configured] if _is_dir(index, configured) else []
+        searched = [f"{configured}/ (configured for {area!r})"]
+        if not folders:
+            return Resolution(
+                item, ResolutionState.MISSING,
+                message=f"folder {configured!r} configured for module area {area!r} does not exist",
+                searched=tuple(searched),
+            )
+    elif area:
+        folder_name = snake_case(area)
+        folders = list(index.dirs_by_name.get(folder_name, ()))
+        searched = [f"folders named {folder_name!r}"] if not folders else [f + "/" for f in folders]
+        if not folders:
+            return Resolution(
+                item, ResolutionState.MISSING,
+                message=f"no folder named {folder_name!r} for module area {area!r}",
+                searched=tuple(searched),
+            )
+    else:
+        folders = [""]
+        searched = ["the whole rootdir"]
+    name = PurePosixPath(wanted).name
+    pool = index.dirs_by_name.get(name, ()) if is_dir else index.files_by_name.get(name, ())
+    candidates = [
+        path for path in pool
+        if _within_any(path, folders) and (path == wanted or path.endswith("/" + wanted))
+    ]
+    if is_dir:
+        candidates = [path + "/" for path in candidates]
+    return _pick(item, candidates, [f"{f or '.'}/**/{wanted}" for f in folders], index)
+
+
+def _is_dir(index: RepoIndex, rel: str) -> bool:
+    return rel in index.dirs_by_name.get(PurePosixPath(rel).name, ()) or (
+        (index.rootdir / rel).is_dir() and index.inside(rel)
+    )
+
+
+def _within_any(path: str, folders: Iterable[str]) -> bool:
+    return any(not folder or path.startswith(folder + "/") for folder in folders)
+
+
+def _pick(
+    item: WorkItem, candidates: Sequence[str], searched: Sequence[str], index: RepoIndex
+) -> Resolution:
+    unique = list(dict.fromkeys(candidates))
+    if not unique:
+        return Resolution(
+            item, ResolutionState.MISSING,
+            message=f"no match for {item.target or item.file!r}", searched=tuple(searched),
+        )
+    if len(unique) > 1:
+        return Resolution(
+            item, ResolutionState.AMBIGUOUS,
+            message=f"{item.target or item.file!r} matches {len(unique)} places: "
+            + ", ".join(unique),
+            candidates=tuple(unique), searched=tuple(searched),
+        )
+    ref = unique[0]
+    if not index.inside(ref.rstrip("/")):
+        return Resolution(
+            item, ResolutionState.ESCAPES,
+            message=f"{ref!r} resolves outside the rootdir (symlink)", candidates=(ref,),
+        )
+    if ref.endswith("/"):
+        files = tuple(f for f in index.python_files(ref) if index.inside(f))
+        target = Target(TargetKind.PACKAGE, ref, files)
+    else:
+        target = Target(TargetKind.FILE, ref, (ref,))
+    return Resolution(item, ResolutionState.RESOLVED, target=target, searched=tuple(searched))

@@ -1,0 +1,229 @@
+"""Glue between pytest's objects and phase7's plain modules (used by :mod:`plugin` hooks).
+
+Everything that reads ``pytest.Config`` or ``pytest.Session`` lives here, so the modules behind it
+(manifest, resolve, gates, status, report) never see pytest and can be tested on plain data.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+import pytest
+
+from pytest_phase7.engine import Engine, RunResult
+from pytest_phase7.errors import Phase7Error
+from pytest_phase7.gates.base import Gate, SessionData
+from pytest_phase7.model import PlanStatus
+from pytest_phase7.settings import OPTIONS, Settings, load_table, resolve
+from pytest_phase7.status import ItemOutcome
+
+FULL_RUN_HINT = "run the whole test suite (no -k/-m/--lf/node ids), or narrow the gates with " \
+    "--phase7-gates"
+
+
+def read_settings(config: pytest.Config) -> tuple[Settings, dict[str, object], str]:
+    """Resolve the settings of this run (CLI > ini > ``[tool.phase7]`` > defaults).
+
+    Returns the settings, the raw phase7 table and its label (for manifest loading).
+    """
+    table, label = load_table(config.rootpath)
+    cli = {option.name: getattr(config.option, option.dest, None) for option in OPTIONS}
+    ini = {option.name: config.getini(option.ini) for option in OPTIONS}
+    return resolve(cli, ini, table, table_path=label), table, label
+
+
+def is_enabled(config: pytest.Config) -> bool:
+    """True when ``--phase7``, ``phase7 = true`` (ini) or ``enabled = true`` (table) is set.
+
+    A broken configuration counts as enabled when the command line asks for phase7, so that the
+    error is reported; otherwise a project whose table is broken is not punished on plain runs.
+    """
+    if getattr(config.option, "phase7", False):
+        return True
+    try:
+        return read_settings(config)[0].enabled
+    except Phase7Error:
+        return False
+
+
+def wants_coverage_injection(config: pytest.Config, namespace: argparse.Namespace) -> bool:
+    """True when phase7 is on and the user neither asked for coverage nor turned it off."""
+    if not hasattr(namespace, "cov_source") or getattr(namespace, "no_cov", False):
+        return False
+    if namespace.cov_source:
+        return False
+    if getattr(namespace, "phase7", False):
+        return True
+    try:
+        return _early_enabled(config)
+    except Exception:  # noqa: BLE001 - any problem is reported later, in pytest_configure
+        return False
+
+
+def _early_enabled(config: pytest.Config) -> bool:
+    raw = config.getini("phase7")
+    if raw:
+        return str(raw).strip().lower() in {"1", "true", "yes", "on"}
+    table, _ = load_table(config.rootpath)
+    return table.get("enabled") is True
+
+
+def build_engine(config: pytest.Config) -> Engine:
+    """Load settings, manifest and targets, and collect the gates; usage errors, not tracebacks."""
+    from pytest_phase7.gates import BuiltinGates  # noqa: PLC0415
+    from pytest_phase7.manifest import raise_for_errors  # noqa: PLC0415
+    from pytest_phase7.project import find_manifest  # noqa: PLC0415
+    from pytest_phase7.resolve import resolve_items  # noqa: PLC0415
+
+    try:
+        settings, table, label = read_settings(config)
+        from_cli = getattr(config.option, "phase7_manifest", None)
+        manifest = find_manifest(
+            config.rootpath, settings.manifest, table, label,
+            base=config.invocation_params.dir if from_cli else config.rootpath,
+        )
+        raise_for_errors(manifest)
+        if not config.pluginmanager.has_plugin("phase7-builtin-gates"):
+            config.pluginmanager.register(BuiltinGates(), "phase7-builtin-gates")
+        gates = select_gates(config.hook.phase7_add_gates(config=config), settings)
+        resolutions = resolve_items(manifest, config.rootpath, settings.modules)
+    except Phase7Error as exc:
+        raise pytest.UsageError(f"phase7: {exc}") from None
+    return Engine(settings, manifest, resolutions, config.rootpath, gates)
+
+
+def select_gates(contributed: Sequence[Sequence[Gate]], settings: Settings) -> list[Gate]:
+    """Flatten the hook's gate lists, refuse duplicate names, apply ``--phase7-gates``."""
+    from pytest_phase7.errors import ConfigError  # noqa: PLC0415
+
+    gates: list[Gate] = []
+    seen: set[str] = set()
+    # Hook results come last-registered first; built-ins register first, so reverse for order.
+    for group in reversed(contributed):
+        for gate in group:
+            if gate.name in seen:
+                raise ConfigError(f"two gates are named {gate.name!r}")
+            seen.add(gate.name)
+            gates.append(gate)
+    if settings.gates is not None:
+        unknown = [name for name in settings.gates if name not in seen]
+        if unknown:
+            raise ConfigError(
+                f"unknown gate(s) {', '.join(unknown)} in --phase7-gates "
+                f"(available: {', '.join(sorted(seen))})"
+            )
+        gates = [g for g in gates if g.name in settings.gates]
+    return gates
+
+
+def partial_selection(config: pytest.Config, session: pytest.Session, deselected: int) -> str:
+    """Why this session ran only part of the tests ('' when it ran them all)."""
+    option = config.option
+    if getattr(option, "collectonly", False):
+        return "--collect-only ran no tests"
+    if getattr(option, "keyword", ""):
+        return f"tests were selected with -k {option.keyword!r}"
+    if getattr(option, "markexpr", ""):
+        return f"tests were selected with -m {option.markexpr!r}"
+    if getattr(option, "lf", False) and config.cache is not None and config.cache.get(
+        "cache/lastfailed", {}
+    ):
+        return "--lf ran only the last failures"
+    if getattr(option, "stepwise", False):
+        return "--stepwise ran part of the tests"
+    if getattr(option, "deselect", None):
+        return "tests were deselected with --deselect"
+    if deselected:
+        return f"{deselected} tests were deselected"
+    if session.shouldstop or session.shouldfail:
+        return "the session stopped early (-x / --maxfail)"
+    if config.args_source is pytest.Config.ArgsSource.ARGS:
+        partial = _partial_args(config)
+        if partial:
+            return partial
+    if session.testscollected == 0:
+        return "no tests ran"
+    return ""
+
+
+def _partial_args(config: pytest.Config) -> str:
+    invocation = config.invocation_params.dir
+    chosen = []
+    for arg in config.args:
+        if "::" in arg:
+            return f"only the tests {arg!r} were selected"
+        chosen.append((invocation / arg).resolve())
+    testpaths = [config.rootpath / p for p in config.getini("testpaths")] or [config.rootpath]
+    for full in testpaths:
+        full = full.resolve()
+        if not any(full == c or c in full.parents for c in chosen):
+            return "only part of the tests were selected: " + " ".join(config.args)
+    return ""
+
+
+def session_data(config: pytest.Config, session: pytest.Session, deselected: int) -> SessionData:
+    """This session's coverage data (from pytest-cov) and whether it can be trusted."""
+    problem = partial_selection(config, session, deselected)
+    if getattr(config.option, "no_cov", False):
+        return SessionData(None, "coverage was disabled with --no-cov", "drop --no-cov")
+    cov_plugin = config.pluginmanager.getplugin("_cov")
+    if cov_plugin is None:
+        return SessionData(
+            None, "pytest-cov did not measure this session",
+            "install pytest-cov and do not disable it (-p no:pytest_cov)",
+        )
+    controller = getattr(cov_plugin, "cov_controller", None)
+    cov = getattr(controller, "cov", None)
+    if cov is None:
+        return SessionData(None, "pytest-cov has no coverage data", "drop --no-cov")
+    return SessionData(cov, problem, FULL_RUN_HINT if problem else "")
+
+
+def finish_run(engine: Engine, session: pytest.Session, deselected: int) -> RunResult:
+    """Join the gates and derive the result after the test loop."""
+    config = session.config
+
+    def override(outcome: ItemOutcome) -> PlanStatus | None:
+        forced: PlanStatus | None = config.hook.phase7_item_status(outcome=outcome)
+        return forced
+
+    return engine.finish(
+        session_data(config, session, deselected),
+        tests_failed=session.testsfailed,
+        override=override,
+    )
+
+
+def write_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config, result: RunResult | None
+) -> None:
+    """Write the status table (or why there is none) to the terminal."""
+    from pytest_phase7.report import render_terminal  # noqa: PLC0415
+
+    terminalreporter.write_sep("=", "Phase 7 status")
+    if result is None:
+        terminalreporter.write_line(
+            "phase7: not evaluated: the test session did not run to the end "
+            "(collection errors or interrupted)",
+            red=True, bold=True,
+        )
+        return
+    lines = render_terminal(result, config.get_verbosity())
+    sections = [
+        section for group in config.hook.phase7_report_sections(result=result) for section in group
+    ]
+    for line in lines[:-1]:
+        _write_line(terminalreporter, line)
+    for title, text in sections:
+        terminalreporter.write_sep("-", title)
+        terminalreporter.write_line(text)
+    # The verdict is always the last line of the summary.
+    _write_line(terminalreporter, lines[-1])
+
+
+def _write_line(
+    terminalreporter: pytest.TerminalReporter, line: list[tuple[str, dict[str, bool]]]
+) -> None:
+    for text, markup in line:
+        terminalreporter.write(text, **markup)
+    terminalreporter.line("")

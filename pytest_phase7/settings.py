@@ -1,0 +1,296 @@
+"""phase7 settings: one table of options, one resolver, one frozen result.
+
+Every setting is declared once in :data:`OPTIONS` with its default, its parser and its help. The
+plugin turns each into a ``--phase7-*`` flag and a ``phase7_*`` ini key; ``[tool.phase7]`` (or
+``phase7.toml``) uses the bare name. Precedence: command line > pytest ini > ``[tool.phase7]`` >
+default. A bad value raises :class:`~pytest_phase7.errors.ConfigError` naming where it came from.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from pytest_phase7.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+#: Merge policies for ``fail_on``.
+FAIL_ON_CHOICES = ("regression", "incomplete", "never")
+
+#: Manifest files looked for in the rootdir when no manifest is configured, in order.
+DEFAULT_MANIFEST_NAMES = ("phase7.toml", "PHASE7_EXECUTION_PLAN.md")
+
+#: ``[tool.phase7]`` keys that describe the manifest itself, not settings.
+MANIFEST_KEYS = frozenset({"batches", "phases", "criteria", "total_items", "title", "items"})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The resolved phase7 settings of one run. Defaults live here and nowhere else."""
+
+    enabled: bool = False
+    manifest: str | None = None
+    coverage_min: float = 70.0
+    branch_min: float | None = None
+    ruff_max: int = 0
+    mypy_max: int = 0
+    docstrings_min: float | None = None
+    gates: tuple[str, ...] | None = None
+    ruff_args: tuple[str, ...] = ()
+    mypy_args: tuple[str, ...] = ()
+    interrogate_args: tuple[str, ...] = ()
+    timeout: float = 600.0
+    fail_on: str = "regression"
+    baseline: str | None = None
+    baseline_update: bool = False
+    md: str | None = None
+    json: str | None = None
+    update_manifest: bool = False
+    modules: tuple[tuple[str, str], ...] = field(default=())
+
+
+#: The instance holding every default.
+DEFAULTS = Settings()
+
+
+def _percent(text: object) -> float:
+    value = _float(text)
+    if not 0 <= value <= 100:
+        raise ValueError(f"{value:g} is not a percentage between 0 and 100")
+    return value
+
+
+def _float(text: object) -> float:
+    if isinstance(text, bool):
+        raise ValueError(f"expected a number, got {text!r}")
+    try:
+        return float(text)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ValueError(f"expected a number, got {text!r}") from None
+
+
+def _count(text: object) -> int:
+    if isinstance(text, bool):
+        raise ValueError(f"expected a whole number >= 0, got {text!r}")
+    try:
+        value = int(str(text).strip()) if not isinstance(text, int) else text
+    except ValueError:
+        raise ValueError(f"expected a whole number >= 0, got {text!r}") from None
+    if value < 0:
+        raise ValueError(f"expected a whole number >= 0, got {value}")
+    return value
+
+
+def _seconds(text: object) -> float:
+    value = _float(text)
+    if value <= 0:
+        raise ValueError(f"expected a positive number of seconds, got {value:g}")
+    return value
+
+
+def _bool(text: object) -> bool:
+    if isinstance(text, bool):
+        return text
+    lowered = str(text).strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(f"expected true or false, got {text!r}")
+
+
+def _args(text: object) -> tuple[str, ...]:
+    # Argument lists are split like a command line but never run through a shell.
+    if isinstance(text, (list, tuple)):
+        return tuple(str(part) for part in text)
+    if isinstance(text, str):
+        return tuple(shlex.split(text))
+    raise ValueError(f"expected a list of arguments, got {text!r}")
+
+
+def _names(text: object) -> tuple[str, ...]:
+    parts = (
+        [str(p) for p in text] if isinstance(text, (list, tuple)) else str(text).replace(",", " ").split()
+    )
+    names = tuple(p.strip().lower() for p in parts if p.strip())
+    if not names:
+        raise ValueError("expected at least one gate name")
+    return names
+
+
+def _text(text: object) -> str:
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError(f"expected a non-empty string, got {text!r}")
+    return text
+
+
+def _fail_on(text: object) -> str:
+    value = str(text).strip().lower()
+    if value not in FAIL_ON_CHOICES:
+        raise ValueError(f"expected one of {', '.join(FAIL_ON_CHOICES)}, got {text!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class Option:
+    """One setting: its name, how to parse it, and its help text."""
+
+    name: str
+    parse: Callable[[object], Any]
+    help: str
+    flag: bool = False
+    metavar: str = ""
+
+    @property
+    def cli(self) -> str:
+        """The command-line flag (``--phase7-coverage-min``; ``--phase7`` for ``enabled``)."""
+        if self.name == "enabled":
+            return "--phase7"
+        return "--phase7-" + self.name.replace("_", "-")
+
+    @property
+    def ini(self) -> str:
+        """The pytest ini key (``phase7_coverage_min``; ``phase7`` for ``enabled``)."""
+        return "phase7" if self.name == "enabled" else f"phase7_{self.name}"
+
+    @property
+    def dest(self) -> str:
+        """The argparse destination."""
+        return "phase7" if self.name == "enabled" else f"phase7_{self.name}"
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("enabled", _bool, "run the Phase 7 quality gates and print the status table", flag=True),
+    Option("manifest", _text, "work-item manifest (Markdown plan or TOML); default: [tool.phase7], "
+           "phase7.toml, PHASE7_EXECUTION_PLAN.md in the rootdir", metavar="PATH"),
+    Option("coverage_min", _percent, "minimum coverage percent per target (default 70)", metavar="PCT"),
+    Option("branch_min", _percent, "separate minimum branch-coverage percent per target", metavar="PCT"),
+    Option("ruff_max", _count, "maximum ruff violations per target (default 0)", metavar="N"),
+    Option("mypy_max", _count, "maximum mypy errors per target (default 0)", metavar="N"),
+    Option("docstrings_min", _percent, "minimum docstring coverage per target (default: the "
+           "project's interrogate fail-under, else 80)", metavar="PCT"),
+    Option("gates", _names, "comma-separated gates to run (default: all)", metavar="NAMES"),
+    Option("ruff_args", _args, "extra arguments for ruff check", metavar="ARGS"),
+    Option("mypy_args", _args, "extra arguments for mypy", metavar="ARGS"),
+    Option("interrogate_args", _args, "extra arguments for interrogate", metavar="ARGS"),
+    Option("timeout", _seconds, "seconds each gate may take before it is an ERROR (default 600)",
+           metavar="SECONDS"),
+    Option("fail_on", _fail_on, "merge policy: regression (default), incomplete, never",
+           metavar="POLICY"),
+    Option("baseline", _text, "baseline JSON with per-module metrics (the 'from' of 5% -> 70%)",
+           metavar="PATH"),
+    Option("baseline_update", _bool, "write the baseline file from this run", flag=True),
+    Option("md", _text, "write the Markdown report here", metavar="PATH"),
+    Option("json", _text, "write the JSON report here", metavar="PATH"),
+    Option("update_manifest", _bool, "write derived statuses back into the plan", flag=True),
+)
+
+_BY_NAME = {option.name: option for option in OPTIONS}
+
+
+def _is_unset(value: object) -> bool:
+    return value is None or value == "" or value == [] or value == ()
+
+
+def resolve(
+    cli: Mapping[str, object],
+    ini: Mapping[str, object],
+    table: Mapping[str, object],
+    *,
+    table_path: str = "[tool.phase7]",
+) -> Settings:
+    """Merge the three sources into one :class:`Settings` (CLI > ini > table > defaults).
+
+    ``cli`` and ``ini`` are keyed by option name with unset values as None/empty; ``table`` is the
+    raw ``[tool.phase7]`` mapping. Unknown table keys and bad values raise ``ConfigError``.
+    """
+    values: dict[str, Any] = {}
+    for key in table:
+        if key not in _BY_NAME and key not in MANIFEST_KEYS and key not in {"modules", "manifest"}:
+            raise ConfigError(f"unknown setting {key!r} in {table_path}", table_path)
+    for option in OPTIONS:
+        for source, raw, label in (
+            ("cli", cli.get(option.name), option.cli),
+            ("ini", ini.get(option.name), f"ini option {option.ini}"),
+            ("table", table.get(option.name), f"{table_path} {option.name}"),
+        ):
+            if _is_unset(raw) or (source == "cli" and option.flag and raw is False):
+                continue
+            try:
+                values[option.name] = option.parse(raw)
+            except ValueError as exc:
+                raise ConfigError(f"{label}: {exc}", table_path if source == "table" else "") from None
+            break
+    modules = table.get("modules", {})
+    if not isinstance(modules, Mapping):
+        raise ConfigError(f"{table_path} modules must be a table of area = folder", table_path)
+    seen: dict[str, str] = {}
+    for area, folder in modules.items():
+        if not isinstance(folder, str) or not folder.strip():
+            raise ConfigError(f"{table_path} modules: {area!r} must map to a folder path", table_path)
+        key = " ".join(str(area).split()).casefold()
+        if key in seen:
+            raise ConfigError(
+                f"{table_path} modules: module area {area!r} is mapped twice "
+                f"(also as {seen[key]!r})",
+                table_path,
+            )
+        seen[key] = str(area)
+    values["modules"] = tuple((str(a), str(f)) for a, f in modules.items())
+    return Settings(**values)
+
+
+def load_table(rootdir: Path) -> tuple[dict[str, Any], str]:
+    """Read the phase7 table: ``phase7.toml`` if present, else ``[tool.phase7]`` of pyproject.
+
+    Returns the table and the label to use in messages. Missing files give an empty table.
+    """
+    candidate = rootdir / "phase7.toml"
+    if candidate.is_file():
+        return _read_toml(candidate), str(candidate)
+    pyproject = rootdir / "pyproject.toml"
+    if pyproject.is_file():
+        data = _read_toml(pyproject)
+        tool = data.get("tool", {})
+        table = tool.get("phase7", {}) if isinstance(tool, dict) else {}
+        if not isinstance(table, dict):
+            raise ConfigError("[tool.phase7] must be a table", str(pyproject))
+        return table, f"{pyproject} [tool.phase7]"
+    return {}, "[tool.phase7]"
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror}", str(path)) from None
+    try:
+        return tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"not UTF-8 text (byte {exc.start})", str(path)) from None
+    except tomllib.TOMLDecodeError as exc:
+        line, message = toml_error_position(exc)
+        raise ConfigError(f"invalid TOML: {message}", str(path), line) from None
+
+
+def toml_error_position(exc: ValueError) -> tuple[int, str]:
+    """The line and bare message of a TOML syntax error (``lineno`` exists only on 3.14+)."""
+    text = str(exc)
+    match = re.search(r"\s*\(at line (\d+), column \d+\)\s*$", text)
+    line = getattr(exc, "lineno", None) or (int(match.group(1)) if match else 0)
+    message = getattr(exc, "msg", None) or (text[: match.start()] if match else text)
+    return int(line), str(message)
+
+
+def setting_names() -> Sequence[str]:
+    """All setting names, in declaration order (for docs and tests)."""
+    return [f.name for f in fields(Settings)]
