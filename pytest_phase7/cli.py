@@ -42,15 +42,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     validate = commands.add_parser(
-        "validate", help="load and resolve a manifest, print its problems",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+        "validate",
+        help="load and resolve a manifest, print its problems",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     validate.add_argument(
-        "manifest", nargs="?", default=None,
+        "manifest",
+        nargs="?",
+        default=None,
         help="manifest to check (default: as pytest --phase7 finds it in the rootdir)",
     )
     validate.add_argument(
-        "--rootdir", default=".", help="the repository the targets live in (default: .)",
+        "--rootdir",
+        default=".",
+        help="the repository the targets live in (default: .)",
     )
     return parser
 
@@ -75,7 +81,10 @@ def validate(manifest_arg: str | None, rootdir: Path, out: TextIO) -> int:
         table, label = load_table(rootdir)
         settings = resolve({}, {}, table, table_path=label)
         manifest = find_manifest(
-            rootdir, manifest_arg or settings.manifest, table, label,
+            rootdir,
+            manifest_arg or settings.manifest,
+            table,
+            label,
             base=Path.cwd() if manifest_arg else rootdir,
         )
     except Phase7Error as exc:
@@ -94,7 +103,9 @@ def validate(manifest_arg: str | None, rootdir: Path, out: TextIO) -> int:
 
 def _is_problem(resolution: Resolution) -> bool:
     return resolution.state in {
-        ResolutionState.MISSING, ResolutionState.AMBIGUOUS, ResolutionState.ESCAPES,
+        ResolutionState.MISSING,
+        ResolutionState.AMBIGUOUS,
+        ResolutionState.ESCAPES,
     }
 
 

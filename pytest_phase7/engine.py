@@ -81,6 +81,7 @@ class Engine:
         resolutions: Sequence[Resolution],
         rootdir: Path,
         gates: Sequence[Gate],
+        *,
         baseline: Baseline | None = None,
     ) -> None:
         """Prepare which gate checks which targets; nothing runs yet."""
@@ -141,7 +142,9 @@ class Engine:
                 runs[name] = future.result(timeout=self.settings.timeout + JOIN_GRACE_SECONDS)
             except concurrent.futures.TimeoutError:
                 runs[name] = error_run(
-                    name, self._targets[name], f"{name} did not finish in time",
+                    name,
+                    self._targets[name],
+                    f"{name} did not finish in time",
                     "raise --phase7-timeout",
                 )
         self.close()
@@ -154,7 +157,9 @@ class Engine:
             if override is not None:
                 forced = override(outcome)
                 if forced is not None and forced is not outcome.status:
-                    outcome = replace(outcome, status=forced, reason=f"set by a plugin: {forced.label}")
+                    outcome = replace(
+                        outcome, status=forced, reason=f"set by a plugin: {forced.label}"
+                    )
             outcomes.append(outcome)
         verdict: Verdict = decide(self.manifest, outcomes, self.settings.fail_on)
         return RunResult(
@@ -197,7 +202,9 @@ class Engine:
             result = runs[gate.name].results.get(resolution.target.ref)
             if result is None:
                 result = GateResult(
-                    gate.name, GateStatus.ERROR, reason=f"{gate.name} returned no result",
+                    gate.name,
+                    GateStatus.ERROR,
+                    reason=f"{gate.name} returned no result",
                     hint="a gate must return one result per target",
                 )
             results.append(result)
@@ -210,7 +217,9 @@ def _safe_run(gate: Gate, request: GateRequest) -> GateRun:
         run = gate.run(request)
     except Exception as exc:  # noqa: BLE001 - a broken gate is an ERROR, not a crashed session
         return error_run(
-            gate.name, request.targets, f"{gate.name} gate crashed: {type(exc).__name__}: {exc}",
+            gate.name,
+            request.targets,
+            f"{gate.name} gate crashed: {type(exc).__name__}: {exc}",
             "report this to the gate's authors",
         )
     if not run.seconds:

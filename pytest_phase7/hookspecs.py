@@ -1,7 +1,7 @@
 """Hooks pytest-phase7 adds to pytest (registered from ``pytest_addhooks``).
 
 Implement them in a ``conftest.py`` or a plugin, like any pytest hook. The built-in gates are
-themselves shipped as an ordinary implementation of :func:`phase7_add_gates`.
+themselves shipped as an ordinary implementation of :func:`pytest_phase7_add_gates`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 
 @pytest.hookspec
-def phase7_add_gates(config: pytest.Config) -> list[Gate]:  # type: ignore[empty-body]
+def pytest_phase7_add_gates(config: pytest.Config) -> list[Gate]:  # type: ignore[empty-body]
     """Return gates to run on every applicable target.
 
     Each gate implements :class:`pytest_phase7.gates.base.Gate`: a unique ``name``, a ``title``
@@ -31,7 +31,7 @@ def phase7_add_gates(config: pytest.Config) -> list[Gate]:  # type: ignore[empty
 
 
 @pytest.hookspec(firstresult=True)
-def phase7_item_status(outcome: ItemOutcome) -> PlanStatus | None:
+def pytest_phase7_item_status(outcome: ItemOutcome) -> PlanStatus | None:
     """Override the status phase7 derived for one item; return None to keep it.
 
     ``outcome`` carries the item, its resolved target, every gate result and the derived status.
@@ -42,7 +42,7 @@ def phase7_item_status(outcome: ItemOutcome) -> PlanStatus | None:
 
 
 @pytest.hookspec
-def phase7_report_sections(result: RunResult) -> list[tuple[str, str]]:
+def pytest_phase7_report_sections(result: RunResult) -> list[tuple[str, str]]:  # type: ignore[empty-body]
     """Return extra report sections as ``(title, markdown_text)`` pairs.
 
     They are printed after the status table in the terminal and appended to the Markdown report.

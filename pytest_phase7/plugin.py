@@ -31,8 +31,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
             )
         else:
             group.addoption(
-                option.cli, action="store", default=None, dest=option.dest,
-                metavar=option.metavar or None, help=option.help,
+                option.cli,
+                action="store",
+                default=None,
+                dest=option.dest,
+                metavar=option.metavar or None,
+                help=option.help,
             )
         parser.addini(option.ini, help=option.help, type="string", default="")
 
@@ -99,7 +103,13 @@ class Phase7Plugin:
         """
         from pytest_phase7.session import finish_run  # noqa: PLC0415
 
-        outcome = yield
+        try:
+            outcome = yield
+        except (pytest.Session.Failed, pytest.Session.Interrupted):
+            # -x / --maxfail: the static gates still report; coverage is partial, hence ERROR.
+            self.result = finish_run(self.engine, session, self.deselected, stopped=True)
+            session.config.stash[RESULT_KEY] = self.result
+            raise
         self.result = finish_run(self.engine, session, self.deselected)
         session.config.stash[RESULT_KEY] = self.result
         if self.result.verdict.blocked:

@@ -19,7 +19,7 @@ from pytest_phase7.status import ItemOutcome
 MAX_WIDTH = 100
 
 #: Short gate titles for table headers.
-SHORT_TITLES = {"coverage": "Coverage", "ruff": "Ruff", "mypy": "Mypy", "docstrings": "Docs"}
+SHORT_TITLES = {"coverage": "Cov", "ruff": "Ruff", "mypy": "Mypy", "docstrings": "Docs"}
 
 STATUS_MARKUP: dict[PlanStatus, dict[str, bool]] = {
     PlanStatus.DONE: {"green": True, "bold": True},
@@ -49,7 +49,7 @@ def shorten(text: str, width: int) -> str:
         return text[:width]
     head = (width - 1) // 2
     tail = width - 1 - head
-    return text[:head] + "…" + text[len(text) - tail:]
+    return text[:head] + "…" + text[len(text) - tail :]
 
 
 def gate_cell(result: GateResult | None) -> str:
@@ -87,48 +87,74 @@ def target_cell(outcome: ItemOutcome) -> str:
     }[resolution.state]
 
 
+@dataclass(frozen=True)
+class Row:
+    """One rendered table row and the outcome it shows."""
+
+    outcome: ItemOutcome
+    cells: tuple[str, ...]
+    markups: tuple[dict[str, bool], ...]
+
+
+def common_folder(refs: Sequence[str]) -> str:
+    """The folder all target refs share (``src/tta/``), or '' when they share none."""
+    folders = [ref.rstrip("/").split("/")[:-1] for ref in refs]
+    if not folders:
+        return ""
+    shared: list[str] = []
+    for parts in zip(*folders, strict=False):
+        if len(set(parts)) != 1:
+            break
+        shared.append(parts[0])
+    return "/".join(shared) + "/" if shared else ""
+
+
 def render_terminal(result: RunResult, verbosity: int = 0) -> list[Line]:
     """The status table: a section per batch, then problems, then the verdict line last.
 
     ``verbosity`` < 0 (``-q``) shows only items that are not DONE; > 0 (``-v``) adds each gate's
-    details (missing lines, violations, messages, undocumented names) under its item.
+    details (missing lines, violations, messages, undocumented names) under its item. Targets are
+    shown relative to the folder they all share, named once in the header, and as their folder
+    alone when they end with the item's File cell.
     """
     gates = list(result.gates)
+    refs = [o.resolution.target.ref for o in result.outcomes if o.resolution.target is not None]
+    prefix = common_folder(refs)
     columns = [
-        Column("#", 4, right=True),
-        Column("Module", 20),
-        Column("File", 28),
-        Column("Target", 40),
+        Column("#", 5, right=True),
+        Column("Module", 24),
+        Column("File", 32),
+        Column(f"Target (in {prefix})" if prefix else "Target", 48),
         *[Column(SHORT_TITLES.get(g, result.title_of(g)), 10, right=True) for g in gates],
         Column("Status", 11),
     ]
-    by_batch: dict[int, list[ItemOutcome]] = {}
+    rows_by_batch: dict[int, list[Row]] = {}
     for outcome in result.outcomes:
-        by_batch.setdefault(outcome.item.batch, []).append(outcome)
-    rows_by_batch: dict[int, list[tuple[list[str], list[dict[str, bool]]]]] = {}
-    for batch_number, outcomes in by_batch.items():
-        rows = []
-        for outcome in outcomes:
-            if verbosity < 0 and outcome.status is PlanStatus.DONE:
-                continue
-            cells = [
-                str(outcome.item.number), outcome.item.module, outcome.item.file,
-                target_cell(outcome),
-            ]
-            markups: list[dict[str, bool]] = [{}, {}, {}, {}]
-            for gate in gates:
-                gate_result = outcome.result(gate)
-                cells.append(gate_cell(gate_result))
-                markups.append(_gate_markup(gate_result))
-            cells.append(outcome.status.label)
-            markups.append(STATUS_MARKUP[outcome.status])
-            rows.append((cells, markups))
-        rows_by_batch[batch_number] = rows
-    widths = _fit_widths(columns, [cells for rows in rows_by_batch.values() for cells, _ in rows])
+        if verbosity < 0 and outcome.status is PlanStatus.DONE:
+            continue
+        target = target_cell(outcome)
+        if prefix and target.startswith(prefix):
+            target = target[len(prefix) :]
+        # Next to the File column, the folder is all the target adds: show just that.
+        file_name = outcome.item.file.strip("/")
+        if file_name and (target == file_name or target.endswith("/" + file_name)):
+            target = target[: -len(file_name)] or "./"
+        cells = [str(outcome.item.number), outcome.item.module, outcome.item.file, target]
+        markups: list[dict[str, bool]] = [{}, {}, {}, {}]
+        for gate in gates:
+            gate_result = outcome.result(gate)
+            cells.append(gate_cell(gate_result))
+            markups.append(_gate_markup(gate_result))
+        cells.append(outcome.status.label)
+        markups.append(STATUS_MARKUP[outcome.status])
+        rows_by_batch.setdefault(outcome.item.batch, []).append(
+            Row(outcome, tuple(cells), tuple(markups))
+        )
+    widths = _fit_widths(columns, [row.cells for rows in rows_by_batch.values() for row in rows])
 
     lines: list[Line] = []
     for batch in result.manifest.batches:
-        outcomes = by_batch.get(batch.number, [])
+        outcomes = [o for o in result.outcomes if o.item.batch == batch.number]
         done = sum(1 for o in outcomes if o.status is PlanStatus.DONE)
         title = f"Batch {batch.number}: {batch.title}"
         if batch.priority:
@@ -136,27 +162,25 @@ def render_terminal(result: RunResult, verbosity: int = 0) -> list[Line]:
         lines.append([(f"{title}  ({done}/{len(outcomes)} done)", {"bold": True})])
         rows = rows_by_batch.get(batch.number, [])
         if not rows:
-            lines.append([("  (no items to show)", {})])
+            lines.append([("  (all items DONE)" if outcomes else "  (no items)", {})])
             continue
         lines.append([(_join([c.header for c in columns], columns, widths), {})])
-        for cells, markups in rows:
+        for row in rows:
             segments: Line = []
-            for index, (cell, column) in enumerate(zip(cells, columns)):
-                text = _pad(shorten(cell, widths[index]), widths[index], column.right)
-                segments.append((("  " if index else "") + text, markups[index]))
+            for index, (cell, column) in enumerate(zip(row.cells, columns, strict=True)):
+                text = shorten(cell, widths[index])
+                if index < len(columns) - 1:
+                    text = _pad(text, widths[index], column.right)
+                segments.append((("  " if index else "") + text, row.markups[index]))
             lines.append(segments)
             if verbosity > 0:
-                lines.extend([(f"      {detail}", {})] for detail in _details(outcome_of(result, cells)))
+                lines.extend([(f"      {detail}", {})] for detail in _details(row.outcome))
     lines.extend(_problem_lines(result))
     verdict = result.verdict
-    lines.append([(verdict.summary, {"red": True, "bold": True} if verdict.blocked else {"green": True})])
+    lines.append(
+        [(verdict.summary, {"red": True, "bold": True} if verdict.blocked else {"green": True})]
+    )
     return lines
-
-
-def outcome_of(result: RunResult, cells: Sequence[str]) -> ItemOutcome:
-    """The outcome a rendered row belongs to (rows start with the item number)."""
-    number = int(cells[0])
-    return next(o for o in result.outcomes if o.item.number == number)
 
 
 def _details(outcome: ItemOutcome) -> list[str]:
@@ -199,13 +223,13 @@ def _fit_widths(columns: Sequence[Column], rows: Sequence[Sequence[str]]) -> lis
         min(column.limit, max([len(column.header), *(len(row[i]) for row in rows)]))
         for i, column in enumerate(columns)
     ]
-    # Shrink the widest flexible columns until the table fits in MAX_WIDTH.
-    flexible = [1, 2, 3]
-    while sum(widths) + 2 * (len(widths) - 1) > MAX_WIDTH:
-        widest = max(flexible, key=lambda i: widths[i])
-        if widths[widest] <= 8:
+    # Shrink Target first, then Module, then File (never below their floors) to fit MAX_WIDTH.
+    floors = {3: 20, 1: 12, 2: 16}
+    for index, floor in floors.items():
+        excess = sum(widths) + 2 * (len(widths) - 1) - MAX_WIDTH
+        if excess <= 0:
             break
-        widths[widest] -= 1
+        widths[index] = max(floor, widths[index] - excess)
     return widths
 
 
@@ -216,7 +240,7 @@ def _pad(text: str, width: int, right: bool) -> str:
 def _join(cells: Sequence[str], columns: Sequence[Column], widths: Sequence[int]) -> str:
     return "  ".join(
         _pad(shorten(cell, widths[i]), widths[i], columns[i].right) for i, cell in enumerate(cells)
-    )
+    ).rstrip()
 
 
 def verdict_line(result: RunResult) -> str:

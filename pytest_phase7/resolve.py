@@ -31,8 +31,15 @@ from pytest_phase7.model import Manifest, WorkItem
 #: Folder names never searched: VCS, caches, virtual environments, build output.
 SKIPPED_DIRS = frozenset(
     {
-        "__pycache__", "node_modules", "site-packages", "build", "dist", "venv", "env",
-        "htmlcov", "__pypackages__",
+        "__pycache__",
+        "node_modules",
+        "site-packages",
+        "build",
+        "dist",
+        "venv",
+        "env",
+        "htmlcov",
+        "__pypackages__",
     }
 )
 
@@ -129,7 +136,9 @@ class RepoIndex:
         """The ``.py`` files below a folder (sorted, skipping what the walk skips)."""
         base = rel_dir.rstrip("/") + "/"
         found = [
-            path for paths in self.files_by_name.values() for path in paths
+            path
+            for paths in self.files_by_name.values()
+            for path in paths
             if path.startswith(base) and path.endswith(".py")
         ]
         return tuple(sorted(found))
@@ -160,8 +169,9 @@ def resolve_item(item: WorkItem, index: RepoIndex, areas: Mapping[str, str]) -> 
 def _escape_problem(item: WorkItem, text: str) -> Resolution | None:
     if os.path.isabs(text) or text.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:[\\/]", text):
         return Resolution(
-            item, ResolutionState.ESCAPES, message=f"{text!r} is an absolute path; give it "
-            "relative to the rootdir",
+            item,
+            ResolutionState.ESCAPES,
+            message=f"{text!r} is an absolute path; give it relative to the rootdir",
         )
     if ".." in PurePosixPath(text.replace("\\", "/")).parts:
         return Resolution(item, ResolutionState.ESCAPES, message=f"{text!r} leaves the rootdir")
@@ -213,7 +223,8 @@ def _resolve_in_area(item: WorkItem, index: RepoIndex, areas: Mapping[str, str])
         searched = [f"{configured}/ (configured for {area!r})"]
         if not folders:
             return Resolution(
-                item, ResolutionState.MISSING,
+                item,
+                ResolutionState.MISSING,
                 message=f"folder {configured!r} configured for module area {area!r} does not exist",
                 searched=tuple(searched),
             )
@@ -223,7 +234,8 @@ def _resolve_in_area(item: WorkItem, index: RepoIndex, areas: Mapping[str, str])
         searched = [f"folders named {folder_name!r}"] if not folders else [f + "/" for f in folders]
         if not folders:
             return Resolution(
-                item, ResolutionState.MISSING,
+                item,
+                ResolutionState.MISSING,
                 message=f"no folder named {folder_name!r} for module area {area!r}",
                 searched=tuple(searched),
             )
@@ -233,7 +245,8 @@ def _resolve_in_area(item: WorkItem, index: RepoIndex, areas: Mapping[str, str])
     name = PurePosixPath(wanted).name
     pool = index.dirs_by_name.get(name, ()) if is_dir else index.files_by_name.get(name, ())
     candidates = [
-        path for path in pool
+        path
+        for path in pool
         if _within_any(path, folders) and (path == wanted or path.endswith("/" + wanted))
     ]
     if is_dir:
@@ -257,21 +270,27 @@ def _pick(
     unique = list(dict.fromkeys(candidates))
     if not unique:
         return Resolution(
-            item, ResolutionState.MISSING,
-            message=f"no match for {item.target or item.file!r}", searched=tuple(searched),
+            item,
+            ResolutionState.MISSING,
+            message=f"no match for {item.target or item.file!r}",
+            searched=tuple(searched),
         )
     if len(unique) > 1:
         return Resolution(
-            item, ResolutionState.AMBIGUOUS,
+            item,
+            ResolutionState.AMBIGUOUS,
             message=f"{item.target or item.file!r} matches {len(unique)} places: "
             + ", ".join(unique),
-            candidates=tuple(unique), searched=tuple(searched),
+            candidates=tuple(unique),
+            searched=tuple(searched),
         )
     ref = unique[0]
     if not index.inside(ref.rstrip("/")):
         return Resolution(
-            item, ResolutionState.ESCAPES,
-            message=f"{ref!r} resolves outside the rootdir (symlink)", candidates=(ref,),
+            item,
+            ResolutionState.ESCAPES,
+            message=f"{ref!r} resolves outside the rootdir (symlink)",
+            candidates=(ref,),
         )
     if ref.endswith("/"):
         files = tuple(f for f in index.python_files(ref) if index.inside(f))

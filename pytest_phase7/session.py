@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
+
 import pytest
 
 from pytest_phase7.engine import Engine, RunResult
@@ -17,8 +18,9 @@ from pytest_phase7.model import PlanStatus
 from pytest_phase7.settings import OPTIONS, Settings, load_table, resolve
 from pytest_phase7.status import ItemOutcome
 
-FULL_RUN_HINT = "run the whole test suite (no -k/-m/--lf/node ids), or narrow the gates with " \
-    "--phase7-gates"
+FULL_RUN_HINT = (
+    "run the whole test suite (no -k/-m/--lf/node ids), or narrow the gates with --phase7-gates"
+)
 
 
 def read_settings(config: pytest.Config) -> tuple[Settings, dict[str, object], str]:
@@ -79,13 +81,16 @@ def build_engine(config: pytest.Config) -> Engine:
         settings, table, label = read_settings(config)
         from_cli = getattr(config.option, "phase7_manifest", None)
         manifest = find_manifest(
-            config.rootpath, settings.manifest, table, label,
+            config.rootpath,
+            settings.manifest,
+            table,
+            label,
             base=config.invocation_params.dir if from_cli else config.rootpath,
         )
         raise_for_errors(manifest)
         if not config.pluginmanager.has_plugin("phase7-builtin-gates"):
             config.pluginmanager.register(BuiltinGates(), "phase7-builtin-gates")
-        gates = select_gates(config.hook.phase7_add_gates(config=config), settings)
+        gates = select_gates(config.hook.pytest_phase7_add_gates(config=config), settings)
         resolutions = resolve_items(manifest, config.rootpath, settings.modules)
     except Phase7Error as exc:
         raise pytest.UsageError(f"phase7: {exc}") from None
@@ -116,17 +121,23 @@ def select_gates(contributed: Sequence[Sequence[Gate]], settings: Settings) -> l
     return gates
 
 
-def partial_selection(config: pytest.Config, session: pytest.Session, deselected: int) -> str:
+def partial_selection(
+    config: pytest.Config, session: pytest.Session, deselected: int, *, stopped: bool = False
+) -> str:
     """Why this session ran only part of the tests ('' when it ran them all)."""
     option = config.option
+    if stopped:
+        return "the session stopped early (-x / --maxfail)"
     if getattr(option, "collectonly", False):
         return "--collect-only ran no tests"
     if getattr(option, "keyword", ""):
         return f"tests were selected with -k {option.keyword!r}"
     if getattr(option, "markexpr", ""):
         return f"tests were selected with -m {option.markexpr!r}"
-    if getattr(option, "lf", False) and config.cache is not None and config.cache.get(
-        "cache/lastfailed", {}
+    if (
+        getattr(option, "lf", False)
+        and config.cache is not None
+        and config.cache.get("cache/lastfailed", {})
     ):
         return "--lf ran only the last failures"
     if getattr(option, "stepwise", False):
@@ -154,22 +165,25 @@ def _partial_args(config: pytest.Config) -> str:
             return f"only the tests {arg!r} were selected"
         chosen.append((invocation / arg).resolve())
     testpaths = [config.rootpath / p for p in config.getini("testpaths")] or [config.rootpath]
-    for full in testpaths:
-        full = full.resolve()
+    for testpath in testpaths:
+        full = testpath.resolve()
         if not any(full == c or c in full.parents for c in chosen):
             return "only part of the tests were selected: " + " ".join(config.args)
     return ""
 
 
-def session_data(config: pytest.Config, session: pytest.Session, deselected: int) -> SessionData:
+def session_data(
+    config: pytest.Config, session: pytest.Session, deselected: int, *, stopped: bool = False
+) -> SessionData:
     """This session's coverage data (from pytest-cov) and whether it can be trusted."""
-    problem = partial_selection(config, session, deselected)
+    problem = partial_selection(config, session, deselected, stopped=stopped)
     if getattr(config.option, "no_cov", False):
         return SessionData(None, "coverage was disabled with --no-cov", "drop --no-cov")
     cov_plugin = config.pluginmanager.getplugin("_cov")
     if cov_plugin is None:
         return SessionData(
-            None, "pytest-cov did not measure this session",
+            None,
+            "pytest-cov did not measure this session",
             "install pytest-cov and do not disable it (-p no:pytest_cov)",
         )
     controller = getattr(cov_plugin, "cov_controller", None)
@@ -179,16 +193,18 @@ def session_data(config: pytest.Config, session: pytest.Session, deselected: int
     return SessionData(cov, problem, FULL_RUN_HINT if problem else "")
 
 
-def finish_run(engine: Engine, session: pytest.Session, deselected: int) -> RunResult:
+def finish_run(
+    engine: Engine, session: pytest.Session, deselected: int, *, stopped: bool = False
+) -> RunResult:
     """Join the gates and derive the result after the test loop."""
     config = session.config
 
     def override(outcome: ItemOutcome) -> PlanStatus | None:
-        forced: PlanStatus | None = config.hook.phase7_item_status(outcome=outcome)
+        forced: PlanStatus | None = config.hook.pytest_phase7_item_status(outcome=outcome)
         return forced
 
     return engine.finish(
-        session_data(config, session, deselected),
+        session_data(config, session, deselected, stopped=stopped),
         tests_failed=session.testsfailed,
         override=override,
     )
@@ -205,12 +221,15 @@ def write_summary(
         terminalreporter.write_line(
             "phase7: not evaluated: the test session did not run to the end "
             "(collection errors or interrupted)",
-            red=True, bold=True,
+            red=True,
+            bold=True,
         )
         return
     lines = render_terminal(result, config.get_verbosity())
     sections = [
-        section for group in config.hook.phase7_report_sections(result=result) for section in group
+        section
+        for group in config.hook.pytest_phase7_report_sections(result=result)
+        for section in group
     ]
     for line in lines[:-1]:
         _write_line(terminalreporter, line)

@@ -119,7 +119,9 @@ def _args(text: object) -> tuple[str, ...]:
 
 def _names(text: object) -> tuple[str, ...]:
     parts = (
-        [str(p) for p in text] if isinstance(text, (list, tuple)) else str(text).replace(",", " ").split()
+        [str(p) for p in text]
+        if isinstance(text, (list, tuple))
+        else str(text).replace(",", " ").split()
     )
     names = tuple(p.strip().lower() for p in parts if p.strip())
     if not names:
@@ -170,24 +172,50 @@ class Option:
 
 OPTIONS: tuple[Option, ...] = (
     Option("enabled", _bool, "run the Phase 7 quality gates and print the status table", flag=True),
-    Option("manifest", _text, "work-item manifest (Markdown plan or TOML); default: [tool.phase7], "
-           "phase7.toml, PHASE7_EXECUTION_PLAN.md in the rootdir", metavar="PATH"),
-    Option("coverage_min", _percent, "minimum coverage percent per target (default 70)", metavar="PCT"),
-    Option("branch_min", _percent, "separate minimum branch-coverage percent per target", metavar="PCT"),
+    Option(
+        "manifest",
+        _text,
+        "work-item manifest (Markdown plan or TOML); default: [tool.phase7], "
+        "phase7.toml, PHASE7_EXECUTION_PLAN.md in the rootdir",
+        metavar="PATH",
+    ),
+    Option(
+        "coverage_min", _percent, "minimum coverage percent per target (default 70)", metavar="PCT"
+    ),
+    Option(
+        "branch_min", _percent, "separate minimum branch-coverage percent per target", metavar="PCT"
+    ),
     Option("ruff_max", _count, "maximum ruff violations per target (default 0)", metavar="N"),
     Option("mypy_max", _count, "maximum mypy errors per target (default 0)", metavar="N"),
-    Option("docstrings_min", _percent, "minimum docstring coverage per target (default: the "
-           "project's interrogate fail-under, else 80)", metavar="PCT"),
+    Option(
+        "docstrings_min",
+        _percent,
+        "minimum docstring coverage per target (default: the "
+        "project's interrogate fail-under, else 80)",
+        metavar="PCT",
+    ),
     Option("gates", _names, "comma-separated gates to run (default: all)", metavar="NAMES"),
     Option("ruff_args", _args, "extra arguments for ruff check", metavar="ARGS"),
     Option("mypy_args", _args, "extra arguments for mypy", metavar="ARGS"),
     Option("interrogate_args", _args, "extra arguments for interrogate", metavar="ARGS"),
-    Option("timeout", _seconds, "seconds each gate may take before it is an ERROR (default 600)",
-           metavar="SECONDS"),
-    Option("fail_on", _fail_on, "merge policy: regression (default), incomplete, never",
-           metavar="POLICY"),
-    Option("baseline", _text, "baseline JSON with per-module metrics (the 'from' of 5% -> 70%)",
-           metavar="PATH"),
+    Option(
+        "timeout",
+        _seconds,
+        "seconds each gate may take before it is an ERROR (default 600)",
+        metavar="SECONDS",
+    ),
+    Option(
+        "fail_on",
+        _fail_on,
+        "merge policy: regression (default), incomplete, never",
+        metavar="POLICY",
+    ),
+    Option(
+        "baseline",
+        _text,
+        "baseline JSON with per-module metrics (the 'from' of 5% -> 70%)",
+        metavar="PATH",
+    ),
     Option("baseline_update", _bool, "write the baseline file from this run", flag=True),
     Option("md", _text, "write the Markdown report here", metavar="PATH"),
     Option("json", _text, "write the JSON report here", metavar="PATH"),
@@ -198,7 +226,7 @@ _BY_NAME = {option.name: option for option in OPTIONS}
 
 
 def _is_unset(value: object) -> bool:
-    return value is None or value == "" or value == [] or value == ()
+    return value is None or (isinstance(value, (str, list, tuple)) and len(value) == 0)
 
 
 def resolve(
@@ -228,7 +256,9 @@ def resolve(
             try:
                 values[option.name] = option.parse(raw)
             except ValueError as exc:
-                raise ConfigError(f"{label}: {exc}", table_path if source == "table" else "") from None
+                raise ConfigError(
+                    f"{label}: {exc}", table_path if source == "table" else ""
+                ) from None
             break
     modules = table.get("modules", {})
     if not isinstance(modules, Mapping):
@@ -236,7 +266,9 @@ def resolve(
     seen: dict[str, str] = {}
     for area, folder in modules.items():
         if not isinstance(folder, str) or not folder.strip():
-            raise ConfigError(f"{table_path} modules: {area!r} must map to a folder path", table_path)
+            raise ConfigError(
+                f"{table_path} modules: {area!r} must map to a folder path", table_path
+            )
         key = " ".join(str(area).split()).casefold()
         if key in seen:
             raise ConfigError(
@@ -274,7 +306,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror}", str(path)) from None
     try:
-        return tomllib.loads(raw.decode("utf-8"))
+        data: dict[str, Any] = tomllib.loads(raw.decode("utf-8"))
+        return data
     except UnicodeDecodeError as exc:
         raise ConfigError(f"not UTF-8 text (byte {exc.start})", str(path)) from None
     except tomllib.TOMLDecodeError as exc:

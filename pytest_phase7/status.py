@@ -26,6 +26,9 @@ from pytest_phase7.gates.base import GateResult, GateStatus
 from pytest_phase7.model import BatchKind, Manifest, PlanStatus, WorkItem
 from pytest_phase7.resolve import Resolution, ResolutionState
 
+#: The order statuses are counted and listed in.
+REPORT_ORDER = (PlanStatus.DONE, PlanStatus.IN_PROGRESS, PlanStatus.QUEUED, PlanStatus.FAILED)
+
 #: Baseline metrics: target ref -> gate name -> metric.
 Baseline = Mapping[str, Mapping[str, float]]
 
@@ -92,31 +95,52 @@ def derive_outcome(
     state = resolution.state
     if state is ResolutionState.UNMAPPED:
         return ItemOutcome(
-            item, resolution, (), item.status or PlanStatus.QUEUED, reason="no target named yet",
+            item,
+            resolution,
+            (),
+            item.status or PlanStatus.QUEUED,
+            reason="no target named yet",
         )
     if state is ResolutionState.MISSING and kind is BatchKind.CODEGEN:
         if item.status is PlanStatus.DONE:
             return ItemOutcome(
-                item, resolution, (), PlanStatus.FAILED, regression=True, error=True,
+                item,
+                resolution,
+                (),
+                PlanStatus.FAILED,
+                regression=True,
+                error=True,
                 reason="recorded DONE but the target does not exist: " + resolution.message,
             )
         return ItemOutcome(
-            item, resolution, (), PlanStatus.QUEUED, reason="not generated yet",
+            item,
+            resolution,
+            (),
+            PlanStatus.QUEUED,
+            reason="not generated yet",
         )
     if state is not ResolutionState.RESOLVED:
         return ItemOutcome(
-            item, resolution, (), PlanStatus.FAILED, reason=resolution.message, error=True,
+            item,
+            resolution,
+            (),
+            PlanStatus.FAILED,
+            reason=resolution.message,
+            error=True,
         )
     applicable = [r for r in results if r.status is not GateStatus.SKIP]
     errors = [r for r in applicable if r.status is GateStatus.ERROR]
     ref = resolution.target.ref if resolution.target else ""
     before = (baseline or {}).get(ref, {})
     worse = [
-        r.gate for r in applicable
+        r.gate
+        for r in applicable
         if r.metric is not None and r.gate in before and _worse(r.gate, r.metric, before[r.gate])
     ]
     improved = any(
-        r.metric is not None and r.gate in before and r.metric != before[r.gate]
+        r.metric is not None
+        and r.gate in before
+        and r.metric != before[r.gate]
         and not _worse(r.gate, r.metric, before[r.gate])
         for r in applicable
     )
@@ -124,29 +148,52 @@ def derive_outcome(
     if errors:
         reason = "; ".join(f"{r.gate}: {r.reason}" for r in errors)
         return ItemOutcome(
-            item, resolution, tuple(results), PlanStatus.FAILED, reason=reason, error=True,
+            item,
+            resolution,
+            tuple(results),
+            PlanStatus.FAILED,
+            reason=reason,
+            error=True,
             improved=improved,
         )
     if worse:
         return ItemOutcome(
-            item, resolution, tuple(results), PlanStatus.FAILED, regression=True,
-            reason="worse than baseline: " + ", ".join(worse), improved=improved,
+            item,
+            resolution,
+            tuple(results),
+            PlanStatus.FAILED,
+            regression=True,
+            reason="worse than baseline: " + ", ".join(worse),
+            improved=improved,
         )
     if all_pass:
         return ItemOutcome(item, resolution, tuple(results), PlanStatus.DONE, improved=improved)
     failing = ", ".join(r.gate for r in applicable if not r.passed)
     if item.status is PlanStatus.DONE:
         return ItemOutcome(
-            item, resolution, tuple(results), PlanStatus.FAILED, regression=True,
-            reason=f"recorded DONE but {failing} no longer pass", improved=improved,
+            item,
+            resolution,
+            tuple(results),
+            PlanStatus.FAILED,
+            regression=True,
+            reason=f"recorded DONE but {failing} no longer pass",
+            improved=improved,
         )
     if improved or any(r.passed for r in applicable):
         return ItemOutcome(
-            item, resolution, tuple(results), PlanStatus.IN_PROGRESS,
-            reason=f"failing: {failing}", improved=improved,
+            item,
+            resolution,
+            tuple(results),
+            PlanStatus.IN_PROGRESS,
+            reason=f"failing: {failing}",
+            improved=improved,
         )
     return ItemOutcome(
-        item, resolution, tuple(results), PlanStatus.QUEUED, reason=f"failing: {failing}",
+        item,
+        resolution,
+        tuple(results),
+        PlanStatus.QUEUED,
+        reason=f"failing: {failing}",
         improved=improved,
     )
 
@@ -154,7 +201,7 @@ def derive_outcome(
 def decide(manifest: Manifest, outcomes: Sequence[ItemOutcome], policy: str) -> Verdict:
     """Apply the merge policy to the outcomes."""
     counts = Counter(o.status for o in outcomes)
-    ordered = tuple((s.label, counts.get(s, 0)) for s in PlanStatus)
+    ordered = tuple((s.label, counts.get(s, 0)) for s in REPORT_ORDER)
     if policy == "never":
         return Verdict(policy, False, (), ordered)
     reasons: list[str] = []
@@ -166,8 +213,11 @@ def decide(manifest: Manifest, outcomes: Sequence[ItemOutcome], policy: str) -> 
         reasons.append(_items_phrase(errored, "could not be checked (ERROR)"))
     required = {b.number for b in manifest.batches if b.required}
     pending_required = [
-        o for o in outcomes
-        if o.item.batch in required and o.status is not PlanStatus.DONE and not o.error
+        o
+        for o in outcomes
+        if o.item.batch in required
+        and o.status is not PlanStatus.DONE
+        and not o.error
         and not o.regression
     ]
     if pending_required:
@@ -179,8 +229,12 @@ def decide(manifest: Manifest, outcomes: Sequence[ItemOutcome], policy: str) -> 
         )
     if policy == "incomplete":
         incomplete = [
-            o for o in outcomes if o.status is not PlanStatus.DONE
-            and not o.error and not o.regression and o not in pending_required
+            o
+            for o in outcomes
+            if o.status is not PlanStatus.DONE
+            and not o.error
+            and not o.regression
+            and o not in pending_required
         ]
         if incomplete:
             reasons.append(_items_phrase(incomplete, ("is not DONE", "are not DONE")))

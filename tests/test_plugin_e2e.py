@@ -105,8 +105,11 @@ def make_project(pytester: pytest.Pytester, status1: str = "QUEUED", extra: str 
 def coverage_report_percent(cwd: Path, rel: str) -> str:
     """What ``coverage report`` itself prints for one file, from the session's data file."""
     proc = subprocess.run(
-        [sys.executable, "-m", "coverage", "report", rel, "--format=total"],
-        cwd=cwd, capture_output=True, text=True, check=True,
+        [sys.executable, "-m", "coverage", "report", "--format=total", rel],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return proc.stdout.strip()
 
@@ -115,9 +118,7 @@ def phase7_section(output: str) -> list[str]:
     """The lines of the Phase 7 summary section (between its header and the next one)."""
     lines = output.splitlines()
     start = next(i for i, line in enumerate(lines) if "Phase 7 status" in line)
-    end = next(
-        (i for i in range(start + 1, len(lines)) if lines[i].startswith("====")), len(lines)
-    )
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("====")), len(lines))
     return lines[start + 1 : end]
 
 
@@ -144,7 +145,11 @@ def test_phase7_prints_table_with_coverage_equal_to_coverage_report(pytester: py
     out = result.stdout.str()
     assert "Phase 7 status" in out
     assert "Batch 1: Unit Tests [CRITICAL]  (1/3 done)" in out
-    for number, rel in ((1, "src/core/good.py"), (2, "src/core/half.py"), (3, "src/core/unused.py")):
+    for number, rel in (
+        (1, "src/core/good.py"),
+        (2, "src/core/half.py"),
+        (3, "src/core/unused.py"),
+    ):
         expected = coverage_report_percent(pytester.path, rel)
         assert f" {expected}%" in table_row(out, number), (rel, expected)
     assert "100%" in table_row(out, 1)
@@ -157,7 +162,11 @@ def test_phase7_prints_table_with_coverage_equal_to_coverage_report(pytester: py
 def test_verdict_blocks_when_a_done_item_regresses(pytester: pytest.Pytester):
     make_project(pytester)
     plan = pytester.path / "PLAN.md"
-    plan.write_text(plan.read_text().replace("| half.py | Simple | 1h | QUEUED", "| half.py | Simple | 1h | DONE"))
+    plan.write_text(
+        plan.read_text().replace(
+            "| half.py | Simple | 1h | QUEUED", "| half.py | Simple | 1h | DONE"
+        )
+    )
     result = pytester.runpytest_subprocess("--phase7", "--phase7-gates=coverage")
     result.assert_outcomes(passed=2)
     assert result.ret == 1
@@ -170,7 +179,11 @@ def test_verdict_blocks_when_a_done_item_regresses(pytester: pytest.Pytester):
 def test_fail_on_never_reports_only(pytester: pytest.Pytester):
     make_project(pytester, status1="DONE", extra='fail_on = "never"')
     plan = pytester.path / "PLAN.md"
-    plan.write_text(plan.read_text().replace("| half.py | Simple | 1h | QUEUED", "| half.py | Simple | 1h | DONE"))
+    plan.write_text(
+        plan.read_text().replace(
+            "| half.py | Simple | 1h | QUEUED", "| half.py | Simple | 1h | DONE"
+        )
+    )
     result = pytester.runpytest_subprocess("--phase7", "--phase7-gates=coverage")
     assert result.ret == 0
     assert "phase7: OK (fail-on=never)" in result.stdout.str()
@@ -212,7 +225,9 @@ def test_coverage_cannot_measure_is_error_never_pass(
 def test_stop_early_is_partial(pytester: pytest.Pytester):
     make_project(pytester)
     pytester.makepyfile(test_fail="def test_boom():\n    assert False\n")
-    result = pytester.runpytest_subprocess("--phase7", "--phase7-gates=coverage", "-x", "-p", "no:randomly")
+    result = pytester.runpytest_subprocess(
+        "--phase7", "--phase7-gates=coverage", "-x", "-p", "no:randomly"
+    )
     out = result.stdout.str()
     assert "ERROR coverage: the session stopped early (-x / --maxfail)" in out
 
@@ -223,7 +238,7 @@ def test_bad_manifest_is_usage_error_without_traceback(pytester: pytest.Pytester
     result = pytester.runpytest_subprocess("--phase7")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     err = result.stderr.str()
-    assert "PLAN.md:10:" in err
+    assert "PLAN.md:11:" in err
     assert "unknown status" in err
     assert "Traceback" not in err + result.stdout.str()
 
@@ -246,7 +261,7 @@ def test_missing_manifest_is_usage_error(pytester: pytest.Pytester):
 def test_custom_gate_from_conftest(pytester: pytest.Pytester):
     make_project(pytester)
     pytester.makeconftest(
-        '''
+        """
 from pytest_phase7.gates.base import GateResult, GateRun, GateStatus
 
 
@@ -266,9 +281,9 @@ class LinesGate:
         return GateRun("lines", results, tool_version="1")
 
 
-def phase7_add_gates(config):
+def pytest_phase7_add_gates(config):
     return [LinesGate()]
-'''
+"""
     )
     result = pytester.runpytest_subprocess("--phase7", "--phase7-gates=coverage,lines")
     out = result.stdout.str()
@@ -284,7 +299,7 @@ def test_status_override_hook(pytester: pytest.Pytester):
 from pytest_phase7.model import PlanStatus
 
 
-def phase7_item_status(outcome):
+def pytest_phase7_item_status(outcome):
     if outcome.item.number == 3:
         return PlanStatus.DONE
     return None
@@ -299,12 +314,19 @@ def test_bundled_example_prints_a_mixed_table(tmp_path: Path):
     shutil.copytree(REPO / "examples" / "tta", example)
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "--phase7", "-p", "no:cacheprovider"],
-        cwd=example, capture_output=True, text=True, timeout=300, check=False,
+        cwd=example,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     out = proc.stdout
     assert "Phase 7 status" in out, out + proc.stderr
-    statuses = {line.split()[-1] for line in out.splitlines() if line.rstrip().endswith(
-        ("DONE", "QUEUED", "PROGRESS", "FAILED"))}
+    statuses = {
+        line.split()[-1]
+        for line in out.splitlines()
+        if line.rstrip().endswith(("DONE", "QUEUED", "PROGRESS", "FAILED"))
+    }
     assert {"DONE", "PROGRESS", "QUEUED"} <= statuses, out
     expected = coverage_report_percent(example, "src/tta/agent_orchestration/service.py")
     assert f" {expected}% ✗" in table_row(out, 3)
@@ -315,6 +337,8 @@ def test_phase7_command_version():
 
     proc = subprocess.run(
         [sys.executable, "-m", "pytest_phase7.cli", "--version"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert proc.stdout.strip() == f"phase7 {__version__}"

@@ -57,7 +57,9 @@ def test_file_found_in_a_subfolder_of_the_area(tmp_path: Path):
 def test_configured_area_folder_wins_over_search(tmp_path: Path):
     make(tmp_path, "a/agent_orchestration/adapters.py", "lib/orch/adapters.py")
     res = resolve_one(
-        tmp_path, {"Agent  Orchestration": "lib/orch"}, module="agent orchestration",
+        tmp_path,
+        {"Agent  Orchestration": "lib/orch"},
+        module="agent orchestration",
         file="adapters.py",
     )
     assert res.target is not None
@@ -89,7 +91,8 @@ def test_ambiguous_lists_candidates(tmp_path: Path):
     res = resolve_one(tmp_path, module="Agent Orchestration", file="service.py")
     assert res.state is ResolutionState.AMBIGUOUS
     assert res.candidates == (
-        "svc/agent_orchestration/x/service.py", "svc/agent_orchestration/y/service.py",
+        "svc/agent_orchestration/x/service.py",
+        "svc/agent_orchestration/y/service.py",
     )
     assert "matches 2 places" in res.message
 
@@ -158,7 +161,8 @@ def test_symlink_escaping_the_rootdir_is_refused(tmp_path: Path):
     (root / "agent_orchestration" / "evil.py").symlink_to(outside / "evil.py")
     res = resolve_item(
         WorkItem(number=1, batch=1, module="Agent Orchestration", file="evil.py"),
-        RepoIndex(root), {},
+        RepoIndex(root),
+        {},
     )
     assert res.state is ResolutionState.ESCAPES
     assert "outside the rootdir" in res.message

@@ -32,7 +32,9 @@ def test_all_pass_is_done():
 
 
 def test_skip_does_not_count():
-    assert derive_outcome(resolved(), results(P, S, S, S), BatchKind.TESTS).status is PlanStatus.DONE
+    assert (
+        derive_outcome(resolved(), results(P, S, S, S), BatchKind.TESTS).status is PlanStatus.DONE
+    )
 
 
 def test_only_skips_is_not_done():
@@ -107,7 +109,8 @@ def test_unresolved_targets(state, kind, recorded, expected):
 
 def manifest(required: bool = False) -> Manifest:
     return Manifest(
-        path="p", format="toml",
+        path="p",
+        format="toml",
         batches=(Batch(number=1, title="T", line=1, required=required),),
     )
 
@@ -126,7 +129,8 @@ def test_policy_regression_blocks_on_regression_and_error_only():
     verdict = decide(manifest(), bad, "regression")
     assert verdict.blocked
     assert verdict.reasons == (
-        "1 item regressed (#1)", "1 item could not be checked (ERROR) (#2)",
+        "1 item regressed (#1)",
+        "1 item could not be checked (ERROR) (#2)",
     )
     assert verdict.summary.startswith("phase7: merge BLOCKED (fail-on=regression): 1 item")
 

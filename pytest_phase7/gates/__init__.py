@@ -1,4 +1,4 @@
-"""The gate engine's gates: the built-in four, shipped as an ordinary ``phase7_add_gates`` hook.
+"""The built-in gates, shipped as an ordinary ``pytest_phase7_add_gates`` implementation.
 
 Custom gates are added the same way, from a ``conftest.py`` or a plugin (see
 :mod:`pytest_phase7.hookspecs`).
@@ -17,7 +17,7 @@ class BuiltinGates:
     """Contributes coverage, ruff, mypy and docstrings, in that order."""
 
     @pytest.hookimpl(trylast=True)
-    def phase7_add_gates(self, config: pytest.Config) -> list[Gate]:
+    def pytest_phase7_add_gates(self, config: pytest.Config) -> list[Gate]:
         """The built-in gates (imported only when phase7 runs)."""
         from pytest_phase7.gates.coverage import CoverageGate  # noqa: PLC0415
         from pytest_phase7.gates.docstrings import DocstringsGate  # noqa: PLC0415

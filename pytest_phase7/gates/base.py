@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 class GateStatus(enum.Enum):
     """A gate's verdict for one target."""
 
-    PASS = "PASS"
+    PASS = "PASS"  # noqa: S105 - a status, not a password
     FAIL = "FAIL"
     ERROR = "ERROR"
     SKIP = "SKIP"
@@ -91,7 +91,7 @@ class GateRun:
 
 @runtime_checkable
 class Gate(Protocol):
-    """A quality gate. Built-in gates and custom ones (via ``phase7_add_gates``) implement this.
+    """A quality gate; the built-in gates and custom ones (``pytest_phase7_add_gates``) are these.
 
     ``needs_session`` gates run after the tests (they read what the session measured); the others
     are static and start when the session starts, running while the tests run.

@@ -15,7 +15,7 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pytest_phase7.gates.base import (
     GateRequest,
@@ -24,7 +24,10 @@ from pytest_phase7.gates.base import (
     GateStatus,
     error_run,
 )
-from pytest_phase7.resolve import Target
+
+if TYPE_CHECKING:
+    from coverage import Coverage
+    from coverage.results import Numbers
 
 NO_DATA_HINT = "run pytest --phase7 without --no-cov (pytest-cov measures the session)"
 
@@ -48,20 +51,22 @@ class CoverageGate:
         if session.problem:
             return error_run(self.name, targets, session.problem, session.hint)
         try:
-            return self._measure(session.coverage, request, started)
+            return self._measure(session.coverage, request, started)  # type: ignore[arg-type]
         except Exception as exc:  # noqa: BLE001 - any coverage failure is an ERROR, not a crash
             return error_run(
-                self.name, targets, f"coverage.py failed: {type(exc).__name__}: {exc}",
+                self.name,
+                targets,
+                f"coverage.py failed: {type(exc).__name__}: {exc}",
                 "check the coverage configuration and data file",
             )
 
-    def _measure(self, cov: Any, request: GateRequest, started: float) -> GateRun:
+    def _measure(self, cov: Coverage, request: GateRequest, started: float) -> GateRun:
         import coverage  # noqa: PLC0415 - imported only when the gate runs
-
-        from coverage.results import Numbers, display_covered, should_fail_under  # noqa: PLC0415
+        from coverage.results import Numbers  # noqa: PLC0415
 
         settings = request.settings
-        precision = int(cov.get_option("report:precision") or 0)
+        configured = cov.get_option("report:precision")
+        precision = configured if isinstance(configured, int) else 0
         branch_measured = bool(cov.get_option("run:branch"))
         files = sorted({f for t in request.targets for f in t.files})
         absolute = {f: os.path.abspath(request.rootdir / f) for f in files}
@@ -71,7 +76,7 @@ class CoverageGate:
 
         results: dict[str, GateResult] = {}
         for target in request.targets:
-            numbers: list[Any] = []
+            numbers: list[Numbers] = []
             details: list[str] = []
             problem = ""
             for rel in target.files:
@@ -102,22 +107,30 @@ class CoverageGate:
                     details.append(f"{rel}: never imported by the tests")
             if problem:
                 results[target.ref] = GateResult(
-                    self.name, GateStatus.ERROR, reason=problem,
+                    self.name,
+                    GateStatus.ERROR,
+                    reason=problem,
                     hint="add the target to --cov / [coverage:run] source, or drop it from omit",
                 )
                 continue
             total = sum(numbers, Numbers(precision=precision))
             results[target.ref] = _judge(
-                self.name, total, settings.coverage_min, settings.branch_min, branch_measured,
-                precision, tuple(details), display_covered, should_fail_under,
+                self.name,
+                total,
+                settings.coverage_min,
+                settings.branch_min,
+                branch_measured=branch_measured,
+                details=tuple(details),
             )
         return GateRun(
-            self.name, results, tool_version=coverage.__version__,
+            self.name,
+            results,
+            tool_version=coverage.__version__,
             seconds=time.perf_counter() - started,
         )
 
     @staticmethod
-    def _report(cov: Any, morfs: list[str]) -> Mapping[str, dict[str, Any]]:
+    def _report(cov: Coverage, morfs: list[str]) -> Mapping[str, dict[str, Any]]:
         if not morfs:
             return {}
         with tempfile.TemporaryDirectory(prefix="phase7-cov-") as tmp:
@@ -140,15 +153,17 @@ class CoverageGate:
 
 def _judge(
     gate: str,
-    total: Any,
+    total: Numbers,
     coverage_min: float,
     branch_min: float | None,
+    *,
     branch_measured: bool,
-    precision: int,
     details: tuple[str, ...],
-    display_covered: Any,
-    should_fail_under: Any,
 ) -> GateResult:
+    """PASS/FAIL exactly as coverage.py's fail_under would decide, at its precision."""
+    from coverage.results import display_covered, should_fail_under  # noqa: PLC0415
+
+    precision = total.precision
     percent = float(total.pc_covered)
     shown = f"{display_covered(percent, precision)}%"
     extra: list[tuple[str, float]] = [
@@ -168,10 +183,15 @@ def _judge(
     if branch_min is not None:
         if not branch_measured:
             return GateResult(
-                gate, GateStatus.ERROR, metric=percent, display=shown, threshold=coverage_min,
+                gate,
+                GateStatus.ERROR,
+                metric=percent,
+                display=shown,
+                threshold=coverage_min,
                 reason="branch_min is set but branch coverage was not measured",
                 hint="set [coverage:run] branch = true or pass --cov-branch",
-                details=details, extra=tuple(extra),
+                details=details,
+                extra=tuple(extra),
             )
         branch_percent = float(total.pc_branches)
         if should_fail_under(branch_percent, branch_min, precision):

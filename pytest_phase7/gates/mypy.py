@@ -1,0 +1,285 @@
+"""The mypy gate: type errors per target from one mypy run over all target files.
+
+mypy runs in the rootdir, so the project's own configuration (``mypy.ini``, ``.mypy.ini``,
+``pyproject.toml`` or ``setup.cfg``: ``strict``, per-module overrides, plugins) and its own
+``.mypy_cache`` are used; warm runs are incremental and fast. Files named on the command line are
+checked even when the config's ``files``/``exclude`` would leave them out, as with a hand-run
+``mypy path.py``.
+
+Results can depend on which files are checked together (a module passed explicitly is checked
+fully, an imported one may only be followed, and the modules' import graph decides what mypy
+infers), so all targets are checked in **one** invocation and each error is charged to the target
+file it is reported in. mypy follows imports and reports errors in other files too; those are not
+charged to any target but are counted in ``GateRun.context``.
+
+mypy runs in a subprocess (``python -m mypy``), not via ``mypy.api.run`` in-process: the gate runs
+in a thread while the test session runs, and mypy in-process would hold the GIL for seconds and
+mutate global state (``sys.path``, ``sys.modules``, stdout) under the tests' feet.
+
+Output is ``-O json`` (mypy >= 1.11, which this plugin requires): one JSON record per line with
+``file``, ``line``, ``column``, ``message``, ``hint``, ``code`` and ``severity``. Exit codes: 0
+clean, 1 errors found, 2 mypy stopped (a blocking error such as a syntax error or a duplicate
+module, bad usage, a crash): an ERROR for every target, since mypy did not check them.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pytest_phase7.gates.base import GateRequest, GateResult, GateRun, GateStatus, error_run
+from pytest_phase7.gates.tools import (
+    SAFE_PATH_ENV,
+    Deadline,
+    ToolMissing,
+    ToolOutput,
+    missing_files,
+    realpath_key,
+    run_tool,
+    tool_version,
+)
+
+if TYPE_CHECKING:
+    from pytest_phase7.resolve import Target
+
+INSTALL_HINT = "pip install mypy (into the environment that runs pytest)"
+TIMEOUT_HINT = "raise --phase7-timeout (a cold mypy cache is slow), or check what makes mypy hang"
+FAILED_HINT = "run mypy on the target files yourself to see why"
+
+#: ``mypy_args`` that would change the output format or what is checked, or never return.
+FORBIDDEN_ARGS = (
+    "-O", "--output", "-h", "--help", "-V", "--version", "-m", "--module", "-p", "--package",
+    "-c", "--command", "--install-types",
+)
+
+#: How many non-target files to name in the context line.
+_NAMED_OTHERS = 5
+
+#: ``mypy --version`` answers, per Python executable (only successes are kept).
+_VERSIONS: dict[str, str] = {}
+
+
+def python_executable() -> str:
+    """Return the Python that runs ``-m mypy``: the one running pytest (tests patch this)."""
+    return sys.executable
+
+
+@dataclass(frozen=True)
+class MypyRecord:
+    """One mypy JSON record, reduced to what the gate needs."""
+
+    file: str
+    line: int
+    message: str
+    code: str
+    severity: str
+
+
+class MypyParseError(ValueError):
+    """A line of mypy's output looks like JSON but is not a record we understand."""
+
+
+class MypyGate:
+    """At most ``mypy_max`` mypy errors per target (with the project's mypy config)."""
+
+    name = "mypy"
+    title = "Mypy"
+    needs_session = False
+
+    def run(self, request: GateRequest) -> GateRun:
+        """Type-check every target file in one mypy run and charge errors to targets."""
+        started = time.perf_counter()
+        targets = request.targets
+        settings = request.settings
+        rootdir = request.rootdir
+        forbidden = _forbidden(settings.mypy_args)
+        if forbidden:
+            return error_run(
+                self.name, targets,
+                f"mypy_args may not contain {forbidden} (the gate reads mypy's JSON output for "
+                "the target files)",
+                "remove it from --phase7-mypy-args / mypy_args",
+            )
+        python = python_executable()
+        gone = missing_files(rootdir, [f for t in targets for f in t.files])
+        files = sorted({f for t in targets for f in t.files} - gone)
+        deadline = Deadline(settings.timeout)
+        version = _VERSIONS.get(python, "")
+        try:
+            if not version:
+                answer = run_tool(
+                    [python, "-m", "mypy", "--version"], rootdir, deadline.remaining(),
+                    env=SAFE_PATH_ENV,
+                )
+                if _not_installed(answer):
+                    return _errors(self.name, targets, "mypy is not installed", "", started,
+                                   hint=INSTALL_HINT)
+                version = tool_version(answer)
+                if version:
+                    _VERSIONS[python] = version
+            output = None
+            if files:
+                output = run_tool(
+                    [python, "-m", "mypy", "-O", "json", *settings.mypy_args, "--", *files],
+                    rootdir, deadline.remaining(), env=SAFE_PATH_ENV,
+                )
+        except ToolMissing as exc:
+            return _errors(
+                self.name, targets, f"mypy cannot run: {exc}", version, started,
+                hint="check the Python executable running pytest",
+            )
+        records: list[MypyRecord] = []
+        context: list[str] = []
+        if output is not None:
+            if output.timed_out:
+                return _errors(self.name, targets, f"mypy timed out after {settings.timeout:g}s",
+                               version, started, hint=TIMEOUT_HINT)
+            if _not_installed(output):
+                return _errors(self.name, targets, "mypy is not installed", version, started,
+                               hint=INSTALL_HINT)
+            try:
+                records, other = parse_mypy_json(output.stdout)
+            except MypyParseError as exc:
+                return _errors(self.name, targets, f"could not parse mypy's output: {exc}",
+                               version, started, hint=FAILED_HINT)
+            problem = _failure(output, records)
+            if problem:
+                return _errors(self.name, targets, problem, version, started, hint=FAILED_HINT)
+            context.extend(f"mypy: {line}" for line in other)
+            context.extend(f"mypy: {line.strip()}" for line in output.stderr.splitlines()
+                           if line.strip())
+        target_keys = {realpath_key(rootdir, f) for t in targets for f in t.files}
+        errors: dict[str, list[MypyRecord]] = defaultdict(list)
+        outside: Counter[str] = Counter()
+        for record in records:
+            if record.severity != "error":
+                continue
+            key = realpath_key(rootdir, record.file)
+            if key in target_keys:
+                errors[key].append(record)
+            else:
+                outside[record.file] += 1
+        if outside:
+            named = ", ".join(sorted(outside)[:_NAMED_OTHERS])
+            extra = len(outside) - _NAMED_OTHERS
+            more = f" and {extra} more" if extra > 0 else ""
+            context.insert(
+                0,
+                f"{sum(outside.values())} errors in non-target files (not charged): {named}{more}",
+            )
+        results = {
+            t.ref: self._judge(t, rootdir, settings.mypy_max, errors, gone) for t in targets
+        }
+        return GateRun(
+            self.name, results, tool_version=version, seconds=time.perf_counter() - started,
+            context=tuple(context),
+        )
+
+    def _judge(
+        self,
+        target: Target,
+        rootdir: Path,
+        mypy_max: int,
+        errors: Mapping[str, Sequence[MypyRecord]],
+        gone: set[str],
+    ) -> GateResult:
+        count = 0
+        details: list[str] = []
+        for rel in target.files:
+            if rel in gone:
+                return GateResult(
+                    self.name, GateStatus.ERROR, threshold=float(mypy_max),
+                    reason=f"{rel} does not exist", hint="fix the target's path",
+                )
+            found = sorted(errors.get(realpath_key(rootdir, rel), ()), key=lambda r: r.line)
+            count += len(found)
+            details.extend(
+                f"{rel}:{r.line}: {r.message}" + (f"  [{r.code}]" if r.code else "") for r in found
+            )
+        failed = count > mypy_max
+        return GateResult(
+            self.name,
+            GateStatus.FAIL if failed else GateStatus.PASS,
+            metric=float(count),
+            display=str(count),
+            threshold=float(mypy_max),
+            reason=f"{count} errors > {mypy_max} allowed" if failed else "",
+            details=tuple(details),
+        )
+
+
+def parse_mypy_json(stdout: str) -> tuple[list[MypyRecord], list[str]]:
+    """Split ``mypy -O json`` output into records and other lines (config notes, summaries).
+
+    A line that starts with ``{`` must be a complete record; anything else is kept verbatim.
+    """
+    records: list[MypyRecord] = []
+    other: list[str] = []
+    for number, raw in enumerate(stdout.splitlines(), 1):
+        line = raw.strip()
+        if not line:
+            continue
+        if not line.startswith("{"):
+            other.append(line)
+            continue
+        try:
+            data = json.loads(line)
+        except ValueError as exc:
+            raise MypyParseError(f"line {number} is not JSON ({exc})") from None
+        if not isinstance(data, dict):
+            raise MypyParseError(f"line {number} is not a JSON object")
+        file, lineno, message = data.get("file"), data.get("line"), data.get("message")
+        severity, code = data.get("severity"), data.get("code")
+        if not (
+            isinstance(file, str) and isinstance(message, str) and isinstance(severity, str)
+            and isinstance(lineno, int) and not isinstance(lineno, bool)
+            and (code is None or isinstance(code, str))
+        ):
+            raise MypyParseError(f"line {number} lacks file/line/message/severity")
+        records.append(MypyRecord(file, lineno, " ".join(message.split()), code or "", severity))
+    return records, other
+
+
+def _failure(output: ToolOutput, records: Sequence[MypyRecord]) -> str:
+    """Why mypy's answer cannot be used, or ``""`` when it can."""
+    if output.returncode == 0:
+        return ""
+    if output.returncode == 1:
+        if records:
+            return ""
+        first = output.first_line()
+        return f"mypy exited 1 but reported no errors we could read: {first or 'no output'}"
+    blocking = next((r for r in records if r.severity == "error"), None)
+    if blocking is not None:
+        why = f"{blocking.file}:{blocking.line}: {blocking.message}"
+    else:
+        why = output.first_line() or "no output"
+    return f"mypy stopped (exit {output.returncode}): {why}"
+
+
+def _not_installed(output: ToolOutput) -> bool:
+    return output.returncode != 0 and "No module named mypy" in output.stderr
+
+
+def _forbidden(args: Sequence[str]) -> str:
+    for arg in args:
+        flag = arg.split("=", 1)[0]
+        if flag in FORBIDDEN_ARGS:
+            return flag
+        # Short options take their value glued on too: -Ojson, -mpkg.
+        if len(arg) > 2 and arg[0] == "-" and arg[1] != "-" and arg[:2] in FORBIDDEN_ARGS:
+            return arg[:2]
+    return ""
+
+
+def _errors(
+    gate: str, targets: Sequence[Target], reason: str, version: str, started: float, *, hint: str,
+) -> GateRun:
+    run = error_run(gate, targets, reason, hint)
+    return GateRun(gate, run.results, tool_version=version, seconds=time.perf_counter() - started)

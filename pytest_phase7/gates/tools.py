@@ -1,0 +1,172 @@
+"""Running a quality tool in a subprocess, safely and with a deadline.
+
+The static gates run in threads while the test session runs, so every tool runs out of process
+(no GIL contention, no shared global state). Each process gets its own session (process group) so
+that a timeout can kill the tool *and* everything it spawned: a hung ``mypy`` daemon child or a
+worker pool must not outlive the gate. Commands are argument lists, never shell strings.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+#: Environment for ``python -m tool`` runs in the rootdir: ``-m`` would put the rootdir first on
+#: ``sys.path``, so a project's own ``click.py`` or ``typing_extensions.py`` would shadow the
+#: tool's dependencies. Python 3.11+ honours this (like the tools' console scripts, which do not
+#: see the current directory); 3.10 ignores it.
+SAFE_PATH_ENV: Mapping[str, str] = {"PYTHONSAFEPATH": "1"}
+
+#: How long to wait for a killed process group to close its pipes before giving up on them.
+_DRAIN_SECONDS = 5.0
+
+
+class ToolMissing(Exception):
+    """The tool's executable cannot be started (not installed, not executable)."""
+
+    def __init__(self, executable: str, reason: str) -> None:
+        """Remember which executable failed to start and why."""
+        self.executable = executable
+        self.reason = reason
+        super().__init__(f"{executable}: {reason}")
+
+
+@dataclass(frozen=True)
+class ToolOutput:
+    """What one tool process did: exit code, decoded output, wall time, whether it timed out.
+
+    ``returncode`` is negative (the signal number) for a killed process, as in ``subprocess``.
+    """
+
+    returncode: int
+    stdout: str
+    stderr: str
+    seconds: float
+    timed_out: bool = False
+
+    def first_line(self) -> str:
+        """Return the first non-empty line of stderr, else of stdout (a one-line reason)."""
+        for text in (self.stderr, self.stdout):
+            for line in text.splitlines():
+                if line.strip():
+                    return line.strip()
+        return ""
+
+
+class Deadline:
+    """A time budget shared by the several processes one gate may start."""
+
+    def __init__(self, seconds: float) -> None:
+        """Start the clock with ``seconds`` to spend."""
+        self.seconds = seconds
+        self._end = time.monotonic() + seconds
+
+    def remaining(self) -> float:
+        """Seconds left (never below a small positive floor, so a call can still time out)."""
+        return max(self._end - time.monotonic(), 0.01)
+
+
+def run_tool(
+    argv: Sequence[str],
+    cwd: Path,
+    timeout: float,
+    env: Mapping[str, str] | None = None,
+) -> ToolOutput:
+    """Run ``argv`` in ``cwd``, killing its whole process group after ``timeout`` seconds.
+
+    ``env`` adds to (overrides) the current environment. Output is decoded as UTF-8, replacing
+    undecodable bytes. Raises :class:`ToolMissing` when the executable cannot be started.
+    """
+    command = [str(part) for part in argv]
+    environment = None
+    if env is not None:
+        environment = dict(os.environ)
+        environment.update(env)
+    started = time.perf_counter()
+    try:
+        process = subprocess.Popen(
+            command,
+            cwd=cwd,
+            env=environment,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            # Its own session: on timeout we kill the group, i.e. the tool and its children.
+            start_new_session=sys.platform != "win32",
+        )
+    except (FileNotFoundError, PermissionError, NotADirectoryError) as exc:
+        raise ToolMissing(command[0], exc.strerror or type(exc).__name__) from None
+    except OSError as exc:  # e.g. ENOEXEC: a file that is not a program
+        raise ToolMissing(command[0], exc.strerror or str(exc)) from None
+    try:
+        out, err = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(process)
+        out, err = _drain(process)
+        return ToolOutput(
+            process.returncode if process.returncode is not None else -signal.SIGKILL,
+            _decode(out), _decode(err), time.perf_counter() - started, timed_out=True,
+        )
+    except BaseException:
+        # KeyboardInterrupt or a failing thread: never leave the tool running behind us.
+        _kill_group(process)
+        _drain(process)
+        raise
+    return ToolOutput(process.returncode, _decode(out), _decode(err), time.perf_counter() - started)
+
+
+def _kill_group(process: subprocess.Popen[bytes]) -> None:
+    if sys.platform != "win32":
+        # The group may already be gone (or never have been ours); the leader is killed anyway.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
+    with contextlib.suppress(ProcessLookupError):
+        process.kill()
+
+
+def _drain(process: subprocess.Popen[bytes]) -> tuple[bytes, bytes]:
+    # A grandchild that left our process group could keep the pipes open forever: read for a
+    # bounded time, then close them and move on.
+    try:
+        return process.communicate(timeout=_DRAIN_SECONDS)
+    except subprocess.TimeoutExpired:
+        for stream in (process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()
+        process.wait()
+        return b"", b""
+
+
+def _decode(data: bytes | None) -> str:
+    return (data or b"").decode("utf-8", errors="replace")
+
+
+def tool_version(output: ToolOutput) -> str:
+    """Return the version in a ``--version`` answer (``ruff 0.5.0`` -> ``0.5.0``), else ``""``.
+
+    Only the first line counts; the first word that starts with a digit is the version.
+    """
+    if output.timed_out or output.returncode != 0:
+        return ""
+    lines = output.stdout.strip().splitlines()
+    for word in lines[0].split() if lines else ():
+        if word[:1].isdigit():
+            return word
+    return ""
+
+
+def missing_files(rootdir: Path, files: Sequence[str]) -> set[str]:
+    """Return those of ``files`` (rootdir-relative) that are not regular files (any more)."""
+    return {rel for rel in files if not (rootdir / rel).is_file()}
+
+
+def realpath_key(rootdir: Path, path: str) -> str:
+    """Return a comparable key for a path a tool printed (absolute, or relative to ``rootdir``)."""
+    return os.path.realpath(os.path.join(rootdir, path))

@@ -1,0 +1,625 @@
+"""Read a Markdown execution plan (``PHASE7_EXECUTION_PLAN.md``) into a :class:`Manifest`.
+
+The format is the one people already write, read liberally:
+
+* optional front matter between ``---`` lines (simple ``key: value`` pairs, no YAML library);
+* the title is the first ``#`` heading, Obsidian ``[[wiki links]]`` unwrapped;
+* ``**Total Work Items:** 47`` before the first batch;
+* ``### Batch N: Title (Priority note)`` headings (levels 2-4) with ``**Key:** value`` lines
+  (``Items``, ``Duration``, ``Priority``, ``Target Coverage``, ``Focus``, ``Kind``, ``Gates``,
+  ``Required``) and work-item tables (``| # | Module | File | ... | Status |``);
+* ``### Phase 7.1: Title (Batch 1 + 5)`` headings with ``- **Duration:** 27 hours``;
+* a ``## Success Criteria`` section of ``✅ **Label:** text`` lines.
+
+A section runs to the next heading of the same or a higher level, or to the next batch or phase
+heading. Fenced code blocks are skipped. Line numbers are 1-based and count lines the way
+:func:`~pytest_phase7.manifest.values.split_lines` splits them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from pytest_phase7.errors import ManifestError
+from pytest_phase7.manifest.checks import BatchDraft, ProblemLog, assemble, batch_kind
+from pytest_phase7.manifest.values import (
+    DASH,
+    STATUS_EXPECTED,
+    read_bool,
+    read_coverage,
+    read_hours,
+    read_int,
+    read_names,
+    read_range,
+    read_status,
+    show,
+    split_lines,
+    strip_mark,
+    strip_parenthetical,
+)
+from pytest_phase7.model import Batch, CellSpan, Criterion, Manifest, Phase, WorkItem
+
+__all__ = ["parse_markdown", "split_cells"]
+
+_KEY_LINE = re.compile(r"\s*(?:[-*+]\s+|[0-9]{1,9}[.)]\s+)?\*\*([^*]+)\*\*(.*)")
+_BATCH_HEADING = re.compile(r"batch\s+#?([0-9]{1,30})\b(.*)", re.IGNORECASE | re.DOTALL)
+_PHASE_HEADING = re.compile(r"phase\s+([0-9]+(?:\.[0-9]+)*[a-z]?)\b(.*)", re.IGNORECASE | re.DOTALL)
+_LEADING_SEPARATOR = re.compile(r"^\s*(?::|\.|" + DASH + r")?\s*")
+_BATCH_WORD = re.compile(r"\bbatch(?:es)?\b", re.IGNORECASE)
+_BATCH_REFS = re.compile(r"([0-9]{1,30})(?:\s*" + DASH + r"\s*([0-9]{1,30}))?")
+_WIKI_LINK = re.compile(r"\[\[([^\]|]*)(?:\|([^\]]*))?\]\]")
+_SEPARATOR_CELL = re.compile(r"\s*:?-+:?\s*")
+_THEMATIC_BREAK = re.compile(r"\s{0,3}([-*_])(?:\s*\1){2,}\s*")
+_LIST_MARKER = re.compile(r"^(?:[-*+]|[0-9]{1,9}[.)])\s+")
+_LEADING_INT = re.compile(r"\s*([0-9]{1,30})\b")
+
+#: Normalised table headers -> the WorkItem field they fill. Other headers become extras.
+_COLUMNS: dict[str, str] = {
+    "#": "number",
+    "no": "number",
+    "nr": "number",
+    "number": "number",
+    "item": "number",
+    "item #": "number",
+    "item no": "number",
+    "id": "number",
+    "module": "module",
+    "area": "module",
+    "file": "file",
+    "file name": "file",
+    "filename": "file",
+    "path": "target",
+    "target": "target",
+    "complexity": "complexity",
+    "est time": "estimate",
+    "estimate": "estimate",
+    "estimated time": "estimate",
+    "est": "estimate",
+    "hours": "estimate",
+    "status": "status",
+    "state": "status",
+    "gates": "gates",
+    "gate": "gates",
+}
+
+#: Normalised batch key names -> what they set.
+_BATCH_KEYS: dict[str, str] = {
+    "items": "items",
+    "item range": "items",
+    "duration": "duration",
+    "priority": "priority",
+    "target coverage": "coverage",
+    "coverage target": "coverage",
+    "coverage": "coverage",
+    "focus": "focus",
+    "kind": "kind",
+    "gates": "gates",
+    "required": "required",
+}
+
+_TOTAL_KEYS = frozenset({"total work items", "total items", "work items"})
+
+
+def parse_markdown(text: str, path: str) -> Manifest:
+    """Parse a Markdown plan; ``path`` is only used in messages.
+
+    Consistency problems are collected in ``Manifest.problems``; only a plan without any batch
+    raises :class:`~pytest_phase7.errors.ManifestError`.
+    """
+    return _Parser(text.removeprefix("\ufeff"), path).parse()
+
+
+def split_cells(line: str) -> list[tuple[int, int]]:
+    """Return the ``(start, end)`` offsets of a table row's cells, split on unescaped ``|``.
+
+    Leading and trailing pipes do not make empty cells. Offsets include the cells' padding.
+    """
+    if "\\" not in line:
+        bounds: list[tuple[int, int]] = []
+        start = 0
+        for part in line.split("|"):
+            bounds.append((start, start + len(part)))
+            start += len(part) + 1
+    else:
+        bounds = []
+        start = index = 0
+        while index < len(line):
+            char = line[index]
+            if char == "\\":
+                index += 2
+                continue
+            if char == "|":
+                bounds.append((start, index))
+                start = index + 1
+            index += 1
+        bounds.append((start, len(line)))
+    if len(bounds) > 1 and not line[bounds[0][0] : bounds[0][1]].strip():
+        bounds = bounds[1:]
+    if len(bounds) > 1 and not line[bounds[-1][0] : bounds[-1][1]].strip():
+        bounds = bounds[:-1]
+    return bounds
+
+
+def _heading(line: str) -> tuple[int, str] | None:
+    stripped = line.lstrip(" ")
+    if len(line) - len(stripped) > 3 or not stripped.startswith("#"):
+        return None
+    level = len(stripped) - len(stripped.lstrip("#"))
+    rest = stripped[level:]
+    # "#TTA" is a tag, not a heading: ATX headings need a space after the hashes.
+    if level > 6 or (rest and rest[0] not in " \t"):
+        return None
+    text = rest.strip()
+    body = text.rstrip("#")
+    if body != text and (not body or body[-1] in " \t"):
+        text = body.rstrip()
+    return level, text
+
+
+def _fence(line: str) -> tuple[str, int] | None:
+    stripped = line.lstrip(" ")
+    if len(line) - len(stripped) > 3:
+        return None
+    for char in "`~":
+        if stripped.startswith(char * 3):
+            return char, len(stripped) - len(stripped.lstrip(char))
+    return None
+
+
+def _closes(line: str, fence: tuple[str, int]) -> bool:
+    found = _fence(line)
+    return (
+        found is not None
+        and found[0] == fence[0]
+        and found[1] >= fence[1]
+        and not line.strip().strip(fence[0]).strip()
+    )
+
+
+def _key_line(line: str) -> tuple[str, str] | None:
+    if "**" not in line:
+        return None
+    match = _KEY_LINE.match(line)
+    if match is None:
+        return None
+    key, rest = match.group(1).strip(), match.group(2)
+    if key.endswith(":"):
+        key, value = key[:-1].rstrip(), rest.strip()
+    elif rest.lstrip().startswith(":"):
+        value = rest.lstrip()[1:].strip()
+    else:
+        return None
+    return (key, value) if key else None
+
+
+def _norm(name: str) -> str:
+    cleaned = name.strip().strip("*_`").strip().rstrip(":").replace(".", " ")
+    return " ".join(cleaned.split()).casefold()
+
+
+def _unescape(text: str) -> str:
+    return text.replace("\\|", "|")
+
+
+def _is_separator(line: str) -> bool:
+    if "|" not in line or "-" not in line:
+        return False
+    cells = split_cells(line)
+    return bool(cells) and all(_SEPARATOR_CELL.fullmatch(line[s:e]) for s, e in cells)
+
+
+def _unwrap_links(text: str) -> str:
+    return _WIKI_LINK.sub(lambda m: m.group(2) if m.group(2) is not None else m.group(1), text)
+
+
+@dataclass
+class _Section:
+    """A batch or phase being read: its heading and its ``**Key:** value`` lines."""
+
+    line: int
+    level: int
+    keys: list[tuple[str, str]] = field(default_factory=list)
+    values: dict[str, tuple[int, str]] = field(default_factory=dict)
+
+
+@dataclass
+class _BatchSection(_Section):
+    number: int = 0
+    title: str = ""
+    note: str = ""
+    rows: list[WorkItem] = field(default_factory=list)
+
+
+@dataclass
+class _PhaseSection(_Section):
+    ident: str = ""
+    title: str = ""
+    batches: tuple[int, ...] | None = None
+
+
+class _Parser:
+    """One pass over the lines, keeping track of the section each line belongs to."""
+
+    def __init__(self, text: str, path: str) -> None:
+        self.lines = split_lines(text)
+        self.log = ProblemLog(path)
+        self.title: str | None = None
+        self.total: int | None = None
+        self.total_line = 0
+        self.drafts: list[BatchDraft] = []
+        self.phases: list[Phase] = []
+        self.criteria: list[Criterion] = []
+        self.batch: _BatchSection | None = None
+        self.phase: _PhaseSection | None = None
+        self.criteria_level: int | None = None
+
+    def parse(self) -> Manifest:
+        front_matter, index = _front_matter(self.lines)
+        fence: tuple[str, int] | None = None
+        previous_pipe = False
+        while index < len(self.lines):
+            line = self.lines[index]
+            number = index + 1
+            if fence is not None:
+                if _closes(line, fence):
+                    fence = None
+                index += 1
+                continue
+            fence = _fence(line)
+            if fence is not None:
+                index += 1
+                continue
+            heading = _heading(line)
+            if heading is not None:
+                self._heading(number, *heading)
+            elif self.batch is not None:
+                if (
+                    "|" in line
+                    and index + 1 < len(self.lines)
+                    and _is_separator(self.lines[index + 1])
+                ):
+                    index = self._table(index, self.batch)
+                    previous_pipe = False
+                    continue
+                is_pipe = line.lstrip().startswith("|")
+                if is_pipe and not previous_pipe and not _is_separator(line):
+                    self.log.warning(
+                        number,
+                        "table without a |---| separator row under its header: ignored",
+                    )
+                previous_pipe = is_pipe
+                self._key(self.batch, number, line)
+            elif self.phase is not None:
+                self._key(self.phase, number, line)
+            elif self.criteria_level is not None:
+                self._criterion(number, line)
+            elif not self.drafts and self.total_line == 0:
+                self._total(number, line)
+            index += 1
+        self._close_batch()
+        self._close_phase()
+        if not self.drafts:
+            raise ManifestError(
+                "no batches found (expected headings like '### Batch 1: Title')", self.log.path
+            )
+        return assemble(
+            self.log,
+            source_format="markdown",
+            title=self.title or "",
+            front_matter=front_matter,
+            total_items=self.total,
+            total_items_line=self.total_line,
+            drafts=self.drafts,
+            phases=self.phases,
+            criteria=self.criteria,
+        )
+
+    def _heading(self, line: int, level: int, text: str) -> None:
+        if level == 1 and self.title is None:
+            self.title = _unwrap_links(text).strip()
+        if self.batch is not None and level <= self.batch.level:
+            self._close_batch()
+        if self.phase is not None and level <= self.phase.level:
+            self._close_phase()
+        if self.criteria_level is not None and level <= self.criteria_level:
+            self.criteria_level = None
+        if not 2 <= level <= 4:
+            return
+        clean = text.strip("*_ \t")
+        batch = _BATCH_HEADING.match(clean)
+        phase = None if batch else _PHASE_HEADING.match(clean)
+        if batch is None and phase is None and "criteria" not in clean.casefold():
+            return
+        self._close_batch()
+        self._close_phase()
+        self.criteria_level = None
+        if batch is not None:
+            title, note = strip_parenthetical(_LEADING_SEPARATOR.sub("", batch.group(2), count=1))
+            self.batch = _BatchSection(
+                line=line, level=level, number=int(batch.group(1)), title=title, note=note or ""
+            )
+        elif phase is not None:
+            self.phase = self._phase_heading(line, level, phase.group(1), phase.group(2))
+        else:
+            self.criteria_level = level
+
+    def _phase_heading(self, line: int, level: int, ident: str, rest: str) -> _PhaseSection:
+        rest = _LEADING_SEPARATOR.sub("", rest, count=1)
+        title, note = strip_parenthetical(rest)
+        section = _PhaseSection(line=line, level=level, ident=ident, title=title)
+        if note is not None and _BATCH_WORD.search(note):
+            section.batches = self._batch_refs(line, ident, note)
+        else:
+            section.title = rest.strip()
+        return section
+
+    def _batch_refs(self, line: int, ident: str, text: str) -> tuple[int, ...]:
+        numbers: dict[int, None] = {}
+        for match in _BATCH_REFS.finditer(text):
+            low = int(match.group(1))
+            high = int(match.group(2)) if match.group(2) else low
+            if high < low or high - low >= 1000:
+                self.log.error(
+                    line, f"phase {ident}: cannot read batch range {low}-{high} in {show(text)}"
+                )
+                continue
+            numbers.update(dict.fromkeys(range(low, high + 1)))
+        return tuple(numbers)
+
+    def _key(self, section: _Section, line: int, text: str) -> None:
+        found = _key_line(text)
+        if found is None:
+            return
+        section.keys.append(found)
+        name = _norm(found[0])
+        if name in section.values:
+            first = section.values[name][0]
+            self.log.warning(
+                line, f"**{found[0]}:** is given twice (lines {first} and {line}); using the first"
+            )
+            return
+        section.values[name] = (line, found[1])
+
+    def _total(self, line: int, text: str) -> None:
+        found = _key_line(text)
+        if found is None or _norm(found[0]) not in _TOTAL_KEYS:
+            return
+        self.total_line = line
+        match = _LEADING_INT.match(found[1])
+        if match is None:
+            self.log.warning(line, f"cannot read the total work items {show(found[1])}")
+        else:
+            self.total = int(match.group(1))
+
+    def _criterion(self, line: int, text: str) -> None:
+        stripped = text.strip()
+        if not stripped or _THEMATIC_BREAK.fullmatch(stripped) or stripped.startswith("<!--"):
+            return
+        stripped = _LIST_MARKER.sub("", stripped, count=1)
+        met, rest = strip_mark(stripped)
+        label = ""
+        found = _key_line(rest)
+        if found is not None:
+            label, rest = found
+        self.criteria.append(Criterion(label=label, text=rest, line=line, met=met))
+
+    def _table(self, index: int, batch: _BatchSection) -> int:
+        """Read the table whose header is at ``index``; return the index after it."""
+        lines = self.lines
+        header_line = index + 1
+        header = [_unescape(lines[index][s:e]).strip() for s, e in split_cells(lines[index])]
+        end = index + 2
+        while end < len(lines) and "|" in lines[end] and lines[end].strip():
+            if _heading(lines[end]) is not None or _fence(lines[end]) is not None:
+                break
+            end += 1
+        fields: list[str | None] = []
+        seen: dict[str, str] = {}
+        for name in header:
+            normal = _norm(name)
+            key = _COLUMNS.get(normal, "extra:" + normal)
+            if key in seen:
+                self.log.error(
+                    header_line,
+                    f"column {show(name)} appears twice in the table header (also as "
+                    f"{show(seen[key])}); the table is ignored",
+                )
+                return end
+            seen[key] = name
+            fields.append(_COLUMNS.get(normal))
+        if "number" not in seen:
+            self.log.error(
+                header_line,
+                "work-item table has no '#' column (columns: "
+                f"{', '.join(header)}); the table is ignored",
+            )
+            return end
+        for row_index in range(index + 2, end):
+            item = self._row(
+                row_index + 1,
+                lines[row_index],
+                header=header,
+                fields=fields,
+                header_line=header_line,
+                batch=batch,
+            )
+            if item is not None:
+                batch.rows.append(item)
+        return end
+
+    def _row(
+        self,
+        line: int,
+        text: str,
+        *,
+        header: list[str],
+        fields: list[str | None],
+        header_line: int,
+        batch: _BatchSection,
+    ) -> WorkItem | None:
+        spans = split_cells(text)
+        cells = [_unescape(text[s:e]).strip() for s, e in spans]
+        if not any(cells):
+            return None
+        if len(cells) != len(header):
+            self.log.error(
+                line,
+                f"table row has {len(cells)} cells but its header (line {header_line}) has "
+                f"{len(header)}",
+            )
+            return None
+        values: dict[str, str] = {}
+        extra: list[tuple[str, str]] = []
+        status_span: CellSpan | None = None
+        status_text = ""
+        for name, key, cell, (start, end) in zip(header, fields, cells, spans, strict=True):
+            if key is None:
+                extra.append((name, cell))
+                continue
+            values[key] = cell
+            if key == "status":
+                raw = text[start:end]
+                offset = start + len(raw) - len(raw.lstrip())
+                status_text = raw.strip()
+                if not status_text:
+                    offset = start + min(1, len(raw))
+                status_span = CellSpan(line, offset, offset + len(status_text))
+        number = read_int(values["number"])
+        if number is None:
+            self.log.error(line, f"item number {show(values['number'])} is not a whole number")
+            return None
+        estimate_text = values.get("estimate", "")
+        hours, understood = read_hours(estimate_text)
+        if not understood:
+            self.log.warning(
+                line, f"item {number}: cannot read estimate {show(estimate_text)} (e.g. 2h)"
+            )
+        status, known = read_status(status_text)
+        if not known:
+            self.log.error(
+                line, f"item {number}: unknown status {show(status_text)} ({STATUS_EXPECTED})"
+            )
+        gates_text = values.get("gates", "")
+        target = values.get("target", "").strip("`").strip()
+        return WorkItem(
+            number=number,
+            batch=batch.number,
+            line=line,
+            module=values.get("module", ""),
+            file=values.get("file", "").strip("`").strip(),
+            target=target or None,
+            complexity=values.get("complexity", ""),
+            estimate_hours=hours,
+            estimate_text=estimate_text,
+            status=status,
+            status_text=status_text,
+            status_span=status_span,
+            gates=read_names(gates_text) if gates_text else None,
+            extra=tuple(extra),
+        )
+
+    def _close_batch(self) -> None:
+        section, self.batch = self.batch, None
+        if section is None:
+            return
+        label = f"batch {section.number}"
+        values = {_BATCH_KEYS[k]: v for k, v in section.values.items() if k in _BATCH_KEYS}
+        log = self.log
+        item_range = None
+        range_line = 0
+        if "items" in values:
+            range_line, text = values["items"]
+            item_range = read_range(text)
+            if item_range is None:
+                log.error(
+                    range_line, f"{label}: cannot read item range {show(text)} (expected N or N-M)"
+                )
+        duration = None
+        if "duration" in values:
+            where, text = values["duration"]
+            duration, understood = read_hours(text)
+            if not understood:
+                log.warning(where, f"{label}: cannot read duration {show(text)} (e.g. 18 hours)")
+        goal = None
+        if "coverage" in values:
+            where, text = values["coverage"]
+            goal = read_coverage(text)
+            if goal is None:
+                log.warning(
+                    where, f"{label}: cannot read target coverage {show(text)} (e.g. 5% -> 70%)"
+                )
+        required = False
+        if "required" in values:
+            where, text = values["required"]
+            answer = read_bool(text)
+            if answer is None:
+                log.error(where, f"{label}: cannot read Required {show(text)} (expected yes or no)")
+            required = bool(answer)
+        kind_text = values["kind"][1] if "kind" in values else None
+        kind_line = values["kind"][0] if "kind" in values else section.line
+        gates = read_names(values["gates"][1]) if "gates" in values else ()
+        batch = Batch(
+            number=section.number,
+            title=section.title,
+            line=section.line,
+            kind=batch_kind(log, section.number, section.title, kind_text, kind_line),
+            priority=values["priority"][1] if "priority" in values else "",
+            priority_note=section.note,
+            item_range=item_range,
+            duration_hours=duration,
+            coverage_goal=goal,
+            focus=values["focus"][1] if "focus" in values else "",
+            gates=gates or None,
+            required=required,
+            keys=tuple(section.keys),
+        )
+        self.drafts.append(BatchDraft(batch=batch, range_line=range_line, rows=section.rows))
+
+    def _close_phase(self) -> None:
+        section, self.phase = self.phase, None
+        if section is None:
+            return
+        duration = None
+        if "duration" in section.values:
+            where, text = section.values["duration"]
+            duration, understood = read_hours(text)
+            if not understood:
+                self.log.warning(where, f"phase {section.ident}: cannot read duration {show(text)}")
+        batches = section.batches
+        for name in ("batches", "batch"):
+            if batches is None and name in section.values:
+                where, text = section.values[name]
+                batches = self._batch_refs(where, section.ident, text)
+        self.phases.append(
+            Phase(
+                ident=section.ident,
+                title=section.title,
+                line=section.line,
+                batches=batches or (),
+                duration_hours=duration,
+                keys=tuple(section.keys),
+            )
+        )
+
+
+def _front_matter(lines: list[str]) -> tuple[list[tuple[str, str]], int]:
+    """Read ``key: value`` pairs between ``---`` lines at the top, and where the body starts."""
+    if not lines or lines[0].strip() != "---":
+        return [], 0
+    for end in range(1, len(lines)):
+        if lines[end].strip() in ("---", "..."):
+            break
+    else:
+        return [], 0
+    pairs: list[tuple[str, str]] = []
+    for line in lines[1:end]:
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        key, _, value = stripped.partition(":")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        pairs.append((key.strip(), value))
+    return pairs, end + 1

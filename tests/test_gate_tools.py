@@ -1,0 +1,152 @@
+"""The subprocess helper: output capture, missing executables, and killing a whole group."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from pytest_phase7.gates.tools import (
+    Deadline,
+    ToolMissing,
+    ToolOutput,
+    missing_files,
+    realpath_key,
+    run_tool,
+    tool_version,
+)
+
+
+def fake_exe(path: Path, body: str) -> Path:
+    path.write_text(f"#!{sys.executable}\nimport os, subprocess, sys, time\n{body}\n")
+    path.chmod(0o755)
+    return path
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # pragma: no cover - a recycled pid owned by someone else
+        return True
+    # A zombie is dead, just not reaped yet (by init, once its parent is gone).
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return False
+    return fields[0] != "Z"
+
+
+def wait_dead(pid: int, seconds: float = 5.0) -> bool:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if not alive(pid):
+            return True
+        time.sleep(0.05)
+    return not alive(pid)
+
+
+SLEEPER = """
+child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+with open(sys.argv[1], "w") as f:
+    f.write(f"{os.getpid()} {child.pid}")
+print("started", flush=True)
+time.sleep(60)
+"""
+
+
+def test_captures_exit_code_and_both_streams(tmp_path: Path) -> None:
+    out = run_tool(
+        [sys.executable, "-c",
+         "import sys; print('out'); print('err', file=sys.stderr); sys.exit(3)"],
+        tmp_path, 30,
+    )
+    assert out.returncode == 3
+    assert out.stdout.strip() == "out"
+    assert out.stderr.strip() == "err"
+    assert not out.timed_out
+    assert out.seconds > 0
+
+
+def test_runs_in_cwd_with_extra_env(tmp_path: Path) -> None:
+    code = (
+        "import os; print(os.getcwd()); print(os.environ['PHASE7_X']); "
+        "print('PATH' in os.environ)"
+    )
+    out = run_tool([sys.executable, "-c", code], tmp_path, 30, env={"PHASE7_X": "yes"})
+    lines = out.stdout.splitlines()
+    assert os.path.realpath(lines[0]) == os.path.realpath(tmp_path)
+    assert lines[1:] == ["yes", "True"]
+
+
+def test_no_stdin(tmp_path: Path) -> None:
+    # A tool that reads stdin must see EOF at once, not hang on the terminal.
+    code = "import sys; print(repr(sys.stdin.read()))"
+    out = run_tool([sys.executable, "-c", code], tmp_path, 30)
+    assert out.stdout.strip() == "''"
+
+
+def test_undecodable_output_is_replaced(tmp_path: Path) -> None:
+    out = run_tool([sys.executable, "-c", "import sys; sys.stdout.buffer.write(b'a\\xffb')"],
+                   tmp_path, 30)
+    assert out.stdout == "a\ufffdb"
+
+
+def test_missing_executable_raises_tool_missing(tmp_path: Path) -> None:
+    with pytest.raises(ToolMissing) as info:
+        run_tool([str(tmp_path / "nope")], tmp_path, 30)
+    assert info.value.executable == str(tmp_path / "nope")
+    assert "No such file" in info.value.reason
+
+
+def test_non_executable_file_raises_tool_missing(tmp_path: Path) -> None:
+    script = tmp_path / "tool"
+    script.write_text("#!/bin/sh\necho hi\n")
+    script.chmod(0o644)
+    with pytest.raises(ToolMissing, match="Permission denied"):
+        run_tool([str(script)], tmp_path, 30)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="process groups are POSIX")
+def test_timeout_kills_the_tool_and_its_children(tmp_path: Path) -> None:
+    pids = tmp_path / "pids"
+    tool = fake_exe(tmp_path / "sleeper", SLEEPER)
+    started = time.monotonic()
+    out = run_tool([str(tool), str(pids)], tmp_path, 1.0)
+    assert time.monotonic() - started < 10
+    assert out.timed_out
+    assert out.returncode != 0
+    assert "started" in out.stdout  # output written before the kill is kept
+    parent, child = (int(p) for p in pids.read_text().split())
+    assert wait_dead(parent)
+    assert wait_dead(child), "the tool's child survived the timeout"
+
+
+def test_first_line_prefers_stderr() -> None:
+    assert ToolOutput(2, "out\n", "\n  boom  \nmore", 0.1).first_line() == "boom"
+    assert ToolOutput(2, "\nout\n", "", 0.1).first_line() == "out"
+    assert ToolOutput(2, "", "", 0.1).first_line() == ""
+
+
+def test_tool_version() -> None:
+    assert tool_version(ToolOutput(0, "ruff 0.5.7\n", "", 0.1)) == "0.5.7"
+    assert tool_version(ToolOutput(0, "mypy 1.11.2 (compiled: yes)\n", "", 0.1)) == "1.11.2"
+    assert tool_version(ToolOutput(0, "no version here\n", "", 0.1)) == ""
+    assert tool_version(ToolOutput(1, "ruff 0.5.7\n", "", 0.1)) == ""
+    assert tool_version(ToolOutput(0, "", "", 0.1)) == ""
+
+
+def test_deadline_never_reaches_zero() -> None:
+    deadline = Deadline(0.0)
+    assert 0 < deadline.remaining() <= 0.01
+
+
+def test_missing_files_and_realpath_key(tmp_path: Path) -> None:
+    (tmp_path / "a.py").write_text("")
+    (tmp_path / "link.py").symlink_to(tmp_path / "a.py")
+    assert missing_files(tmp_path, ["a.py", "b.py", "link.py"]) == {"b.py"}
+    assert realpath_key(tmp_path, "link.py") == realpath_key(tmp_path, str(tmp_path / "a.py"))
