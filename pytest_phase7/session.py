@@ -52,7 +52,7 @@ def wants_coverage_injection(config: pytest.Config, namespace: argparse.Namespac
     """True when phase7 is on and the user neither asked for coverage nor turned it off."""
     if not hasattr(namespace, "cov_source") or getattr(namespace, "no_cov", False):
         return False
-    if namespace.cov_source:
+    if namespace.cov_source or _outer_coverage() is not None:
         return False
     if getattr(namespace, "phase7", False):
         return True
@@ -180,17 +180,28 @@ def session_data(
     if getattr(config.option, "no_cov", False):
         return SessionData(None, "coverage was disabled with --no-cov", "drop --no-cov")
     cov_plugin = config.pluginmanager.getplugin("_cov")
-    if cov_plugin is None:
+    controller = getattr(cov_plugin, "cov_controller", None)
+    cov = getattr(controller, "cov", None) or _outer_coverage()
+    if cov is None:
         return SessionData(
             None,
-            "pytest-cov did not measure this session",
-            "install pytest-cov and do not disable it (-p no:pytest_cov)",
+            "nothing measured coverage in this session",
+            "keep pytest-cov enabled (no -p no:pytest_cov) or run under coverage run -m pytest",
         )
-    controller = getattr(cov_plugin, "cov_controller", None)
-    cov = getattr(controller, "cov", None)
-    if cov is None:
-        return SessionData(None, "pytest-cov has no coverage data", "drop --no-cov")
     return SessionData(cov, problem, FULL_RUN_HINT if problem else "")
+
+
+def _outer_coverage() -> object | None:
+    """The coverage.py measurement this process already runs under (``coverage run -m pytest``).
+
+    pytest-cov starts measuring after plugins are imported; ``coverage run`` measures from the
+    start. phase7 uses such a measurement as it is, rather than nesting a second one inside it.
+    """
+    try:
+        import coverage  # noqa: PLC0415
+    except ImportError:  # pragma: no cover - coverage is a dependency
+        return None
+    return coverage.Coverage.current()
 
 
 def finish_run(

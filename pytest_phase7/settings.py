@@ -29,8 +29,9 @@ FAIL_ON_CHOICES = ("regression", "incomplete", "never")
 #: Manifest files looked for in the rootdir when no manifest is configured, in order.
 DEFAULT_MANIFEST_NAMES = ("phase7.toml", "PHASE7_EXECUTION_PLAN.md")
 
-#: ``[tool.phase7]`` keys that describe the manifest itself, not settings.
-MANIFEST_KEYS = frozenset({"batches", "phases", "criteria", "total_items", "title", "items"})
+#: ``[tool.phase7]`` keys that describe an inline manifest, not settings (the TOML loader's
+#: schema; ``manifest`` itself is a setting pointing at a manifest file).
+MANIFEST_KEYS = frozenset({"title", "total_items", "front_matter", "batches", "phases", "criteria"})
 
 
 @dataclass(frozen=True)

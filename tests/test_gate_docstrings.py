@@ -169,8 +169,9 @@ def test_interrogate_args_override_the_config(project: Path) -> None:
     strict = run_gate(project, file_target("private.py"), interrogate_args=("-p", "-f", "99.5"))
     assert strict.results["private.py"].threshold == 99.5
     # ... but docstrings_min wins over it.
-    explicit = run_gate(project, file_target("private.py"), interrogate_args=("-f", "99.5"),
-                        docstrings_min=40)
+    explicit = run_gate(
+        project, file_target("private.py"), interrogate_args=("-f", "99.5"), docstrings_min=40
+    )
     assert explicit.results["private.py"].threshold == 40
     assert explicit.results["private.py"].status is GateStatus.PASS
 
@@ -214,8 +215,9 @@ def test_unparsable_file_is_an_error_for_its_target_only(tmp_path: Path) -> None
 
 @pytest.mark.slow
 def test_bad_interrogate_args_are_an_error(project: Path) -> None:
-    run = run_gate(project, file_target("private.py"), file_target("pkg/a.py"),
-                   interrogate_args=("--bogus",))
+    run = run_gate(
+        project, file_target("private.py"), file_target("pkg/a.py"), interrogate_args=("--bogus",)
+    )
     for result in run.results.values():
         assert result.status is GateStatus.ERROR
         assert "No such option '--bogus'" in result.reason, result.reason
@@ -232,8 +234,11 @@ def test_bad_interrogate_args_are_an_error(project: Path) -> None:
     ],
 )
 def test_worker_refuses_bad_interrogate_args(
-    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-    args: tuple[str, ...], reason: str,
+    project: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    args: tuple[str, ...],
+    reason: str,
 ) -> None:
     monkeypatch.chdir(project)
     assert worker.main([*args, "--", "private.py"]) == 2
@@ -255,15 +260,21 @@ def test_missing_file_is_an_error(tmp_path: Path) -> None:
 
 # --- the worker in-process (its JSON document and usage errors) ------------------------------
 
-def test_worker_document(project: Path, monkeypatch: pytest.MonkeyPatch,
-                         capsys: pytest.CaptureFixture[str]) -> None:
+
+def test_worker_document(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.chdir(project)
     assert worker.main(["--", "two_of_three.py", "pkg/__init__.py"]) == 0
     document = json.loads(capsys.readouterr().out)
     assert document["config"] == str(project / "pyproject.toml")
     assert document["fail_under"] == 60.0
     assert document["files"]["two_of_three.py"] == {
-        "walk_skipped": "", "error": "", "covered": 2, "total": 3, "missing": [[11, "area"]],
+        "walk_skipped": "",
+        "error": "",
+        "covered": 2,
+        "total": 3,
+        "missing": [[11, "area"]],
     }
     init = document["files"]["pkg/__init__.py"]
     assert init["walk_skipped"] == "ignore-init-module"
@@ -277,8 +288,9 @@ def test_worker_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
     assert "no files" in json.loads(capsys.readouterr().out)["error"]
 
 
-def test_worker_without_interrogate(monkeypatch: pytest.MonkeyPatch,
-                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_worker_without_interrogate(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setitem(sys.modules, "interrogate", None)
     assert worker.main(["--", "x.py"]) == 3
     document = json.loads(capsys.readouterr().out)
@@ -286,6 +298,7 @@ def test_worker_without_interrogate(monkeypatch: pytest.MonkeyPatch,
 
 
 # --- ERROR paths with a missing or fake Python ------------------------------------------------
+
 
 def fake_python(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, body: str) -> Path:
     path = tmp_path / "bin" / "python"
@@ -320,22 +333,33 @@ def test_python_missing(small: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_interrogate_not_installed(small: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    fake_python(small, monkeypatch, 'print(json.dumps({"error": "interrogate cannot be imported: '
-                "No module named 'interrogate'\", \"missing\": True}))\nsys.exit(3)")
+    fake_python(
+        small,
+        monkeypatch,
+        'print(json.dumps({"error": "interrogate cannot be imported: '
+        'No module named \'interrogate\'", "missing": True}))\nsys.exit(3)',
+    )
     run = run_small(small)
     all_error(run, "interrogate is not installed")
     assert "pip install interrogate" in run.results["a.py"].hint
 
 
 def test_worker_module_missing(small: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    fake_python(small, monkeypatch, 'print("python: No module named pytest_phase7", '
-                "file=sys.stderr)\nsys.exit(1)")
+    fake_python(
+        small,
+        monkeypatch,
+        'print("python: No module named pytest_phase7", file=sys.stderr)\nsys.exit(1)',
+    )
     all_error(run_small(small), "the interrogate worker cannot run")
 
 
 def test_worker_crash_is_an_error(small: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    fake_python(small, monkeypatch, 'print("Traceback (most recent call last):\\n  ...\\n'
-                'RuntimeError: boom", file=sys.stderr)\nsys.exit(1)')
+    fake_python(
+        small,
+        monkeypatch,
+        'print("Traceback (most recent call last):\\n  ...\\n'
+        'RuntimeError: boom", file=sys.stderr)\nsys.exit(1)',
+    )
     all_error(run_small(small), "interrogate failed (exit 1): RuntimeError: boom")
 
 
@@ -351,7 +375,9 @@ def test_worker_crash_is_an_error(small: Path, monkeypatch: pytest.MonkeyPatch) 
     ],
 )
 def test_garbage_output_is_an_error_not_a_pass(
-    small: Path, monkeypatch: pytest.MonkeyPatch, stdout: str,
+    small: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    stdout: str,
 ) -> None:
     fake_python(small, monkeypatch, f"print({stdout!r})")
     all_error(run_small(small), "could not parse interrogate's output")
@@ -359,14 +385,19 @@ def test_garbage_output_is_an_error_not_a_pass(
 
 @pytest.mark.skipif(sys.platform == "win32", reason="process groups are POSIX")
 def test_timeout_kills_the_worker_and_its_children(
-    small: Path, monkeypatch: pytest.MonkeyPatch,
+    small: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     pids = small / "pids"
-    fake_python(small, monkeypatch, f"""
+    fake_python(
+        small,
+        monkeypatch,
+        f"""
 child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
 open({str(pids)!r}, "w").write(f"{{os.getpid()}} {{child.pid}}")
 time.sleep(60)
-""")
+""",
+    )
     started = time.monotonic()
     all_error(run_small(small, timeout=1.0), "interrogate timed out after 1s")
     assert time.monotonic() - started < 10
@@ -408,10 +439,15 @@ def test_threshold_100_passes_99_95_as_interrogate_does(tmp_path: Path) -> None:
 @pytest.mark.slow
 @pytest.mark.skipif(sys.version_info < (3, 11), reason="PYTHONSAFEPATH is new in Python 3.11")
 def test_project_modules_do_not_shadow_the_workers_imports(tmp_path: Path) -> None:
-    write(tmp_path, {
-        "pyproject.toml": "[project]\nname = 'x'\n",
-        "click.py": '"""Shadow."""\nraise RuntimeError("the project\'s click.py was imported")\n',
-        "m.py": '"""M."""\n',
-    })
+    write(
+        tmp_path,
+        {
+            "pyproject.toml": "[project]\nname = 'x'\n",
+            "click.py": (
+                '"""Shadow."""\nraise RuntimeError("the project\'s click.py was imported")\n'
+            ),
+            "m.py": '"""M."""\n',
+        },
+    )
     result = run_gate(tmp_path, file_target("m.py")).results["m.py"]
     assert result.status is GateStatus.PASS, result.reason

@@ -35,7 +35,7 @@ FILES = {
     "user.py": "from helper import VALUE\n\nTWICE: int = VALUE * 2\n",
     "pkg/__init__.py": "",
     "pkg/one.py": 'A: int = "a"\n',
-    "pkg/two.py": 'B: str = 2\nC: str = 3\n',
+    "pkg/two.py": "B: str = 2\nC: str = 3\n",
 }
 
 
@@ -190,8 +190,10 @@ def test_python_missing(small: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def test_mypy_not_installed(small: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = small / "bin" / "python"
     path.parent.mkdir()
-    path.write_text(f"#!{sys.executable}\nimport sys\nprint(sys.executable + ': No module named "
-                    "mypy', file=sys.stderr)\nsys.exit(1)\n")
+    path.write_text(
+        f"#!{sys.executable}\nimport sys\nprint(sys.executable + ': No module named "
+        "mypy', file=sys.stderr)\nsys.exit(1)\n"
+    )
     path.chmod(0o755)
     monkeypatch.setattr(mypy_module, "python_executable", lambda: str(path))
     run = run_gate(small, *targets())
@@ -200,8 +202,11 @@ def test_mypy_not_installed(small: Path, monkeypatch: pytest.MonkeyPatch) -> Non
 
 
 def test_mypy_crash_is_an_error(small: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    fake_python(small, monkeypatch,
-                'print("Traceback (most recent call last):", file=sys.stderr)\nsys.exit(2)')
+    fake_python(
+        small,
+        monkeypatch,
+        'print("Traceback (most recent call last):", file=sys.stderr)\nsys.exit(2)',
+    )
     run = run_gate(small, *targets())
     assert_all_error(run, "mypy stopped (exit 2): Traceback (most recent call last):")
     assert run.tool_version == "9.9.9"
@@ -211,33 +216,45 @@ def test_mypy_crash_is_an_error(small: Path, monkeypatch: pytest.MonkeyPatch) ->
     ("stdout", "reason"),
     [
         ("{not json", "could not parse mypy's output: line 1 is not JSON"),
-        ('{"file": "a.py", "line": "1", "message": "m", "severity": "error"}',
-         "lacks file/line/message/severity"),
+        (
+            '{"file": "a.py", "line": "1", "message": "m", "severity": "error"}',
+            "lacks file/line/message/severity",
+        ),
         ("[1, 2]", "mypy exited 1 but reported no errors we could read"),
         ("", "mypy exited 1 but reported no errors we could read"),
         ("a.py:1: error: bad  [misc]", "mypy exited 1 but reported no errors we could read"),
     ],
 )
 def test_garbage_output_is_an_error_not_a_pass(
-    small: Path, monkeypatch: pytest.MonkeyPatch, stdout: str, reason: str,
+    small: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    stdout: str,
+    reason: str,
 ) -> None:
     fake_python(small, monkeypatch, f"print({stdout!r})\nsys.exit(1)")
     assert_all_error(run_gate(small, *targets()), reason)
 
 
 def test_fake_records_are_charged_by_real_path(
-    small: Path, monkeypatch: pytest.MonkeyPatch,
+    small: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     records = [
         {"file": "a.py", "line": 3, "message": "m1", "code": "misc", "severity": "error"},
-        {"file": str(small / "a.py"), "line": 1, "message": "m2", "code": None,
-         "severity": "error"},
+        {
+            "file": str(small / "a.py"),
+            "line": 1,
+            "message": "m2",
+            "code": None,
+            "severity": "error",
+        },
         {"file": "a.py", "line": 4, "message": "just a note", "code": None, "severity": "note"},
         {"file": "other.py", "line": 1, "message": "m3", "code": "misc", "severity": "error"},
     ]
     lines = "\n".join(f"print(json.dumps({r!r}))" for r in records)
-    fake_python(small, monkeypatch, f'print("pyproject.toml: note: unused section")\n{lines}\n'
-                "sys.exit(1)")
+    fake_python(
+        small, monkeypatch, f'print("pyproject.toml: note: unused section")\n{lines}\nsys.exit(1)'
+    )
     run = run_gate(small, *targets())
     assert run.results["a.py"].metric == 2
     assert run.results["a.py"].details == ("a.py:1: m2", "a.py:3: m1  [misc]")
@@ -251,11 +268,15 @@ def test_fake_records_are_charged_by_real_path(
 @pytest.mark.skipif(sys.platform == "win32", reason="process groups are POSIX")
 def test_timeout_kills_mypy_and_its_children(small: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     pids = small / "pids"
-    fake_python(small, monkeypatch, f"""
+    fake_python(
+        small,
+        monkeypatch,
+        f"""
 child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
 open({str(pids)!r}, "w").write(f"{{os.getpid()}} {{child.pid}}")
 time.sleep(60)
-""")
+""",
+    )
     started = time.monotonic()
     run = run_gate(small, *targets(), timeout=1.0)
     assert time.monotonic() - started < 10

@@ -67,13 +67,16 @@ def ruff_itself(root: Path, *files: str) -> list[dict[str, object]]:
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    write(tmp_path, {
-        "pyproject.toml": PYPROJECT,
-        "clean.py": CLEAN,
-        "dirty.py": DIRTY,
-        "pkg/__init__.py": "import json\n",
-        "pkg/mod.py": "import os\n",
-    })
+    write(
+        tmp_path,
+        {
+            "pyproject.toml": PYPROJECT,
+            "clean.py": CLEAN,
+            "dirty.py": DIRTY,
+            "pkg/__init__.py": "import json\n",
+            "pkg/mod.py": "import os\n",
+        },
+    )
     return tmp_path
 
 
@@ -192,7 +195,10 @@ if "--show-files" in args:
 
 
 def fake_ruff(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, body: str, name: str = "ruff",
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    body: str,
+    name: str = "ruff",
 ) -> Path:
     path = tmp_path / "bin" / name
     path.parent.mkdir(exist_ok=True)
@@ -230,9 +236,12 @@ def test_ruff_binary_falls_back_to_path(tmp_path: Path, monkeypatch: pytest.Monk
 
 
 def test_ruff_crashing_is_an_error(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    fake_ruff(project, monkeypatch,
-              'print("ruff failed", file=sys.stderr)\n'
-              'print("  Cause: something broke", file=sys.stderr)\nsys.exit(2)')
+    fake_ruff(
+        project,
+        monkeypatch,
+        'print("ruff failed", file=sys.stderr)\n'
+        'print("  Cause: something broke", file=sys.stderr)\nsys.exit(2)',
+    )
     run = run_gate(project, file_target("clean.py"), file_target("dirty.py"))
     assert run.tool_version == "9.9.9"
     for result in run.results.values():
@@ -246,13 +255,19 @@ def test_ruff_crashing_is_an_error(project: Path, monkeypatch: pytest.MonkeyPatc
         ("dirty.py:1:1: F401 `sys` imported but unused", "not JSON"),
         ('{"filename": "x"}', "expected a JSON list"),
         ('[{"filename": "dirty.py", "code": "F401"}]', "lacks filename/location/message"),
-        ('[{"filename": "dirty.py", "code": "F401", "message": "m", '
-         '"location": {"row": "1", "column": 1}}]', "wrong type"),
+        (
+            '[{"filename": "dirty.py", "code": "F401", "message": "m", '
+            '"location": {"row": "1", "column": 1}}]',
+            "wrong type",
+        ),
         ("", "not JSON"),
     ],
 )
 def test_unparsable_output_is_an_error_not_a_pass(
-    project: Path, monkeypatch: pytest.MonkeyPatch, stdout: str, why: str,
+    project: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    stdout: str,
+    why: str,
 ) -> None:
     fake_ruff(project, monkeypatch, f"print({stdout!r})\nsys.exit(1)")
     result = run_gate(project, file_target("clean.py")).results["clean.py"]
@@ -262,9 +277,12 @@ def test_unparsable_output_is_an_error_not_a_pass(
 
 
 def test_failed_to_lint_warning_is_an_error(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    fake_ruff(project, monkeypatch,
-              'print("warning: Failed to lint dirty.py: Permission denied (os error 13)", '
-              "file=sys.stderr)\nprint('[]')")
+    fake_ruff(
+        project,
+        monkeypatch,
+        'print("warning: Failed to lint dirty.py: Permission denied (os error 13)", '
+        "file=sys.stderr)\nprint('[]')",
+    )
     run = run_gate(project, file_target("clean.py"), file_target("dirty.py"))
     assert run.results["clean.py"].status is GateStatus.PASS
     assert run.results["dirty.py"].status is GateStatus.ERROR
@@ -272,11 +290,17 @@ def test_failed_to_lint_warning_is_an_error(project: Path, monkeypatch: pytest.M
 
 
 def test_violations_are_attributed_by_real_path(
-    project: Path, monkeypatch: pytest.MonkeyPatch,
+    project: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     (project / "alias.py").symlink_to(project / "dirty.py")
-    record = {"filename": str(project / "dirty.py"), "code": None, "name": "invalid-syntax",
-              "message": "bad", "location": {"row": 2, "column": 3}}
+    record = {
+        "filename": str(project / "dirty.py"),
+        "code": None,
+        "name": "invalid-syntax",
+        "message": "bad",
+        "location": {"row": 2, "column": 3},
+    }
     fake_ruff(project, monkeypatch, f"print(json.dumps([{record!r}]))\nsys.exit(1)")
     result = run_gate(project, file_target("alias.py")).results["alias.py"]
     assert result.status is GateStatus.FAIL
@@ -285,14 +309,19 @@ def test_violations_are_attributed_by_real_path(
 
 @pytest.mark.skipif(sys.platform == "win32", reason="process groups are POSIX")
 def test_timeout_kills_ruff_and_its_children(
-    project: Path, monkeypatch: pytest.MonkeyPatch,
+    project: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     pids = project / "pids"
-    fake_ruff(project, monkeypatch, f"""
+    fake_ruff(
+        project,
+        monkeypatch,
+        f"""
 child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
 open({str(pids)!r}, "w").write(f"{{os.getpid()}} {{child.pid}}")
 time.sleep(60)
-""")
+""",
+    )
     started = time.monotonic()
     result = run_gate(project, file_target("clean.py"), timeout=1.0).results["clean.py"]
     assert time.monotonic() - started < 10

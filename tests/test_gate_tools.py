@@ -61,9 +61,13 @@ time.sleep(60)
 
 def test_captures_exit_code_and_both_streams(tmp_path: Path) -> None:
     out = run_tool(
-        [sys.executable, "-c",
-         "import sys; print('out'); print('err', file=sys.stderr); sys.exit(3)"],
-        tmp_path, 30,
+        [
+            sys.executable,
+            "-c",
+            "import sys; print('out'); print('err', file=sys.stderr); sys.exit(3)",
+        ],
+        tmp_path,
+        30,
     )
     assert out.returncode == 3
     assert out.stdout.strip() == "out"
@@ -74,8 +78,7 @@ def test_captures_exit_code_and_both_streams(tmp_path: Path) -> None:
 
 def test_runs_in_cwd_with_extra_env(tmp_path: Path) -> None:
     code = (
-        "import os; print(os.getcwd()); print(os.environ['PHASE7_X']); "
-        "print('PATH' in os.environ)"
+        "import os; print(os.getcwd()); print(os.environ['PHASE7_X']); print('PATH' in os.environ)"
     )
     out = run_tool([sys.executable, "-c", code], tmp_path, 30, env={"PHASE7_X": "yes"})
     lines = out.stdout.splitlines()
@@ -91,8 +94,9 @@ def test_no_stdin(tmp_path: Path) -> None:
 
 
 def test_undecodable_output_is_replaced(tmp_path: Path) -> None:
-    out = run_tool([sys.executable, "-c", "import sys; sys.stdout.buffer.write(b'a\\xffb')"],
-                   tmp_path, 30)
+    out = run_tool(
+        [sys.executable, "-c", "import sys; sys.stdout.buffer.write(b'a\\xffb')"], tmp_path, 30
+    )
     assert out.stdout == "a\ufffdb"
 
 

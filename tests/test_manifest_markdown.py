@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -246,28 +247,44 @@ def test_fixture_parses_in_milliseconds() -> None:
     assert time.perf_counter() - start < 0.1
 
 
-def test_ten_thousand_items_parse_fast() -> None:
+def big_plan(count: int) -> str:
     rows = "\n".join(
         f"| {n} | Area {n % 7} | mod_{n}.py | Simple | 2h | {'DONE' if n % 2 else 'QUEUED'} |"
-        for n in range(1, 10_001)
+        for n in range(1, count + 1)
     )
-    text = (
-        "# Big\n**Total Work Items:** 10000\n### Batch 1: Unit Tests\n**Items:** 1-10000\n\n"
+    return (
+        f"# Big\n**Total Work Items:** {count}\n### Batch 1: Unit Tests\n**Items:** 1-{count}\n\n"
         "| # | Module | File | Complexity | Est. Time | Status |\n|---|---|---|---|---|---|\n"
         f"{rows}\n"
     )
-    start = time.perf_counter()
-    manifest = parse(text)
-    elapsed = time.perf_counter() - start
+
+
+def best_time(function: Callable[[], object], runs: int = 3) -> float:
+    best = float("inf")
+    for _ in range(runs):
+        start = time.perf_counter()
+        function()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+# Under a tracing coverage tool everything runs a few times slower.
+BUDGET = 1.0 if sys.gettrace() is None else 5.0
+
+
+def test_ten_thousand_items_parse_fast_and_linearly() -> None:
+    small, big = big_plan(2_000), big_plan(10_000)
+    manifest = parse(big)
     assert len(manifest.items) == 10_000
     assert manifest.problems == ()
-    assert elapsed < 1.0
+    small_time = best_time(lambda: parse(small))
+    big_time = best_time(lambda: parse(big))
+    assert big_time < BUDGET
+    assert big_time < 12 * small_time  # 5x the rows: linear, not quadratic (25x)
     source = to_toml(manifest)
     table = tomllib.loads(source)
-    start = time.perf_counter()
-    again = parse_toml(table, "big.toml", source)
-    assert time.perf_counter() - start < 1.0
-    assert again == manifest
+    assert best_time(lambda: parse_toml(table, "big.toml", source), runs=1) < BUDGET
+    assert parse_toml(table, "big.toml", source) == manifest
 
 
 # --- load_manifest: files that cannot be read ------------------------------------------------
@@ -369,6 +386,13 @@ def test_front_matter_is_liberal() -> None:
         "---\ntitle: 'Quoted: yes'\nnot a pair\n# a comment\n\nempty:\n---\n### Batch 1: Tests\n"
     )
     assert manifest.front_matter == (("title", "Quoted: yes"), ("not a pair", ""), ("empty", ""))
+
+
+def test_leading_thematic_break_is_not_front_matter() -> None:
+    manifest = parse("---\n# Plan\n### Batch 1: Tests\n**Items:** 1\n---\nmore\n")
+    assert manifest.front_matter == ()
+    assert manifest.title == "Plan"
+    assert [i.number for i in manifest.items] == [1]
 
 
 def test_unclosed_front_matter_is_body() -> None:
@@ -959,3 +983,24 @@ def test_any_text_loads_or_raises_manifest_error_and_round_trips(
     except ManifestError:
         return
     assert parse_toml(tomllib.loads(to_toml(manifest)), "again.toml") == manifest
+
+
+def test_unreadable_total_and_phase_duration_are_warnings() -> None:
+    manifest = parse(
+        "**Total Work Items:** many\n### Batch 1: Tests\n### Phase 1: X (Batch 1)\n"
+        "- **Duration:** a week\n"
+    )
+    assert manifest.total_items is None
+    assert [(p.line, p.message) for p in manifest.warnings] == [
+        (1, "cannot read the total work items 'many'"),
+        (4, "phase 1: cannot read duration 'a week'"),
+    ]
+
+
+def test_many_missing_items_are_elided() -> None:
+    body = "".join(f"### Batch {n}: Tests\n**Items:** {2 * n}\n" for n in range(1, 13))
+    manifest = parse(f"**Total Work Items:** 30\n{body}")
+    assert warning(manifest).message == (
+        "plan declares 30 work items but its batches cover 12; items 1, 3, 5, 7, 9, 11, 13, 15, "
+        "17, 19, ... (3 more) belong to no batch"
+    )

@@ -53,7 +53,7 @@ def measure(argv: Sequence[str]) -> dict[str, Any]:
     if "--" not in argv:
         raise WorkerError("usage: _interrogate_worker [OPTIONS] -- FILE...")
     split = list(argv).index("--")
-    options, files = list(argv[:split]), list(argv[split + 1:])
+    options, files = list(argv[:split]), list(argv[split + 1 :])
     if not files:
         raise WorkerError("no files to measure")
     try:
@@ -111,10 +111,16 @@ def measure(argv: Sequence[str]) -> dict[str, Any]:
 
 
 def _measure_file(
-    icoverage: ModuleType, conf: InterrogateConfig, path: str, params: dict[str, Any],
+    icoverage: ModuleType,
+    conf: InterrogateConfig,
+    path: str,
+    params: dict[str, Any],
 ) -> dict[str, Any]:
     coverage = icoverage.InterrogateCoverage(
-        paths=[path], conf=conf, excluded=params["exclude"], extensions=params["ext"],
+        paths=[path],
+        conf=conf,
+        excluded=params["exclude"],
+        extensions=params["ext"],
     )
     entry: dict[str, Any] = {"walk_skipped": _walk_skipped(coverage, conf, path), "error": ""}
     try:

@@ -133,9 +133,15 @@ class CoverageGate:
     def _report(cov: Coverage, morfs: list[str]) -> Mapping[str, dict[str, Any]]:
         if not morfs:
             return {}
+        from coverage.exceptions import NoDataError  # noqa: PLC0415
+
         with tempfile.TemporaryDirectory(prefix="phase7-cov-") as tmp:
             out = Path(tmp) / "coverage.json"
-            cov.json_report(morfs=morfs, outfile=str(out))
+            try:
+                cov.json_report(morfs=morfs, outfile=str(out))
+            except NoDataError:
+                # Every target was filtered out by [report] omit/include: each is reported so.
+                return {}
             report = json.loads(out.read_text(encoding="utf-8"))
         files = report.get("files")
         if not isinstance(files, dict):

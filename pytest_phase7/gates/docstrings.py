@@ -90,24 +90,41 @@ class DocstringsGate:
         settings = request.settings
         rootdir = request.rootdir
         if "--" in settings.interrogate_args:
-            return self._errors(targets, "interrogate_args may not contain '--'", "", started,
-                                ARGS_HINT)
+            return self._errors(
+                targets, "interrogate_args may not contain '--'", "", started, ARGS_HINT
+            )
         gone = missing_files(rootdir, [f for t in targets for f in t.files])
         files = sorted({f for t in targets for f in t.files} - gone)
         if not files:
-            return GateRun(self.name, {t.ref: self._missing(t, gone) for t in targets},
-                           seconds=time.perf_counter() - started)
+            return GateRun(
+                self.name,
+                {t.ref: self._missing(t, gone) for t in targets},
+                seconds=time.perf_counter() - started,
+            )
         argv = [python_executable(), "-m", WORKER, *settings.interrogate_args, "--", *files]
         try:
             output = run_tool(
-                argv, rootdir, Deadline(settings.timeout).remaining(), env=SAFE_PATH_ENV,
+                argv,
+                rootdir,
+                Deadline(settings.timeout).remaining(),
+                env=SAFE_PATH_ENV,
             )
         except ToolMissing as exc:
-            return self._errors(targets, f"cannot run the interrogate worker: {exc}", "",
-                                started, "check the Python executable running pytest")
+            return self._errors(
+                targets,
+                f"cannot run the interrogate worker: {exc}",
+                "",
+                started,
+                "check the Python executable running pytest",
+            )
         if output.timed_out:
-            return self._errors(targets, f"interrogate timed out after {settings.timeout:g}s",
-                                "", started, TIMEOUT_HINT)
+            return self._errors(
+                targets,
+                f"interrogate timed out after {settings.timeout:g}s",
+                "",
+                started,
+                TIMEOUT_HINT,
+            )
         try:
             document = _parse(output, files)
         except WorkerOutputError as exc:
@@ -120,11 +137,11 @@ class DocstringsGate:
         if settings.docstrings_min is not None:
             source = "docstrings_min"
         config = document.get("config") or "none (interrogate's defaults)"
-        results = {
-            t.ref: self._judge(t, document["files"], threshold, gone) for t in targets
-        }
+        results = {t.ref: self._judge(t, document["files"], threshold, gone) for t in targets}
         return GateRun(
-            self.name, results, tool_version=str(document["version"]),
+            self.name,
+            results,
+            tool_version=str(document["version"]),
             seconds=time.perf_counter() - started,
             context=(f"interrogate config: {config}; threshold {threshold:g}% from {source}",),
         )
@@ -145,14 +162,16 @@ class DocstringsGate:
             entry = files[rel]
             if entry["error"]:
                 return GateResult(
-                    self.name, GateStatus.ERROR, threshold=threshold,
-                    reason=f"{rel}: {entry['error']}", hint="fix the file so Python can parse it",
+                    self.name,
+                    GateStatus.ERROR,
+                    threshold=threshold,
+                    reason=f"{rel}: {entry['error']}",
+                    hint="fix the file so Python can parse it",
                 )
             if target.kind is TargetKind.PACKAGE and entry["walk_skipped"]:
                 skipped.append(rel)
                 details.append(
-                    f"{rel}: not counted (interrogate skips it in folders: "
-                    f"{entry['walk_skipped']})"
+                    f"{rel}: not counted (interrogate skips it in folders: {entry['walk_skipped']})"
                 )
                 continue
             covered += int(entry["covered"])
@@ -160,7 +179,9 @@ class DocstringsGate:
             details.extend(f"{rel}:{line} {name}" for line, name in entry["missing"])
         if skipped and len(skipped) == len(target.files):
             return GateResult(
-                self.name, GateStatus.ERROR, threshold=threshold,
+                self.name,
+                GateStatus.ERROR,
+                threshold=threshold,
                 reason=f"interrogate skips every file of {target.ref} (ignore-init-module/exclude)",
                 hint="target the files themselves, or change [tool.interrogate]",
                 details=tuple(details),
@@ -182,16 +203,26 @@ class DocstringsGate:
     def _missing(self, target: Target, gone: set[str]) -> GateResult:
         absent = next((rel for rel in target.files if rel in gone), target.ref)
         return GateResult(
-            self.name, GateStatus.ERROR, reason=f"{absent} does not exist",
+            self.name,
+            GateStatus.ERROR,
+            reason=f"{absent} does not exist",
             hint="fix the target's path",
         )
 
     def _errors(
-        self, targets: Sequence[Target], reason: str, version: str, started: float, hint: str,
+        self,
+        targets: Sequence[Target],
+        reason: str,
+        version: str,
+        started: float,
+        hint: str,
     ) -> GateRun:
         run = error_run(self.name, targets, reason, hint)
         return GateRun(
-            self.name, run.results, tool_version=version, seconds=time.perf_counter() - started,
+            self.name,
+            run.results,
+            tool_version=version,
+            seconds=time.perf_counter() - started,
         )
 
 

@@ -54,8 +54,19 @@ FAILED_HINT = "run mypy on the target files yourself to see why"
 
 #: ``mypy_args`` that would change the output format or what is checked, or never return.
 FORBIDDEN_ARGS = (
-    "-O", "--output", "-h", "--help", "-V", "--version", "-m", "--module", "-p", "--package",
-    "-c", "--command", "--install-types",
+    "-O",
+    "--output",
+    "-h",
+    "--help",
+    "-V",
+    "--version",
+    "-m",
+    "--module",
+    "-p",
+    "--package",
+    "-c",
+    "--command",
+    "--install-types",
 )
 
 #: How many non-target files to name in the context line.
@@ -101,7 +112,8 @@ class MypyGate:
         forbidden = _forbidden(settings.mypy_args)
         if forbidden:
             return error_run(
-                self.name, targets,
+                self.name,
+                targets,
                 f"mypy_args may not contain {forbidden} (the gate reads mypy's JSON output for "
                 "the target files)",
                 "remove it from --phase7-mypy-args / mypy_args",
@@ -114,12 +126,15 @@ class MypyGate:
         try:
             if not version:
                 answer = run_tool(
-                    [python, "-m", "mypy", "--version"], rootdir, deadline.remaining(),
+                    [python, "-m", "mypy", "--version"],
+                    rootdir,
+                    deadline.remaining(),
                     env=SAFE_PATH_ENV,
                 )
                 if _not_installed(answer):
-                    return _errors(self.name, targets, "mypy is not installed", "", started,
-                                   hint=INSTALL_HINT)
+                    return _errors(
+                        self.name, targets, "mypy is not installed", "", started, hint=INSTALL_HINT
+                    )
                 version = tool_version(answer)
                 if version:
                     _VERSIONS[python] = version
@@ -127,33 +142,53 @@ class MypyGate:
             if files:
                 output = run_tool(
                     [python, "-m", "mypy", "-O", "json", *settings.mypy_args, "--", *files],
-                    rootdir, deadline.remaining(), env=SAFE_PATH_ENV,
+                    rootdir,
+                    deadline.remaining(),
+                    env=SAFE_PATH_ENV,
                 )
         except ToolMissing as exc:
             return _errors(
-                self.name, targets, f"mypy cannot run: {exc}", version, started,
+                self.name,
+                targets,
+                f"mypy cannot run: {exc}",
+                version,
+                started,
                 hint="check the Python executable running pytest",
             )
         records: list[MypyRecord] = []
         context: list[str] = []
         if output is not None:
             if output.timed_out:
-                return _errors(self.name, targets, f"mypy timed out after {settings.timeout:g}s",
-                               version, started, hint=TIMEOUT_HINT)
+                return _errors(
+                    self.name,
+                    targets,
+                    f"mypy timed out after {settings.timeout:g}s",
+                    version,
+                    started,
+                    hint=TIMEOUT_HINT,
+                )
             if _not_installed(output):
-                return _errors(self.name, targets, "mypy is not installed", version, started,
-                               hint=INSTALL_HINT)
+                return _errors(
+                    self.name, targets, "mypy is not installed", version, started, hint=INSTALL_HINT
+                )
             try:
                 records, other = parse_mypy_json(output.stdout)
             except MypyParseError as exc:
-                return _errors(self.name, targets, f"could not parse mypy's output: {exc}",
-                               version, started, hint=FAILED_HINT)
+                return _errors(
+                    self.name,
+                    targets,
+                    f"could not parse mypy's output: {exc}",
+                    version,
+                    started,
+                    hint=FAILED_HINT,
+                )
             problem = _failure(output, records)
             if problem:
                 return _errors(self.name, targets, problem, version, started, hint=FAILED_HINT)
             context.extend(f"mypy: {line}" for line in other)
-            context.extend(f"mypy: {line.strip()}" for line in output.stderr.splitlines()
-                           if line.strip())
+            context.extend(
+                f"mypy: {line.strip()}" for line in output.stderr.splitlines() if line.strip()
+            )
         target_keys = {realpath_key(rootdir, f) for t in targets for f in t.files}
         errors: dict[str, list[MypyRecord]] = defaultdict(list)
         outside: Counter[str] = Counter()
@@ -173,11 +208,12 @@ class MypyGate:
                 0,
                 f"{sum(outside.values())} errors in non-target files (not charged): {named}{more}",
             )
-        results = {
-            t.ref: self._judge(t, rootdir, settings.mypy_max, errors, gone) for t in targets
-        }
+        results = {t.ref: self._judge(t, rootdir, settings.mypy_max, errors, gone) for t in targets}
         return GateRun(
-            self.name, results, tool_version=version, seconds=time.perf_counter() - started,
+            self.name,
+            results,
+            tool_version=version,
+            seconds=time.perf_counter() - started,
             context=tuple(context),
         )
 
@@ -194,8 +230,11 @@ class MypyGate:
         for rel in target.files:
             if rel in gone:
                 return GateResult(
-                    self.name, GateStatus.ERROR, threshold=float(mypy_max),
-                    reason=f"{rel} does not exist", hint="fix the target's path",
+                    self.name,
+                    GateStatus.ERROR,
+                    threshold=float(mypy_max),
+                    reason=f"{rel} does not exist",
+                    hint="fix the target's path",
                 )
             found = sorted(errors.get(realpath_key(rootdir, rel), ()), key=lambda r: r.line)
             count += len(found)
@@ -237,8 +276,11 @@ def parse_mypy_json(stdout: str) -> tuple[list[MypyRecord], list[str]]:
         file, lineno, message = data.get("file"), data.get("line"), data.get("message")
         severity, code = data.get("severity"), data.get("code")
         if not (
-            isinstance(file, str) and isinstance(message, str) and isinstance(severity, str)
-            and isinstance(lineno, int) and not isinstance(lineno, bool)
+            isinstance(file, str)
+            and isinstance(message, str)
+            and isinstance(severity, str)
+            and isinstance(lineno, int)
+            and not isinstance(lineno, bool)
             and (code is None or isinstance(code, str))
         ):
             raise MypyParseError(f"line {number} lacks file/line/message/severity")
@@ -279,7 +321,13 @@ def _forbidden(args: Sequence[str]) -> str:
 
 
 def _errors(
-    gate: str, targets: Sequence[Target], reason: str, version: str, started: float, *, hint: str,
+    gate: str,
+    targets: Sequence[Target],
+    reason: str,
+    version: str,
+    started: float,
+    *,
+    hint: str,
 ) -> GateRun:
     run = error_run(gate, targets, reason, hint)
     return GateRun(gate, run.results, tool_version=version, seconds=time.perf_counter() - started)

@@ -46,8 +46,18 @@ TIMEOUT_HINT = "raise --phase7-timeout, or check what makes ruff hang"
 
 #: ``ruff_args`` that would change files, change the output format or never return.
 FORBIDDEN_ARGS = (
-    "--fix", "--fix-only", "--add-noqa", "--diff", "--watch", "-w",
-    "--output-format", "--output-file", "-o", "--show-files", "--show-settings", "--statistics",
+    "--fix",
+    "--fix-only",
+    "--add-noqa",
+    "--diff",
+    "--watch",
+    "-w",
+    "--output-format",
+    "--output-file",
+    "-o",
+    "--show-files",
+    "--show-settings",
+    "--statistics",
 )
 
 _FAILED_TO_LINT = re.compile(r"Failed to lint (?P<path>.+?): (?P<why>.*)$")
@@ -96,7 +106,8 @@ class RuffGate:
         forbidden = _forbidden(settings.ruff_args)
         if forbidden:
             return error_run(
-                self.name, targets,
+                self.name,
+                targets,
                 f"ruff_args may not contain {forbidden} (the gate never changes files and "
                 "reads ruff's JSON output)",
                 "remove it from --phase7-ruff-args / ruff_args",
@@ -118,16 +129,21 @@ class RuffGate:
                 args = list(settings.ruff_args)
                 shown = run_tool(
                     [binary, "check", "--show-files", *args, "--no-fix", "--", *files],
-                    rootdir, deadline.remaining(),
+                    rootdir,
+                    deadline.remaining(),
                 )
                 problem = _failure(shown, settings.timeout)
                 if problem:
                     return _errors(self.name, targets, problem, version, started)
-                listed = {realpath_key(rootdir, line.strip())
-                          for line in shown.stdout.splitlines() if line.strip()}
+                listed = {
+                    realpath_key(rootdir, line.strip())
+                    for line in shown.stdout.splitlines()
+                    if line.strip()
+                }
                 checked = run_tool(
                     [binary, "check", *args, "--output-format", "json", "--no-fix", "--", *files],
-                    rootdir, deadline.remaining(),
+                    rootdir,
+                    deadline.remaining(),
                 )
                 problem = _failure(checked, settings.timeout)
                 if problem:
@@ -136,12 +152,20 @@ class RuffGate:
                 warnings = _lint_warnings(checked.stderr, rootdir)
         except ToolMissing as exc:
             return _errors(
-                self.name, targets, f"ruff is not installed or cannot run: {exc}", version,
-                started, hint=INSTALL_HINT,
+                self.name,
+                targets,
+                f"ruff is not installed or cannot run: {exc}",
+                version,
+                started,
+                hint=INSTALL_HINT,
             )
         except RuffParseError as exc:
             return _errors(
-                self.name, targets, f"could not parse ruff's output: {exc}", version, started,
+                self.name,
+                targets,
+                f"could not parse ruff's output: {exc}",
+                version,
+                started,
                 hint="check that --phase7-ruff-args does not change the output; report a bug",
             )
         by_file: dict[str, list[Violation]] = defaultdict(list)
@@ -149,13 +173,21 @@ class RuffGate:
             by_file[violation.key].append(violation)
         results = {
             target.ref: self._judge(
-                target, rootdir=rootdir, ruff_max=settings.ruff_max, by_file=by_file,
-                listed=listed, warnings=warnings, gone=gone,
+                target,
+                rootdir=rootdir,
+                ruff_max=settings.ruff_max,
+                by_file=by_file,
+                listed=listed,
+                warnings=warnings,
+                gone=gone,
             )
             for target in targets
         }
         return GateRun(
-            self.name, results, tool_version=version, seconds=time.perf_counter() - started,
+            self.name,
+            results,
+            tool_version=version,
+            seconds=time.perf_counter() - started,
         )
 
     def _judge(
@@ -182,7 +214,10 @@ class RuffGate:
                 problem = f"ruff's configuration excludes {rel} (exclude with force-exclude)"
             if problem:
                 return GateResult(
-                    self.name, GateStatus.ERROR, reason=problem, threshold=float(ruff_max),
+                    self.name,
+                    GateStatus.ERROR,
+                    reason=problem,
+                    threshold=float(ruff_max),
                     hint="fix the path, or stop ruff from excluding the target file",
                 )
             found = sorted(by_file.get(key, ()), key=lambda v: (v.row, v.column, v.code))
@@ -224,8 +259,11 @@ def parse_ruff_json(text: str, rootdir: Path) -> list[Violation]:
         except (KeyError, TypeError, AttributeError):
             raise RuffParseError(f"record {number} lacks filename/location/message") from None
         if not (
-            isinstance(filename, str) and isinstance(message, str) and isinstance(code, str)
-            and _is_int(row) and _is_int(column)
+            isinstance(filename, str)
+            and isinstance(message, str)
+            and isinstance(code, str)
+            and _is_int(row)
+            and _is_int(column)
         ):
             raise RuffParseError(f"record {number} has fields of the wrong type")
         violations.append(
@@ -255,7 +293,7 @@ def _failure(output: ToolOutput, timeout: float) -> str:
     # Ruff explains a failure as "ruff failed" followed by "Cause:" lines; clap usage errors
     # start with "error:".
     causes = [
-        line.strip()[len("Cause:"):].strip()
+        line.strip()[len("Cause:") :].strip()
         for line in output.stderr.splitlines()
         if line.strip().startswith("Cause:")
     ]
@@ -286,5 +324,8 @@ def _errors(
         hint = TIMEOUT_HINT if "timed out" in reason else "run ruff check yourself to see why"
     run = error_run(gate, targets, reason, hint)
     return GateRun(
-        gate, run.results, tool_version=version, seconds=time.perf_counter() - started,
+        gate,
+        run.results,
+        tool_version=version,
+        seconds=time.perf_counter() - started,
     )

@@ -112,7 +112,10 @@ def run_tool(
         out, err = _drain(process)
         return ToolOutput(
             process.returncode if process.returncode is not None else -signal.SIGKILL,
-            _decode(out), _decode(err), time.perf_counter() - started, timed_out=True,
+            _decode(out),
+            _decode(err),
+            time.perf_counter() - started,
+            timed_out=True,
         )
     except BaseException:
         # KeyboardInterrupt or a failing thread: never leave the tool running behind us.

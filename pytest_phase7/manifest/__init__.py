@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from pytest_phase7.errors import ManifestError
 from pytest_phase7.manifest.markdown import parse_markdown
-from pytest_phase7.manifest.toml import MANIFEST_TABLE_KEYS, parse_toml, to_toml
+from pytest_phase7.manifest.toml import MANIFEST_TABLE_KEYS, parse_toml, root_key_line, to_toml
 from pytest_phase7.manifest.values import show, split_lines
 
 if TYPE_CHECKING:
@@ -73,7 +73,7 @@ def _load(path: Path, shown: str, root: Path | None, *, follow: bool) -> Manifes
     table = _toml_table(path, text, shown)
     if "manifest" not in table:
         return parse_toml(table, shown, text)
-    line = _key_line(text, "manifest")
+    line = root_key_line(text, "manifest")
     if not follow:
         raise ManifestError(
             "names another manifest file; a manifest cannot redirect twice", shown, line
@@ -185,12 +185,3 @@ def _toml_table(path: Path, text: str, shown: str) -> Mapping[str, object]:
     if not isinstance(table, dict):
         raise ManifestError(f"[tool.phase7] must be a table, got {show(table)}", shown)
     return table
-
-
-def _key_line(text: str, key: str) -> int:
-    # The manifest key of a phase7.toml or of [tool.phase7]: the first assignment to it.
-    pattern = re.compile(r"\s*(?:tool\.phase7\.)?" + re.escape(key) + r"\s*=")
-    for number, line in enumerate(split_lines(text), start=1):
-        if pattern.match(line):
-            return number
-    return 0

@@ -610,6 +610,11 @@ def _front_matter(lines: list[str]) -> tuple[list[tuple[str, str]], int]:
     for end in range(1, len(lines)):
         if lines[end].strip() in ("---", "..."):
             break
+        heading = _heading(lines[end])
+        if heading is not None and heading[0] > 1:
+            # A plan that merely opens with a thematic break: its sections are no front matter
+            # (a single "#" line may still be a YAML comment).
+            return [], 0
     else:
         return [], 0
     pairs: list[tuple[str, str]] = []

@@ -78,13 +78,12 @@ from pytest_phase7.model import (
     Phase,
     WorkItem,
 )
+from pytest_phase7.settings import MANIFEST_KEYS
 
-__all__ = ["MANIFEST_TABLE_KEYS", "parse_toml", "to_toml"]
+__all__ = ["MANIFEST_TABLE_KEYS", "parse_toml", "root_key_line", "to_toml"]
 
 #: Top-level keys that describe the manifest (everything else in the table is a setting).
-MANIFEST_TABLE_KEYS = frozenset(
-    {"title", "total_items", "front_matter", "batches", "phases", "criteria", "manifest"}
-)
+MANIFEST_TABLE_KEYS = MANIFEST_KEYS | {"manifest"}
 
 _BATCH_KEYS = frozenset(
     {
@@ -123,13 +122,14 @@ _GOAL_KEYS = frozenset({"from", "to"})
 
 _HEADER = re.compile(r"\s*(\[\[?)\s*([^\[\]#]+?)\s*\]\]?\s*(?:#.*)?")
 _DOTS = re.compile(r"\s*\.\s*")
+_KEY = re.compile(r"\s*(?:\"([^\"]*)\"|([A-Za-z0-9_-]+))\s*=")
 
 
 class _Locator:
     """Finds line numbers in the TOML source, which tomllib does not report."""
 
     def __init__(self, text: str) -> None:
-        self.lines = split_lines(text) if text else []
+        self.lines = split_lines(text.removeprefix("\ufeff")) if text else []
         headers: list[tuple[int, bool, str]] = []
         for index, line in enumerate(self.lines):
             if not line.lstrip().startswith("["):
@@ -144,6 +144,7 @@ class _Locator:
         )
         self.prefix = "tool.phase7." if nested else ""
         self.headers = headers
+        self._keys: dict[int, dict[str, int]] = {}
         if nested:
             roots = [line for line, array, name in headers if not array and name == "tool.phase7"]
             self.root: int | None = roots[0] if roots else None
@@ -160,12 +161,33 @@ class _Locator:
         if table_line is None or not self.lines:
             return 0
         end = bisect.bisect_right(self.header_lines, table_line)
-        stop = self.header_lines[end] - 1 if end < len(self.header_lines) else len(self.lines)
-        pattern = re.compile(r"\s*(?:" + re.escape(key) + r"|\"" + re.escape(key) + r"\")\s*=")
-        for index in range(table_line, stop):
-            if pattern.match(self.lines[index]):
-                return index + 1
+        keys = self._keys.get(table_line)
+        if keys is None:
+            # Index the region once: a plan with thousands of problems stays linear.
+            stop = self.header_lines[end] - 1 if end < len(self.header_lines) else len(self.lines)
+            keys = {}
+            for index in range(table_line, stop):
+                match = _KEY.match(self.lines[index])
+                if match is not None:
+                    keys.setdefault(match.group(1) or match.group(2), index + 1)
+            self._keys[table_line] = keys
+        if key in keys:
+            return keys[key]
+        # Not a key of the table itself: maybe a sub-table written as [batches.KEY], which
+        # must come before the next [[array]] header.
+        for line, array, name in self.headers[end:]:
+            if array:
+                break
+            if name.rsplit(".", 1)[-1] == key:
+                return line
         return table_line
+
+
+def root_key_line(text: str, key: str) -> int:
+    """Find the line of a top-level manifest key (``[tool.phase7]`` in a pyproject), else 0."""
+    locator = _Locator(text)
+    line = locator.key(locator.root, key)
+    return line if line != locator.root else 0
 
 
 def _lines_for(headers: list[int], count: int) -> list[int]:
@@ -311,6 +333,9 @@ def parse_toml(table: Mapping[str, object], path: str, text: str = "") -> Manife
         draft = _batch(data, line, _own_headers(item_headers, line, following), locator, log)
         if draft is not None:
             drafts.append(draft)
+    if not drafts:
+        first = log.sorted()[0]  # every batch was dropped, each with an error saying why
+        raise ManifestError(f"no usable batches: {first.message}", path, first.line)
     return assemble(
         log,
         source_format="toml",
@@ -468,7 +493,11 @@ def _goal(reader: _Reader) -> CoverageGoal | None:
         return goal
     if isinstance(value, dict):
         table = _Reader(
-            value, f"{reader.label} target_coverage", reader.line, reader.locator, reader.log
+            value,
+            f"{reader.label} target_coverage",
+            reader.where("target_coverage"),
+            reader.locator,
+            reader.log,
         )
         table.unknown(_GOAL_KEYS)
         to = _number(value.get("to"))

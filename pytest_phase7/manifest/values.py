@@ -214,11 +214,6 @@ def read_coverage(text: str) -> CoverageGoal | None:
     return None
 
 
-def finite(value: float) -> bool:
-    """Tell whether a number is ordinary (no NaN or infinity, which no plan means)."""
-    return math.isfinite(value)
-
-
 _KINDS: dict[str, BatchKind] = {
     "tests": BatchKind.TESTS,
     "test": BatchKind.TESTS,
@@ -289,17 +284,6 @@ def show(value: object, limit: int = 60) -> str:
     """``repr`` of a value for a message, shortened so one bad cell cannot flood the output."""
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def compact(numbers: Sequence[int], limit: int = 10) -> str:
-    """Sorted numbers as ranges: ``13, 14, 15, 42`` -> ``13-15, 42`` (at most ``limit`` groups)."""
-    groups: list[tuple[int, int]] = []
-    for number in numbers:
-        if groups and number == groups[-1][1] + 1:
-            groups[-1] = (groups[-1][0], number)
-        elif not groups or number != groups[-1][1]:
-            groups.append((number, number))
-    return compact_groups(groups, limit)
 
 
 def compact_groups(groups: Sequence[tuple[int, int]], limit: int = 10) -> str:
