@@ -1,0 +1,16 @@
+"""Shared test setup."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture
+def pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    """Inner pytest runs skip hypothesis's plugin: its terminal summary imports all of hypothesis.
+
+    pytester clears ``PYTEST_ADDOPTS`` for isolation, so this is set after it; in-process runs
+    also drop modules they imported, so without this every inner run re-imports hypothesis.
+    """
+    monkeypatch.setenv("PYTEST_ADDOPTS", "-p no:hypothesispytest")
+    return pytester
