@@ -23,6 +23,7 @@ from pytest_phase7.gates.base import (
     SessionData,
     error_run,
 )
+from pytest_phase7.gates.cache import ResultStore, cached_run
 from pytest_phase7.model import Manifest, PlanStatus, WorkItem
 from pytest_phase7.resolve import Resolution, Target
 from pytest_phase7.settings import Settings
@@ -83,6 +84,8 @@ class Engine:
         gates: Sequence[Gate],
         *,
         baseline: Baseline | None = None,
+        store: ResultStore | None = None,
+        project_files: Sequence[str] = (),
     ) -> None:
         """Prepare which gate checks which targets; nothing runs yet."""
         self.settings = settings
@@ -91,6 +94,8 @@ class Engine:
         self.rootdir = rootdir
         self.gates = tuple(gates)
         self.baseline = baseline
+        self.store = store
+        self.project_files = tuple(project_files)
         batches = {b.number: b.gates for b in manifest.batches}
         names = [g.name for g in self.gates]
         self.applicable: dict[int, tuple[str, ...]] = {
@@ -117,7 +122,9 @@ class Engine:
         )
         for gate in static:
             request = self._request(gate, None)
-            self._futures[gate.name] = self._pool.submit(_safe_run, gate, request)
+            self._futures[gate.name] = self._pool.submit(
+                cached_run, gate, request, self.store, self.project_files, _safe_run
+            )
 
     def finish(
         self,
@@ -136,7 +143,9 @@ class Engine:
             elif gate.needs_session:
                 runs[gate.name] = _safe_run(gate, self._request(gate, session))
             elif gate.name not in self._futures:
-                runs[gate.name] = _safe_run(gate, self._request(gate, None))
+                runs[gate.name] = cached_run(
+                    gate, self._request(gate, None), self.store, self.project_files, _safe_run
+                )
         for name, future in self._futures.items():
             try:
                 runs[name] = future.result(timeout=self.settings.timeout + JOIN_GRACE_SECONDS)

@@ -101,7 +101,7 @@ class Phase7Plugin:
         ``tryfirst`` makes this the outermost wrapper, so pytest-cov's own wrapper (which saves
         and combines the data) has finished when the code after ``yield`` runs.
         """
-        from pytest_phase7.session import finish_run  # noqa: PLC0415
+        from pytest_phase7.session import finish_run, write_outputs  # noqa: PLC0415
 
         try:
             outcome = yield
@@ -112,6 +112,7 @@ class Phase7Plugin:
             raise
         self.result = finish_run(self.engine, session, self.deselected)
         session.config.stash[RESULT_KEY] = self.result
+        write_outputs(session.config, self.engine, self.result)
         if self.result.verdict.blocked:
             session.testsfailed += 1
         return outcome

@@ -132,6 +132,10 @@ class RepoIndex:
         real = Path(os.path.realpath(self.rootdir / rel))
         return real == self.real_root or self.real_root in real.parents
 
+    def all_python_files(self) -> tuple[str, ...]:
+        """Every ``.py``/``.pyi`` file the walk found (sorted)."""
+        return tuple(sorted(p for paths in self.files_by_name.values() for p in paths))
+
     def python_files(self, rel_dir: str) -> tuple[str, ...]:
         """The ``.py`` files below a folder (sorted, skipping what the walk skips)."""
         base = rel_dir.rstrip("/") + "/"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 
@@ -72,10 +73,11 @@ def _early_enabled(config: pytest.Config) -> bool:
 
 def build_engine(config: pytest.Config) -> Engine:
     """Load settings, manifest and targets, and collect the gates; usage errors, not tracebacks."""
+    from pytest_phase7.baseline import load_baseline  # noqa: PLC0415
     from pytest_phase7.gates import BuiltinGates  # noqa: PLC0415
     from pytest_phase7.manifest import raise_for_errors  # noqa: PLC0415
-    from pytest_phase7.project import find_manifest  # noqa: PLC0415
-    from pytest_phase7.resolve import resolve_items  # noqa: PLC0415
+    from pytest_phase7.project import display_path, find_manifest  # noqa: PLC0415
+    from pytest_phase7.resolve import RepoIndex, resolve_items  # noqa: PLC0415
 
     try:
         settings, table, label = read_settings(config)
@@ -91,10 +93,49 @@ def build_engine(config: pytest.Config) -> Engine:
         if not config.pluginmanager.has_plugin("phase7-builtin-gates"):
             config.pluginmanager.register(BuiltinGates(), "phase7-builtin-gates")
         gates = select_gates(config.hook.pytest_phase7_add_gates(config=config), settings)
-        resolutions = resolve_items(manifest, config.rootpath, settings.modules)
+        index = RepoIndex(config.rootpath)
+        resolutions = resolve_items(manifest, config.rootpath, settings.modules, index=index)
+        baseline_path = _baseline_path(config, settings)
+        baseline = None
+        if baseline_path is not None and (baseline_path.exists() or not settings.baseline_update):
+            baseline = load_baseline(baseline_path, display_path(baseline_path, config.rootpath))
     except Phase7Error as exc:
         raise pytest.UsageError(f"phase7: {exc}") from None
-    return Engine(settings, manifest, resolutions, config.rootpath, gates)
+    return Engine(
+        settings,
+        manifest,
+        resolutions,
+        config.rootpath,
+        gates,
+        baseline=baseline,
+        store=getattr(config, "cache", None),
+        project_files=index.all_python_files(),
+    )
+
+
+def _baseline_path(config: pytest.Config, settings: Settings) -> Path | None:
+    """Where the baseline is read from and written to (None: no baseline in play)."""
+    from pytest_phase7.baseline import DEFAULT_BASELINE  # noqa: PLC0415
+
+    if settings.baseline:
+        from_cli = getattr(config.option, "phase7_baseline", None)
+        base = config.invocation_params.dir if from_cli else config.rootpath
+        return (base / settings.baseline).resolve()
+    if settings.baseline_update:
+        return config.rootpath / DEFAULT_BASELINE
+    return None
+
+
+def write_outputs(config: pytest.Config, engine: Engine, result: RunResult) -> None:
+    """Files a complete run writes: the updated baseline when asked for."""
+    from pytest_phase7.baseline import updated_baseline, write_baseline  # noqa: PLC0415
+
+    path = _baseline_path(config, engine.settings)
+    if engine.settings.baseline_update and path is not None:
+        try:
+            write_baseline(path, updated_baseline(result, engine.baseline))
+        except OSError as exc:
+            raise pytest.UsageError(f"phase7: cannot write baseline {path}: {exc}") from None
 
 
 def select_gates(contributed: Sequence[Sequence[Gate]], settings: Settings) -> list[Gate]:

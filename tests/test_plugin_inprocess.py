@@ -6,6 +6,8 @@ share the process with the outer test session; coverage-related runs are in test
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from pytest_phase7.model import PlanStatus
@@ -264,3 +266,65 @@ def test_last_failed_is_partial(pytester: pytest.Pytester):
     pytester.runpytest_inprocess("--no-cov", "-p", "no:randomly")
     result = run(pytester, "--phase7", "--phase7-gates=size", "-s", "--lf")
     assert "PARTIAL: '--lf ran only the last failures'" in result.stdout.str()
+
+
+def test_baseline_update_then_regression(project: pytest.Pytester):
+    result = run(project, "--phase7", "--phase7-gates=size", "--phase7-baseline-update")
+    assert result.ret == 0
+    written = json.loads((project.path / "phase7-baseline.json").read_text())
+    assert written == {
+        "schema_version": 1,
+        "metrics": {"core/large.py": {"size": 4.0}, "core/small.py": {"size": 1.0}},
+    }
+    # large.py grows: worse than its baseline, so FAILED and the merge is blocked.
+    (project.path / "core" / "large.py").write_text("a = 1\n" * 6)
+    result = run(
+        project, "--phase7", "--phase7-gates=size", "--phase7-baseline=phase7-baseline.json"
+    )
+    lines = section(result)
+    assert lines[3].split()[-1] == "FAILED"
+    assert lines[-1] == "phase7: merge BLOCKED (fail-on=regression): 1 item regressed (#2)"
+    assert result.ret == 1
+
+
+def test_baseline_improvement_is_in_progress(project: pytest.Pytester):
+    (project.path / "base.json").write_text(
+        json.dumps({"schema_version": 1, "metrics": {"core/large.py": {"size": 9}}})
+    )
+    result = run(project, "--phase7", "--phase7-gates=size", "--phase7-baseline=base.json")
+    assert section(result)[3].split()[-2:] == ["IN", "PROGRESS"]
+
+
+def test_baseline_update_keeps_values_of_gates_that_errored(project: pytest.Pytester):
+    (project.path / "base.json").write_text(
+        json.dumps({"schema_version": 1, "metrics": {"core/small.py": {"size": 1, "old": 5}}})
+    )
+    project.makeconftest(
+        CONFTEST.replace("        results = {}\n", "        raise RuntimeError('boom')\n", 1)
+    )
+    run(
+        project,
+        "--phase7",
+        "--phase7-gates=size",
+        "--phase7-baseline=base.json",
+        "--phase7-baseline-update",
+    )
+    written = json.loads((project.path / "base.json").read_text())
+    assert written["metrics"] == {"core/small.py": {"old": 5.0, "size": 1.0}}
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "base.json: baseline file not found"),
+        ("{\n  nope", "base.json:2: invalid JSON"),
+        ('{"schema_version": 7}', "not a phase7 baseline"),
+        ('{"schema_version": 1, "metrics": {"a.py": {"size": "x"}}}', "must map gate names"),
+    ],
+)
+def test_bad_baseline_is_usage_error(project: pytest.Pytester, content: str | None, message: str):
+    if content is not None:
+        (project.path / "base.json").write_text(content)
+    result = run(project, "--phase7", "--phase7-gates=size", "--phase7-baseline=base.json")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert message in result.stderr.str()

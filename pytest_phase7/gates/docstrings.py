@@ -32,6 +32,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pytest_phase7.gates.base import GateRequest, GateResult, GateRun, GateStatus, error_run
+from pytest_phase7.gates.cache import CachePolicy
 from pytest_phase7.gates.tools import (
     SAFE_PATH_ENV,
     Deadline,
@@ -82,6 +83,7 @@ class DocstringsGate:
     name = "docstrings"
     title = "Docs"
     needs_session = False
+    cache_policy = CachePolicy(("interrogate",))
 
     def run(self, request: GateRequest) -> GateRun:
         """Measure every target file in one worker process and judge each target."""

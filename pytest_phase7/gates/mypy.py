@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pytest_phase7.gates.base import GateRequest, GateResult, GateRun, GateStatus, error_run
+from pytest_phase7.gates.cache import CachePolicy
 from pytest_phase7.gates.tools import (
     SAFE_PATH_ENV,
     Deadline,
@@ -102,6 +103,7 @@ class MypyGate:
     name = "mypy"
     title = "Mypy"
     needs_session = False
+    cache_policy = CachePolicy(("mypy",), whole_project=True)
 
     def run(self, request: GateRequest) -> GateRun:
         """Type-check every target file in one mypy run and charge errors to targets."""

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pytest_phase7.gates.base import GateRequest, GateResult, GateRun, GateStatus, error_run
+from pytest_phase7.gates.cache import CachePolicy
 from pytest_phase7.gates.tools import (
     Deadline,
     ToolMissing,
@@ -97,6 +98,7 @@ class RuffGate:
     name = "ruff"
     title = "Ruff"
     needs_session = False
+    cache_policy = CachePolicy(("ruff",))
 
     def run(self, request: GateRequest) -> GateRun:
         """Lint every target file in one ``ruff check`` and charge violations to targets."""

@@ -1,0 +1,81 @@
+"""The baseline: a committed JSON snapshot of per-target metrics, the "from" of ``5% -> 70%``.
+
+Format (``schema_version`` 1)::
+
+    {"schema_version": 1, "metrics": {"src/pkg/mod.py": {"coverage": 42.5, "ruff": 3}}}
+
+A target whose metric is worse than its baseline has regressed. Updating merges: metrics of gates
+that could not measure (ERROR) keep their previous baseline value.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+
+from pytest_phase7.atomic import write_atomic
+from pytest_phase7.engine import RunResult
+from pytest_phase7.errors import ConfigError
+from pytest_phase7.gates.base import GateStatus
+from pytest_phase7.status import Baseline
+
+SCHEMA_VERSION = 1
+
+#: Where ``--phase7-baseline-update`` writes when no baseline path is configured.
+DEFAULT_BASELINE = "phase7-baseline.json"
+
+
+def load_baseline(path: Path, display: str) -> dict[str, dict[str, float]]:
+    """Read a baseline file; a bad one is a :class:`ConfigError` naming file and line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            "baseline file not found (write it with --phase7-baseline-update)", display
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read baseline: {exc}", display) from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"invalid JSON: {exc.msg}", display, exc.lineno) from None
+    if not isinstance(data, dict) or data.get("schema_version") != SCHEMA_VERSION:
+        raise ConfigError(f"not a phase7 baseline (schema_version {SCHEMA_VERSION})", display)
+    metrics = data.get("metrics")
+    if not isinstance(metrics, dict):
+        raise ConfigError("baseline has no 'metrics' table", display)
+    baseline: dict[str, dict[str, float]] = {}
+    for ref, gates in metrics.items():
+        if not isinstance(gates, dict) or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in gates.values()
+        ):
+            raise ConfigError(
+                f"baseline metrics for {ref!r} must map gate names to numbers", display
+            )
+        baseline[str(ref)] = {str(g): float(v) for g, v in gates.items()}
+    return baseline
+
+
+def updated_baseline(result: RunResult, previous: Baseline | None) -> dict[str, dict[str, float]]:
+    """The previous baseline with every metric this run measured (ERROR results excluded)."""
+    merged = {ref: dict(gates) for ref, gates in (previous or {}).items()}
+    for outcome in result.outcomes:
+        target = outcome.resolution.target
+        if target is None:
+            continue
+        for gate_result in outcome.results:
+            if gate_result.status in {GateStatus.ERROR, GateStatus.SKIP}:
+                continue
+            if gate_result.metric is not None:
+                merged.setdefault(target.ref, {})[gate_result.gate] = gate_result.metric
+    return merged
+
+
+def write_baseline(path: Path, metrics: Mapping[str, Mapping[str, float]]) -> None:
+    """Write the baseline atomically, sorted so that diffs stay small."""
+    document = {
+        "schema_version": SCHEMA_VERSION,
+        "metrics": {ref: dict(sorted(metrics[ref].items())) for ref in sorted(metrics)},
+    }
+    write_atomic(path, (json.dumps(document, indent=2) + "\n").encode("utf-8"))

@@ -1,0 +1,219 @@
+"""Static gate results cached across runs in pytest's cache, keyed by all that can change them.
+
+A gate opts in by declaring a :class:`CachePolicy` as its ``cache_policy`` attribute. The key (a
+SHA-256 fingerprint) covers: the gate and phase7's version; the installed versions of the tool's
+distributions and the Python that runs it; every phase7 setting; the targets; the content of the
+target files (or, for a gate whose answer depends on the whole project such as mypy, of every
+Python file in the project and the list of installed distributions); the content of every config
+file the tools read, from each target's folder up to the filesystem root and the user's config
+folders; and the environment variables the tools read. Change any of them and the result is
+computed again. Only the last result per gate is kept. ``--cache-clear`` empties the cache;
+``-p no:cacheprovider`` turns caching off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import os
+import sys
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any, Protocol
+
+from pytest_phase7 import __version__
+from pytest_phase7.gates.base import Gate, GateRequest, GateResult, GateRun, GateStatus
+
+#: Files whose content configures ruff, mypy or interrogate (searched in every ancestor folder).
+CONFIG_NAMES = (
+    "pyproject.toml",
+    "setup.cfg",
+    "tox.ini",
+    "ruff.toml",
+    ".ruff.toml",
+    "mypy.ini",
+    ".mypy.ini",
+)
+
+#: User-level configuration the tools read.
+USER_CONFIGS = (
+    "~/.config/ruff/ruff.toml",
+    "~/.config/ruff/pyproject.toml",
+    "~/.config/mypy/config",
+    "~/.mypy.ini",
+)
+
+#: Environment variables (or prefixes) that change what the tools report.
+ENV_PREFIXES = ("RUFF_", "MYPY", "PYTHONPATH", "XDG_CONFIG_HOME", "INTERROGATE")
+
+CACHE_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class CachePolicy:
+    """How a gate's results may be cached.
+
+    ``distributions`` are the packages whose installed versions key the result; ``whole_project``
+    says whether files beyond the targets can change the answer (mypy follows imports).
+    """
+
+    distributions: tuple[str, ...]
+    whole_project: bool = False
+
+
+class ResultStore(Protocol):
+    """Where cached runs live (pytest's ``config.cache`` satisfies this)."""
+
+    def get(self, key: str, default: object) -> object:
+        """The stored value, or ``default``."""
+        ...  # pragma: no cover
+
+    def set(self, key: str, value: object) -> None:
+        """Store a JSON-serialisable value."""
+        ...  # pragma: no cover
+
+
+def _version(distribution: str) -> str:
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return "missing"
+
+
+def _hash_file(update: Callable[[bytes], object], path: Path) -> None:
+    update(str(path).encode("utf-8", "surrogateescape") + b"\0")
+    try:
+        update(path.read_bytes())
+    except OSError as exc:
+        update(f"<unreadable: {exc.errno}>".encode())
+    update(b"\0")
+
+
+def config_files(rootdir: Path, files: Iterable[str]) -> list[Path]:
+    """Every config file that can apply to ``files``: in each folder from theirs up to ``/``."""
+    folders: set[Path] = {rootdir.resolve()}
+    for rel in files:
+        folders.add((rootdir / rel).resolve().parent)
+    seen: set[Path] = set()
+    for folder in sorted(folders):
+        for ancestor in (folder, *folder.parents):
+            if ancestor in seen:
+                break
+            seen.add(ancestor)
+    found = [folder / name for folder in sorted(seen) for name in CONFIG_NAMES]
+    found += [Path(os.path.expanduser(p)) for p in USER_CONFIGS]
+    return [path for path in found if path.is_file()]
+
+
+def fingerprint(
+    gate: Gate, policy: CachePolicy, request: GateRequest, project_files: Sequence[str]
+) -> str:
+    """The cache key of one gate run (see the module docstring for what it covers)."""
+    digest = hashlib.sha256()
+    env = sorted((k, v) for k, v in os.environ.items() if k.startswith(ENV_PREFIXES))
+    head = [
+        f"format={CACHE_FORMAT}",
+        f"phase7={__version__}",
+        f"gate={gate.name}",
+        f"class={type(gate).__module__}.{type(gate).__qualname__}",
+        f"python={sys.version}",
+        f"executable={sys.executable}",
+        *(f"{d}={_version(d)}" for d in policy.distributions),
+        f"settings={request.settings!r}",
+        f"env={env!r}",
+        f"targets={[(t.ref, t.files) for t in request.targets]!r}",
+    ]
+    digest.update("\n".join(head).encode("utf-8", "surrogateescape"))
+    files = sorted({f for t in request.targets for f in t.files})
+    if policy.whole_project:
+        files = sorted(set(files) | set(project_files))
+        installed = sorted(
+            f"{d.metadata['Name']}=={d.version}" for d in importlib.metadata.distributions()
+        )
+        digest.update("\n".join(installed).encode())
+    for rel in files:
+        _hash_file(digest.update, request.rootdir / rel)
+    for path in config_files(request.rootdir, files):
+        _hash_file(digest.update, path)
+    return digest.hexdigest()
+
+
+def run_to_json(run: GateRun) -> dict[str, Any]:
+    """A gate run as JSON-able data."""
+    return {
+        "gate": run.gate,
+        "tool_version": run.tool_version,
+        "seconds": run.seconds,
+        "context": list(run.context),
+        "results": {ref: _result_to_json(result) for ref, result in run.results.items()},
+    }
+
+
+def _result_to_json(result: GateResult) -> dict[str, Any]:
+    data = asdict(result)
+    data["status"] = result.status.value
+    return data
+
+
+def run_from_json(data: Mapping[str, Any]) -> GateRun:
+    """Rebuild a :class:`GateRun` from :func:`run_to_json` data (``ValueError`` if malformed)."""
+    try:
+        results = {
+            str(ref): GateResult(
+                gate=str(r["gate"]),
+                status=GateStatus(r["status"]),
+                metric=None if r["metric"] is None else float(r["metric"]),
+                display=str(r["display"]),
+                threshold=None if r["threshold"] is None else float(r["threshold"]),
+                reason=str(r["reason"]),
+                hint=str(r["hint"]),
+                details=tuple(str(d) for d in r["details"]),
+                extra=tuple((str(k), float(v)) for k, v in r["extra"]),
+                seconds=float(r["seconds"]),
+                cached=bool(r["cached"]),
+            )
+            for ref, r in data["results"].items()
+        }
+        return GateRun(
+            gate=str(data["gate"]),
+            results=results,
+            tool_version=str(data["tool_version"]),
+            seconds=float(data["seconds"]),
+            context=tuple(str(c) for c in data["context"]),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ValueError(f"malformed cached gate run: {exc}") from None
+
+
+def cached_run(
+    gate: Gate,
+    request: GateRequest,
+    store: ResultStore | None,
+    project_files: Sequence[str],
+    runner: Callable[[Gate, GateRequest], GateRun],
+) -> GateRun:
+    """Return the stored run when its fingerprint matches; else run (via ``runner``) and store.
+
+    Only runs without ERROR results are stored: a tool that could not measure is asked again.
+    """
+    policy: CachePolicy | None = getattr(gate, "cache_policy", None)
+    if store is None or policy is None:
+        return runner(gate, request)
+    started = time.perf_counter()
+    key = f"phase7/gates/{gate.name}"
+    current = fingerprint(gate, policy, request, project_files)
+    stored = store.get(key, None)
+    if isinstance(stored, dict) and stored.get("fingerprint") == current:
+        try:
+            hit = run_from_json(stored["run"])
+        except ValueError:
+            hit = None
+        if hit is not None:
+            marked = {ref: replace(r, cached=True) for ref, r in hit.results.items()}
+            return replace(hit, results=marked, seconds=time.perf_counter() - started)
+    fresh = runner(gate, request)
+    if not any(r.status is GateStatus.ERROR for r in fresh.results.values()):
+        store.set(key, {"fingerprint": current, "run": run_to_json(fresh)})
+    return fresh

@@ -1,0 +1,204 @@
+"""The static-gate cache: a hit only when nothing that can change the answer changed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pytest_phase7.gates import cache as cache_module
+from pytest_phase7.gates.base import GateRequest, GateResult, GateRun, GateStatus
+from pytest_phase7.gates.cache import CachePolicy, cached_run, run_from_json, run_to_json
+from pytest_phase7.resolve import Target, TargetKind
+from pytest_phase7.settings import Settings
+
+
+class DictStore:
+    def __init__(self) -> None:
+        self.data: dict[str, object] = {}
+
+    def get(self, key: str, default: object) -> object:
+        return self.data.get(key, default)
+
+    def set(self, key: str, value: object) -> None:
+        self.data[key] = value
+
+
+class CountingGate:
+    name = "count"
+    title = "Count"
+    needs_session = False
+
+    def __init__(self, whole_project: bool = False, status: GateStatus = GateStatus.PASS) -> None:
+        self.cache_policy = CachePolicy(("pytest",), whole_project=whole_project)
+        self.status = status
+        self.calls = 0
+
+    def run(self, request: GateRequest) -> GateRun:
+        self.calls += 1
+        return GateRun(
+            self.name,
+            {
+                t.ref: GateResult(self.name, self.status, metric=1.0, details=("d",))
+                for t in request.targets
+            },
+            tool_version="1.0",
+            seconds=0.5,
+        )
+
+
+def direct(gate: CountingGate, request: GateRequest) -> GateRun:
+    return gate.run(request)
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    (tmp_path / "pyproject.toml").write_text("[tool.ruff]\n")
+    (tmp_path / "target.py").write_text("x = 1\n")
+    (tmp_path / "other.py").write_text("y = 2\n")
+    return tmp_path
+
+
+def request_for(repo: Path, **settings: object) -> GateRequest:
+    target = Target(TargetKind.FILE, "target.py", ("target.py",))
+    return GateRequest(repo, (target,), Settings(**settings))  # type: ignore[arg-type]
+
+
+def run_twice(gate: CountingGate, repo: Path, change, **settings: object) -> int:
+    store = DictStore()
+    files = ("other.py", "target.py")
+    cached_run(gate, request_for(repo, **settings), store, files, direct)
+    change()
+    second = cached_run(gate, request_for(repo, **settings), store, files, direct)
+    assert all(r.cached for r in second.results.values()) == (gate.calls == 1)
+    return gate.calls
+
+
+def test_unchanged_is_a_hit(repo: Path):
+    gate = CountingGate()
+    assert run_twice(gate, repo, lambda: None) == 1
+
+
+def test_target_content_change_is_a_miss(repo: Path):
+    assert run_twice(CountingGate(), repo, lambda: (repo / "target.py").write_text("x = 2\n")) == 2
+
+
+def test_config_change_is_a_miss(repo: Path):
+    change = lambda: (repo / "pyproject.toml").write_text("[tool.ruff]\nline-length = 1\n")  # noqa: E731
+    assert run_twice(CountingGate(), repo, change) == 2
+
+
+def test_new_config_file_in_a_parent_folder_is_a_miss(repo: Path):
+    sub = repo / "pkg"
+    sub.mkdir()
+    (sub / "target.py").write_text("x = 1\n")
+    target = Target(TargetKind.FILE, "pkg/target.py", ("pkg/target.py",))
+    gate, store = CountingGate(), DictStore()
+    request = GateRequest(repo, (target,), Settings())
+    cached_run(gate, request, store, (), direct)
+    (sub / "ruff.toml").write_text("line-length = 10\n")
+    cached_run(gate, request, store, (), direct)
+    assert gate.calls == 2
+
+
+def test_other_file_matters_only_for_whole_project_gates(repo: Path):
+    assert run_twice(CountingGate(), repo, lambda: (repo / "other.py").write_text("y = 3\n")) == 1
+    whole = CountingGate(whole_project=True)
+    assert run_twice(whole, repo, lambda: (repo / "other.py").write_text("y = 4\n")) == 2
+
+
+def test_tool_version_change_is_a_miss(repo: Path, monkeypatch: pytest.MonkeyPatch):
+    change = lambda: monkeypatch.setattr(cache_module, "_version", lambda d: "99.0")  # noqa: E731
+    assert run_twice(CountingGate(), repo, change) == 2
+
+
+def test_setting_change_is_a_miss(repo: Path):
+    gate, store = CountingGate(), DictStore()
+    cached_run(gate, request_for(repo, ruff_max=0), store, (), direct)
+    cached_run(gate, request_for(repo, ruff_max=3), store, (), direct)
+    assert gate.calls == 2
+
+
+def test_env_change_is_a_miss(repo: Path, monkeypatch: pytest.MonkeyPatch):
+    change = lambda: monkeypatch.setenv("MYPYPATH", "/elsewhere")  # noqa: E731
+    assert run_twice(CountingGate(), repo, change) == 2
+
+
+def test_error_runs_are_not_stored(repo: Path):
+    gate = CountingGate(status=GateStatus.ERROR)
+    assert run_twice(gate, repo, lambda: None) == 2
+
+
+def test_no_store_or_no_policy_always_runs(repo: Path):
+    gate = CountingGate()
+    cached_run(gate, request_for(repo), None, (), direct)
+    cached_run(gate, request_for(repo), None, (), direct)
+    assert gate.calls == 2
+    gate.cache_policy = None  # type: ignore[assignment]
+    store = DictStore()
+    cached_run(gate, request_for(repo), store, (), direct)
+    cached_run(gate, request_for(repo), store, (), direct)
+    assert gate.calls == 4
+    assert store.data == {}
+
+
+def test_corrupt_cache_entry_is_recomputed(repo: Path):
+    gate, store = CountingGate(), DictStore()
+    cached_run(gate, request_for(repo), store, (), direct)
+    entry = store.data["phase7/gates/count"]
+    assert isinstance(entry, dict)
+    entry["run"] = {"gate": "count", "results": {"target.py": {"status": "MAYBE"}}}
+    fresh = cached_run(gate, request_for(repo), store, (), direct)
+    assert gate.calls == 2
+    assert not any(r.cached for r in fresh.results.values())
+
+
+def test_json_round_trip():
+    run = GateRun(
+        "g",
+        {
+            "a.py": GateResult(
+                "g", GateStatus.FAIL, 3.0, "3", 0.0, "r", "h", ("x",), (("k", 1.5),), 0.1
+            )
+        },
+        tool_version="1",
+        seconds=0.2,
+        context=("c",),
+    )
+    assert run_from_json(run_to_json(run)) == run
+
+
+CONFTEST_PROJECT = """
+[tool.phase7]
+manifest = "PLAN.md"
+gates = ["ruff"]
+"""
+
+PLAN = """# P
+
+### Batch 1: Refactoring
+**Items:** 1
+
+| # | Module | File | Status |
+|---|---|---|---|
+| 1 | | mod.py | QUEUED |
+"""
+
+
+@pytest.mark.slow
+def test_real_ruff_gate_is_cached_between_runs(pytester: pytest.Pytester):
+    pytester.makefile(".toml", pyproject=CONFTEST_PROJECT)
+    pytester.makefile(".md", PLAN=PLAN)
+    pytester.makepyfile(mod="import os\n", test_x="def test_x():\n    pass\n")
+
+    def timing(*args: str) -> str:
+        result = pytester.runpytest_inprocess("--no-cov", "--phase7", "-v", *args)
+        return next(line for line in result.outlines if line.startswith("gate times:"))
+
+    assert "(cached)" not in timing()
+    assert "(cached)" in timing()
+    assert "(cached)" not in timing("--cache-clear")
+    assert "(cached)" in timing()
+    assert "(cached)" not in timing("-p", "no:cacheprovider")
+    (pytester.path / "mod.py").write_text("import sys\n")
+    assert "(cached)" not in timing()
