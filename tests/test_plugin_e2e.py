@@ -342,3 +342,71 @@ def test_phase7_command_version():
         check=True,
     )
     assert proc.stdout.strip() == f"phase7 {__version__}"
+
+
+def test_xdist_gives_the_same_table_as_serial(pytester: pytest.Pytester):
+    make_project(pytester, extra="[tool.coverage.run]\nbranch = true")
+    pytester.makepyfile(
+        test_more="from core.half import sign\n\n\ndef test_neg():\n    assert sign(-1) == '-'\n"
+    )
+    serial = pytester.runpytest_subprocess("--phase7", "--phase7-gates=coverage,ruff")
+    parallel = pytester.runpytest_subprocess("--phase7", "--phase7-gates=coverage,ruff", "-n", "2")
+    parallel.assert_outcomes(passed=3)
+    assert phase7_section(serial.stdout.str()) == phase7_section(parallel.stdout.str())
+    expected = coverage_report_percent(pytester.path, "src/core/half.py")
+    assert f" {expected}%" in table_row(parallel.stdout.str(), 2)
+
+
+def test_cov_append_accumulates_like_coverage(pytester: pytest.Pytester):
+    make_project(pytester)
+    pytester.makepyfile(
+        test_core="from core.half import sign\n\n\ndef test_pos():\n    assert sign(1) == '+'\n"
+    )
+    first = pytester.runpytest_subprocess(
+        "--phase7", "--phase7-gates=coverage", "--cov", "--cov-report="
+    )
+    (pytester.path / "test_core.py").write_text(
+        "from core.half import sign\n\n\ndef test_neg():\n    assert sign(-1) == '-'\n"
+    )
+    second = pytester.runpytest_subprocess(
+        "--phase7", "--phase7-gates=coverage", "--cov", "--cov-append", "--cov-report="
+    )
+    before = table_row(first.stdout.str(), 2).split()[4]
+    after = table_row(second.stdout.str(), 2).split()[4]
+    assert before != after
+    assert after == coverage_report_percent(pytester.path, "src/core/half.py") + "%"
+
+
+def test_coverage_run_measurement_is_used(pytester: pytest.Pytester):
+    make_project(pytester)
+    result = pytester.run(
+        sys.executable,
+        "-m",
+        "coverage",
+        "run",
+        "-m",
+        "pytest",
+        "--phase7",
+        "--phase7-gates=coverage",
+    )
+    out = result.stdout.str()
+    for number, rel in ((1, "src/core/good.py"), (2, "src/core/half.py")):
+        expected = coverage_report_percent(pytester.path, rel)
+        assert f" {expected}%" in table_row(out, number), out
+
+
+def test_user_cov_options_are_honoured(pytester: pytest.Pytester):
+    make_project(pytester)
+    result = pytester.runpytest_subprocess(
+        "--phase7", "--phase7-gates=coverage", "--cov=src", "--cov-branch", "--cov-report="
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "coverage", "report", "--format=total", "src/core/half.py"],
+        cwd=pytester.path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert f" {proc.stdout.strip()}%" in table_row(result.stdout.str(), 2)
+    # With --cov=src, a file outside src/ would be "outside the measured source": here all are in.
+    assert "ERROR" not in phase7_section(result.stdout.str())[-1]

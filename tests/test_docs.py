@@ -1,0 +1,48 @@
+"""The README and CHANGELOG stay in step with the code."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from pytest_phase7.settings import OPTIONS
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_readme_starts_with_exactly_two_commands():
+    before_rule = README.split("\n---\n", 1)[0]
+    commands = re.findall(r"```bash\n(.*?)\n```", before_rule, flags=re.DOTALL)
+    assert len(commands) == 2
+    assert all("\n" not in c for c in commands)
+    assert "pytest --phase7" in commands[0]
+    assert "examples/tta" in commands[0]
+    assert "'.[test]'" in commands[1]
+
+
+def test_ci_runs_the_readme_test_command():
+    before_rule = README.split("\n---\n", 1)[0]
+    test_command = re.findall(r"```bash\n(.*?)\n```", before_rule, flags=re.DOTALL)[1]
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    final_step = test_command.split("&&")[-1].strip()
+    assert final_step in ci.splitlines()
+
+
+def test_readme_lists_every_option_with_its_three_names():
+    for option in OPTIONS:
+        row = f"| `{option.name}` | `{option.cli}"
+        assert row in README, option.name
+        assert f"`{option.ini}`" in README, option.ini
+
+
+def test_readme_documents_every_hook():
+    hookspecs = (ROOT / "pytest_phase7" / "hookspecs.py").read_text(encoding="utf-8")
+    for name in re.findall(r"^def (pytest_phase7_\w+)", hookspecs, flags=re.MULTILINE):
+        assert f"`{name}(" in README, name
+
+
+def test_changelog_has_unreleased_section():
+    changelog = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+    assert "## [Unreleased]" in changelog
+    assert "keepachangelog.com" in changelog
