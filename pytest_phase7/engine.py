@@ -23,7 +23,7 @@ from pytest_phase7.gates.base import (
     SessionData,
     error_run,
 )
-from pytest_phase7.gates.cache import ResultStore, cached_run
+from pytest_phase7.gates.cache import ResultStore, cached_run, last_results, remember
 from pytest_phase7.model import Manifest, PlanStatus, WorkItem
 from pytest_phase7.resolve import Resolution, Target
 from pytest_phase7.settings import Settings
@@ -86,6 +86,7 @@ class Engine:
         baseline: Baseline | None = None,
         store: ResultStore | None = None,
         project_files: Sequence[str] = (),
+        changed: frozenset[str] | None = None,
     ) -> None:
         """Prepare which gate checks which targets; nothing runs yet."""
         self.settings = settings
@@ -96,6 +97,7 @@ class Engine:
         self.baseline = baseline
         self.store = store
         self.project_files = tuple(project_files)
+        self.changed = changed
         batches = {b.number: b.gates for b in manifest.batches}
         names = [g.name for g in self.gates]
         self.applicable: dict[int, tuple[str, ...]] = {
@@ -122,9 +124,7 @@ class Engine:
         )
         for gate in static:
             request = self._request(gate, None)
-            self._futures[gate.name] = self._pool.submit(
-                cached_run, gate, request, self.store, self.project_files, _safe_run
-            )
+            self._futures[gate.name] = self._pool.submit(self._run_static, gate, request)
 
     def finish(
         self,
@@ -143,9 +143,7 @@ class Engine:
             elif gate.needs_session:
                 runs[gate.name] = _safe_run(gate, self._request(gate, session))
             elif gate.name not in self._futures:
-                runs[gate.name] = cached_run(
-                    gate, self._request(gate, None), self.store, self.project_files, _safe_run
-                )
+                runs[gate.name] = self._run_static(gate, self._request(gate, None))
         for name, future in self._futures.items():
             try:
                 runs[name] = future.result(timeout=self.settings.timeout + JOIN_GRACE_SECONDS)
@@ -182,6 +180,29 @@ class Engine:
             tests_failed=tests_failed,
             notes=tuple(notes),
         )
+
+    def _run_static(self, gate: Gate, request: GateRequest) -> GateRun:
+        """Run a static gate through the cache; in changed-only mode, only on changed targets.
+
+        Unchanged targets carry their last known result (marked ``carried``); a target with no
+        known result is checked, so nothing passes without having been measured once.
+        """
+        carried: dict[str, GateResult] = {}
+        if self.changed is not None:
+            last = last_results(self.store, gate.name)
+            fresh = []
+            for target in request.targets:
+                if target.ref in last and not any(f in self.changed for f in target.files):
+                    carried[target.ref] = replace(last[target.ref], carried=True, cached=False)
+                else:
+                    fresh.append(target)
+            request = replace(request, targets=tuple(fresh))
+        if request.targets:
+            run = cached_run(gate, request, self.store, self.project_files, _safe_run)
+            remember(self.store, run)
+        else:
+            run = GateRun(gate.name, {})
+        return replace(run, results={**carried, **run.results}) if carried else run
 
     def close(self) -> None:
         """Stop waiting for gate threads (their subprocesses end by their own timeouts)."""

@@ -74,6 +74,7 @@ def _early_enabled(config: pytest.Config) -> bool:
 def build_engine(config: pytest.Config) -> Engine:
     """Load settings, manifest and targets, and collect the gates; usage errors, not tracebacks."""
     from pytest_phase7.baseline import load_baseline  # noqa: PLC0415
+    from pytest_phase7.changed import changed_files  # noqa: PLC0415
     from pytest_phase7.gates import BuiltinGates  # noqa: PLC0415
     from pytest_phase7.manifest import raise_for_errors  # noqa: PLC0415
     from pytest_phase7.project import display_path, find_manifest  # noqa: PLC0415
@@ -95,6 +96,11 @@ def build_engine(config: pytest.Config) -> Engine:
         gates = select_gates(config.hook.pytest_phase7_add_gates(config=config), settings)
         index = RepoIndex(config.rootpath)
         resolutions = resolve_items(manifest, config.rootpath, settings.modules, index=index)
+        changed = (
+            changed_files(config.rootpath, settings.changed_since)
+            if settings.changed_since
+            else None
+        )
         baseline_path = _baseline_path(config, settings)
         baseline = None
         if baseline_path is not None and (baseline_path.exists() or not settings.baseline_update):
@@ -110,6 +116,7 @@ def build_engine(config: pytest.Config) -> Engine:
         baseline=baseline,
         store=getattr(config, "cache", None),
         project_files=index.all_python_files(),
+        changed=changed,
     )
 
 

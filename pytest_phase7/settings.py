@@ -56,6 +56,9 @@ class Settings:
     md: str | None = None
     json: str | None = None
     update_manifest: bool = False
+    changed_since: str | None = None
+    history: str | None = None
+    hourly_rate: float | None = None
     modules: tuple[tuple[str, str], ...] = field(default=())
 
 
@@ -134,6 +137,13 @@ def _text(text: object) -> str:
     if not isinstance(text, str) or not text.strip():
         raise ValueError(f"expected a non-empty string, got {text!r}")
     return text
+
+
+def _rate(text: object) -> float:
+    value = _float(text)
+    if value < 0:
+        raise ValueError(f"expected an amount >= 0, got {value:g}")
+    return value
 
 
 def _fail_on(text: object) -> str:
@@ -221,6 +231,22 @@ OPTIONS: tuple[Option, ...] = (
     Option("md", _text, "write the Markdown report here", metavar="PATH"),
     Option("json", _text, "write the JSON report here", metavar="PATH"),
     Option("update_manifest", _bool, "write derived statuses back into the plan", flag=True),
+    Option(
+        "changed_since",
+        _text,
+        "pull-request mode: static gates check only targets changed since the merge-base with "
+        "this git ref; others carry their last result",
+        metavar="REF",
+    ),
+    Option(
+        "history",
+        _text,
+        "append each run's per-item metrics to this JSON-lines file",
+        metavar="PATH",
+    ),
+    Option(
+        "hourly_rate", _rate, "turn estimated hours into cost figures in reports", metavar="AMOUNT"
+    ),
 )
 
 _BY_NAME = {option.name: option for option in OPTIONS}

@@ -34,6 +34,8 @@ class GateResult:
     ``metric`` is what the threshold is compared with (a percent for coverage and docstrings, a
     count for ruff and mypy); ``display`` is that metric as the tool itself would print it.
     ``details`` are what a reader needs to act: missing lines, violations, undocumented names.
+    ``cached``: reused because nothing it depends on changed. ``carried``: not re-checked in
+    changed-only mode (its files did not change); this is the last known result.
     """
 
     gate: str
@@ -47,6 +49,7 @@ class GateResult:
     extra: tuple[tuple[str, float], ...] = ()
     seconds: float = 0.0
     cached: bool = False
+    carried: bool = False
 
     @property
     def passed(self) -> bool:

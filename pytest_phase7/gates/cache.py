@@ -173,6 +173,7 @@ def run_from_json(data: Mapping[str, Any]) -> GateRun:
                 extra=tuple((str(k), float(v)) for k, v in r["extra"]),
                 seconds=float(r["seconds"]),
                 cached=bool(r["cached"]),
+                carried=bool(r.get("carried", False)),
             )
             for ref, r in data["results"].items()
         }
@@ -217,3 +218,34 @@ def cached_run(
     if not any(r.status is GateStatus.ERROR for r in fresh.results.values()):
         store.set(key, {"fingerprint": current, "run": run_to_json(fresh)})
     return fresh
+
+
+def last_results(store: ResultStore | None, gate: str) -> dict[str, GateResult]:
+    """The last known result of every target this gate ever checked (for changed-only mode)."""
+    if store is None:
+        return {}
+    stored = store.get(f"phase7/last/{gate}", None)
+    if not isinstance(stored, dict):
+        return {}
+    try:
+        return dict(run_from_json({**stored, "gate": gate}).results)
+    except ValueError:
+        return {}
+
+
+def remember(store: ResultStore | None, run: GateRun) -> None:
+    """Merge a run's results (not its ERRORs) into the gate's last known results."""
+    if store is None or not run.results:
+        return
+    merged = last_results(store, run.gate)
+    merged.update(
+        {
+            ref: replace(r, cached=False, carried=False)
+            for ref, r in run.results.items()
+            if r.status is not GateStatus.ERROR
+        }
+    )
+    store.set(
+        f"phase7/last/{run.gate}",
+        run_to_json(GateRun(run.gate, merged, tool_version=run.tool_version)),
+    )

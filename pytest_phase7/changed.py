@@ -1,0 +1,57 @@
+"""Which files changed since a git ref: for ``--phase7-changed-since`` (pull-request mode).
+
+The comparison is against the merge-base of ``HEAD`` and the ref (as a PR diff is), and covers
+committed, staged, unstaged and untracked (not ignored) changes. git is run with argument lists
+only; any failure is a :class:`~pytest_phase7.errors.ConfigError` with a hint, never a silent
+"nothing changed".
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from pytest_phase7.errors import ConfigError
+
+GIT_TIMEOUT_SECONDS = 60.0
+
+
+def _git(args: list[str], cwd: Path) -> str:
+    git = shutil.which("git")
+    if git is None:
+        raise ConfigError("--phase7-changed-since needs git, which is not on PATH")
+    try:
+        proc = subprocess.run(
+            [git, *args],
+            cwd=cwd,
+            capture_output=True,
+            timeout=GIT_TIMEOUT_SECONDS,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise ConfigError(f"git {args[0]} failed: {exc}") from None
+    if proc.returncode != 0:
+        reason = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise ConfigError(
+            f"git {' '.join(args[:2])} failed: {reason[-1] if reason else proc.returncode}"
+        )
+    return proc.stdout.decode("utf-8", "surrogateescape")
+
+
+def changed_files(rootdir: Path, ref: str) -> frozenset[str]:
+    """Rootdir-relative POSIX paths of the files changed since the merge-base with ``ref``."""
+    if ref.startswith("-"):
+        raise ConfigError(f"--phase7-changed-since: {ref!r} is not a git ref")
+    toplevel = Path(_git(["rev-parse", "--show-toplevel"], rootdir).strip())
+    base = _git(["merge-base", "HEAD", ref], rootdir).strip()
+    names = _git(["diff", "--name-only", "-z", base, "--"], toplevel).split("\0")
+    names += _git(["ls-files", "--others", "--exclude-standard", "-z"], toplevel).split("\0")
+    real_root = Path(os.path.realpath(rootdir))
+    changed: set[str] = set()
+    for name in filter(None, names):
+        absolute = Path(os.path.realpath(toplevel / name))
+        if absolute == real_root or real_root in absolute.parents:
+            changed.add(absolute.relative_to(real_root).as_posix())
+    return frozenset(changed)
