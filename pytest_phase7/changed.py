@@ -18,7 +18,8 @@ from pytest_phase7.errors import ConfigError
 GIT_TIMEOUT_SECONDS = 60.0
 
 
-def _git(args: list[str], cwd: Path) -> str:
+def git_output(args: list[str], cwd: Path) -> str:
+    """Run git with an argument list; its stdout, or a ConfigError saying what failed."""
     git = shutil.which("git")
     if git is None:
         raise ConfigError("--phase7-changed-since needs git, which is not on PATH")
@@ -44,10 +45,10 @@ def changed_files(rootdir: Path, ref: str) -> frozenset[str]:
     """Rootdir-relative POSIX paths of the files changed since the merge-base with ``ref``."""
     if ref.startswith("-"):
         raise ConfigError(f"--phase7-changed-since: {ref!r} is not a git ref")
-    toplevel = Path(_git(["rev-parse", "--show-toplevel"], rootdir).strip())
-    base = _git(["merge-base", "HEAD", ref], rootdir).strip()
-    names = _git(["diff", "--name-only", "-z", base, "--"], toplevel).split("\0")
-    names += _git(["ls-files", "--others", "--exclude-standard", "-z"], toplevel).split("\0")
+    toplevel = Path(git_output(["rev-parse", "--show-toplevel"], rootdir).strip())
+    base = git_output(["merge-base", "HEAD", ref], rootdir).strip()
+    names = git_output(["diff", "--name-only", "-z", base, "--"], toplevel).split("\0")
+    names += git_output(["ls-files", "--others", "--exclude-standard", "-z"], toplevel).split("\0")
     real_root = Path(os.path.realpath(rootdir))
     changed: set[str] = set()
     for name in filter(None, names):
