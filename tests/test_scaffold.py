@@ -11,8 +11,14 @@ from pytest_phase7.engine import RunResult
 from pytest_phase7.gates.base import GateResult, GateStatus
 from pytest_phase7.manifest import parse_markdown
 from pytest_phase7.model import Batch, BatchKind, Manifest, PlanStatus, WorkItem
-from pytest_phase7.resolve import RepoIndex, Resolution, ResolutionState, Target, TargetKind
-from pytest_phase7.resolve import resolve_items
+from pytest_phase7.resolve import (
+    RepoIndex,
+    Resolution,
+    ResolutionState,
+    Target,
+    TargetKind,
+    resolve_items,
+)
 from pytest_phase7.scaffold import (
     ModuleFacts,
     ast_facts,
@@ -133,7 +139,7 @@ def test_draft_batches_by_need_and_impact(project: Path):
         measured("src/app/web/c.py", 95.0, 1, 0, 0, 100.0, 0),
         measured("src/app/web/d.py", 80.0, 2, 0, 4, 60.0, 2),
     )
-    sources = {p: SOURCE for p in ("src/app/core_utils/a.py", "src/app/core_utils/b.py")}
+    sources = dict.fromkeys(("src/app/core_utils/a.py", "src/app/core_utils/b.py"), SOURCE)
     batches = draft_batches(result, sources)
     assert [b.kind for b in batches] == ["tests", "refactor", "docs"]
     tests, refactor, docs = batches
