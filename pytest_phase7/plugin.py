@@ -15,8 +15,8 @@ from pytest_phase7.settings import OPTIONS
 
 if TYPE_CHECKING:
     from pytest_phase7.engine import Engine, RunResult
-    from pytest_phase7.settings import Settings
 
+#: Where other plugins find this run's engine and, after the test loop, its result.
 ENGINE_KEY = pytest.StashKey["Engine"]()
 RESULT_KEY = pytest.StashKey["RunResult"]()
 
@@ -129,7 +129,3 @@ class Phase7Plugin:
         """Stop waiting for gates that are still running (interrupted sessions)."""
         self.engine.close()
 
-
-def settings_of(config: pytest.Config) -> Settings:
-    """The resolved settings of a configured run (for other plugins and tests)."""
-    return config.stash[ENGINE_KEY].settings
