@@ -1,52 +1,105 @@
-"""The ``phase7`` command.
+"""The ``phase7`` command: validate a manifest, gate from saved coverage data, re-render reports.
+
+* ``phase7 validate [MANIFEST]``: load and resolve the manifest, print every problem.
+* ``phase7 gate --coverage-file .coverage``: run the gates and print the table from an existing
+  coverage data file, without running tests: how sharded CI uses phase7 (the shards run
+  ``pytest``, ``coverage combine`` merges their data, one ``phase7 gate`` judges it).
+* ``phase7 report RESULT.json --format md|term|json``: re-render a saved JSON report.
+* ``phase7 baseline``: write the baseline file, from a saved report or from coverage data.
 
 Exit codes (also in ``phase7 --help`` and the README):
 
-* 0: success (``validate``: the manifest loads and every mapped item resolves);
-* 1: problems found (``validate``: errors in the manifest or unresolvable targets);
-* 2: usage error (bad arguments, unreadable configuration).
+* 0: success (``gate``: the merge is not blocked);
+* 1: problems found (``validate``: errors in the manifest or unresolvable targets) or the merge
+  is blocked (``gate``);
+* 2: usage error (bad arguments, unreadable configuration, manifest or report, no coverage data).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from pytest_phase7 import __version__
 from pytest_phase7.errors import Phase7Error
 from pytest_phase7.model import Manifest, Problem, Severity
 from pytest_phase7.resolve import Resolution, ResolutionState
 
+if TYPE_CHECKING:
+    from pytest_phase7.engine import RunResult
+    from pytest_phase7.report import ReportData
+    from pytest_phase7.settings import Settings
+
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
 EXIT_USAGE = 2
 
 EPILOG = """exit codes:
-  0  success
-  1  problems found (manifest errors, unresolvable targets)
-  2  usage error (bad arguments or configuration)
+  0  success (gate: the merge is not blocked)
+  1  problems found (manifest errors, unresolvable targets) or the merge is blocked
+  2  usage error (bad arguments, configuration, manifest, report or coverage data)
 """
+
+
+def _subcommand(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser], name: str, help_text: str
+) -> argparse.ArgumentParser:
+    return commands.add_parser(
+        name,
+        help=help_text,
+        description=help_text[0].upper() + help_text[1:] + ".",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
+def _add_project_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--rootdir", default=".", help="the repository the targets live in (default: .)"
+    )
+    parser.add_argument(
+        "--manifest", default=None, help="work-item manifest (default: as pytest --phase7 finds it)"
+    )
+
+
+def _add_gate_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--coverage-file",
+        default=".coverage",
+        help="coverage.py data file, combined from all shards (default: .coverage)",
+    )
+    parser.add_argument("--gates", default=None, help="comma-separated gates to run (default: all)")
+    parser.add_argument(
+        "--fail-on", default=None, help="merge policy: regression, incomplete, never"
+    )
+    parser.add_argument("--baseline", default=None, help="baseline JSON to compare against")
+
+
+def _add_output_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="add per-gate details")
+    parser.add_argument("-q", "--quiet", action="count", default=0, help="only items not DONE")
+    parser.add_argument(
+        "--color", choices=("auto", "yes", "no"), default="auto", help="colour the table"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``phase7`` command."""
     parser = argparse.ArgumentParser(
         prog="phase7",
-        description="Validate and report on a Phase 7 work-item manifest.",
+        description="Validate, gate and report on a Phase 7 work-item manifest.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    validate = commands.add_parser(
-        "validate",
-        help="load and resolve a manifest, print its problems",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+
+    validate = _subcommand(commands, "validate", "load and resolve a manifest, print its problems")
     validate.add_argument(
         "manifest",
         nargs="?",
@@ -58,15 +111,78 @@ def build_parser() -> argparse.ArgumentParser:
         default=".",
         help="the repository the targets live in (default: .)",
     )
+
+    gate = _subcommand(
+        commands,
+        "gate",
+        "run the gates on an existing coverage data file and print the status table "
+        "(no tests are run)",
+    )
+    _add_project_options(gate)
+    _add_gate_options(gate)
+    gate.add_argument("--md", default=None, help="write the Markdown report here")
+    gate.add_argument("--json", default=None, help="write the JSON report here")
+    gate.add_argument(
+        "--update-manifest", action="store_true", help="write derived statuses back into the plan"
+    )
+    gate.add_argument(
+        "--force",
+        action="store_true",
+        help="with --update-manifest: write even if no gate could measure anything",
+    )
+    _add_output_options(gate)
+
+    report = _subcommand(commands, "report", "re-render a saved JSON report")
+    report.add_argument("result", help="a JSON report written by --phase7-json or phase7 gate")
+    report.add_argument(
+        "--format", choices=("term", "md", "json"), default="term", help="output format"
+    )
+    report.add_argument("-o", "--output", default=None, help="write here instead of stdout")
+    report.add_argument(
+        "--max-chars",
+        type=int,
+        default=None,
+        help="md: fit the document in this many characters (default 65536, a PR comment; 0: "
+        "no limit)",
+    )
+    _add_output_options(report)
+
+    baseline = _subcommand(commands, "baseline", "write the baseline file of per-target metrics")
+    _add_project_options(baseline)
+    _add_gate_options(baseline)
+    baseline.add_argument(
+        "--from-report",
+        default=None,
+        help="take the metrics from a saved JSON report instead of running the gates",
+    )
+    baseline.add_argument(
+        "-o",
+        "--output",
+        default=None,
+        help="baseline file (default: the baseline setting, else phase7-baseline.json)",
+    )
     return parser
 
 
-def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None
+) -> int:
     """Run the ``phase7`` command; returns its exit code."""
     out = out or sys.stdout
+    err = err or (out if out is not sys.stdout else sys.stderr)
     args = build_parser().parse_args(argv)
     if args.command == "validate":
         return validate(args.manifest, Path(args.rootdir), out)
+    try:
+        if args.command == "gate":
+            return gate_command(args, out)
+        if args.command == "report":
+            return report_command(args, out)
+        if args.command == "baseline":
+            return baseline_command(args, out)
+    except Phase7Error as exc:
+        err.write(f"phase7: {exc}\n")
+        return EXIT_USAGE
     return EXIT_USAGE  # pragma: no cover - argparse rejects unknown commands
 
 
@@ -128,6 +244,209 @@ def _summary(
         f"({mapped} mapped, {resolved} resolved), {len(manifest.phases)} phases, "
         f"{len(manifest.criteria)} criteria; {errors} errors, {warnings} warnings"
     )
+
+
+# --- gate ----------------------------------------------------------------------------------
+
+
+@contextmanager
+def _working_directory(path: Path) -> Iterator[None]:
+    """Run in ``path``: coverage.py reads its configuration and relative paths from there."""
+    previous = Path.cwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(previous)
+
+
+def _settings(args: argparse.Namespace, rootdir: Path) -> tuple[Settings, dict[str, object], str]:
+    from pytest_phase7.settings import load_table, resolve  # noqa: PLC0415
+
+    table, label = load_table(rootdir)
+    cli: dict[str, object] = {
+        "manifest": args.manifest,
+        "gates": args.gates,
+        "fail_on": args.fail_on,
+        "baseline": args.baseline,
+        "md": getattr(args, "md", None),
+        "json": getattr(args, "json", None),
+        "update_manifest": getattr(args, "update_manifest", False),
+        "update_manifest_force": getattr(args, "force", False),
+    }
+    return resolve(cli, {}, table, table_path=label), table, label
+
+
+def run_gates(args: argparse.Namespace) -> tuple[RunResult, ReportData, Settings]:
+    """Load settings, manifest and coverage data as ``pytest --phase7`` would, and run the gates.
+
+    The static gates run concurrently, as in the plugin; the coverage gate reads the data file.
+    Only the built-in gates run (gates added by a ``conftest.py`` need pytest).
+    """
+    import coverage  # noqa: PLC0415
+
+    from pytest_phase7.baseline import load_baseline  # noqa: PLC0415
+    from pytest_phase7.engine import Engine  # noqa: PLC0415
+    from pytest_phase7.errors import ConfigError  # noqa: PLC0415
+    from pytest_phase7.gates.base import SessionData  # noqa: PLC0415
+    from pytest_phase7.gates.coverage import CoverageGate  # noqa: PLC0415
+    from pytest_phase7.gates.docstrings import DocstringsGate  # noqa: PLC0415
+    from pytest_phase7.gates.mypy import MypyGate  # noqa: PLC0415
+    from pytest_phase7.gates.ruff import RuffGate  # noqa: PLC0415
+    from pytest_phase7.manifest import raise_for_errors  # noqa: PLC0415
+    from pytest_phase7.project import display_path, find_manifest  # noqa: PLC0415
+    from pytest_phase7.report import report_data  # noqa: PLC0415
+    from pytest_phase7.resolve import RepoIndex, resolve_items  # noqa: PLC0415
+    from pytest_phase7.session import select_gates  # noqa: PLC0415
+
+    rootdir = Path(args.rootdir).resolve()
+    if not rootdir.is_dir():
+        raise ConfigError(f"rootdir {args.rootdir} is not a folder")
+    data_file = Path(args.coverage_file).resolve()
+    settings, table, label = _settings(args, rootdir)
+    manifest = find_manifest(
+        rootdir, settings.manifest, table, label, base=Path.cwd() if args.manifest else rootdir
+    )
+    raise_for_errors(manifest)
+    gates = select_gates([[CoverageGate(), RuffGate(), MypyGate(), DocstringsGate()]], settings)
+    if any(g.needs_session for g in gates) and not data_file.is_file():
+        raise ConfigError(
+            f"coverage data file not found: {args.coverage_file} (run the tests under coverage, "
+            "then coverage combine)"
+        )
+    index = RepoIndex(rootdir)
+    resolutions = resolve_items(manifest, rootdir, settings.modules, index=index)
+    baseline = None
+    if settings.baseline:
+        base = Path.cwd() if args.baseline else rootdir
+        path = (base / settings.baseline).resolve()
+        baseline = load_baseline(path, display_path(path, rootdir))
+    engine = Engine(settings, manifest, resolutions, rootdir, gates, baseline=baseline)
+    with _working_directory(rootdir):
+        try:
+            cov = coverage.Coverage(data_file=str(data_file))
+            cov.load()
+        except coverage.CoverageException as exc:
+            raise ConfigError(f"cannot read coverage data {args.coverage_file}: {exc}") from None
+        engine.start()
+        result = engine.finish(SessionData(cov))
+    return result, report_data(result, baseline), settings
+
+
+def _print_table(data: ReportData, args: argparse.Namespace, out: TextIO) -> None:
+    from pytest_phase7.report import terminal_lines, to_text, use_color  # noqa: PLC0415
+
+    verbosity = args.verbose - args.quiet
+    color = use_color(args.color, out.isatty())
+    out.write(to_text(terminal_lines(data, verbosity), color=color))
+
+
+def gate_command(args: argparse.Namespace, out: TextIO) -> int:
+    """``phase7 gate``: the ``pytest --phase7`` table and files, from saved coverage data."""
+    from pytest_phase7.report import STEP_SUMMARY_ENV, write_reports  # noqa: PLC0415
+    from pytest_phase7.writeback import WriteBackError, update_manifest  # noqa: PLC0415
+
+    result, data, settings = run_gates(args)
+    _print_table(data, args, out)
+    rootdir = Path(result.rootdir)
+
+    def where(value: str | None, given: str | None) -> Path | None:
+        # On the command line: relative to the current folder; from [tool.phase7]: the rootdir.
+        if not value:
+            return None
+        return ((Path.cwd() if given else rootdir) / value).resolve()
+
+    summary = os.environ.get(STEP_SUMMARY_ENV, "")
+    try:
+        write_reports(
+            data,
+            md_path=where(settings.md, args.md),
+            json_path=where(settings.json, args.json),
+            step_summary=Path(summary) if summary else None,
+        )
+    except OSError as exc:
+        out.write(f"phase7: cannot write the report: {exc}\n")
+        return EXIT_USAGE
+    if settings.update_manifest or settings.update_manifest_force:
+        try:
+            outcome = update_manifest(result, force=settings.update_manifest_force)
+        except (OSError, WriteBackError) as exc:
+            out.write(f"phase7: plan not updated: {exc}\n")
+            return EXIT_USAGE
+        out.write(outcome.message + "\n")
+    return EXIT_PROBLEMS if result.verdict.blocked else EXIT_OK
+
+
+# --- report --------------------------------------------------------------------------------
+
+
+def report_command(args: argparse.Namespace, out: TextIO) -> int:
+    """``phase7 report``: re-render a saved JSON report as the terminal table, Markdown or JSON."""
+    from pytest_phase7.atomic import write_atomic  # noqa: PLC0415
+    from pytest_phase7.report import terminal_lines, to_text, use_color  # noqa: PLC0415
+    from pytest_phase7.report_json import dumps, load_report  # noqa: PLC0415
+    from pytest_phase7.report_md import MAX_COMMENT_CHARS, render_markdown  # noqa: PLC0415
+
+    data = load_report(Path(args.result))
+    if args.format == "json":
+        text = dumps(data)
+    elif args.format == "md":
+        limit = MAX_COMMENT_CHARS if args.max_chars is None else args.max_chars
+        text = render_markdown(data, max_chars=limit or None)
+    else:
+        verbosity = args.verbose - args.quiet
+        color = args.output is None and use_color(args.color, out.isatty())
+        text = to_text(terminal_lines(data, verbosity), color=color)
+    if args.output:
+        try:
+            write_atomic(Path(args.output), text.encode("utf-8"))
+        except OSError as exc:
+            out.write(f"phase7: cannot write {args.output}: {exc}\n")
+            return EXIT_USAGE
+    else:
+        out.write(text)
+    return EXIT_OK
+
+
+# --- baseline ------------------------------------------------------------------------------
+
+
+def baseline_command(args: argparse.Namespace, out: TextIO) -> int:
+    """``phase7 baseline``: merge this run's metrics (or a saved report's) into the baseline file.
+
+    Metrics of gates that could not measure keep their previous value, as with
+    ``--phase7-baseline-update``.
+    """
+    from pytest_phase7.baseline import (  # noqa: PLC0415
+        DEFAULT_BASELINE,
+        load_baseline,
+        updated_baseline,
+        write_baseline,
+    )
+    from pytest_phase7.report_json import load_report  # noqa: PLC0415
+
+    rootdir = Path(args.rootdir).resolve()
+    if args.from_report:
+        result = load_report(Path(args.from_report)).result
+        configured = _settings(args, rootdir)[0].baseline
+    else:
+        result, _, settings = run_gates(args)
+        configured = settings.baseline
+    if args.output:
+        path = Path(args.output).resolve()
+    elif configured:
+        path = (rootdir / configured).resolve()
+    else:
+        path = rootdir / DEFAULT_BASELINE
+    previous = load_baseline(path, str(path)) if path.exists() else None
+    metrics = updated_baseline(result, previous)
+    try:
+        write_baseline(path, metrics)
+    except OSError as exc:
+        out.write(f"phase7: cannot write baseline {path}: {exc}\n")
+        return EXIT_USAGE
+    out.write(f"phase7: baseline written to {path} ({len(metrics)} targets)\n")
+    return EXIT_OK
 
 
 if __name__ == "__main__":  # pragma: no cover

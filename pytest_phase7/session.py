@@ -32,7 +32,8 @@ def read_settings(config: pytest.Config) -> tuple[Settings, dict[str, object], s
     table, label = load_table(config.rootpath)
     cli = {option.name: getattr(config.option, option.dest, None) for option in OPTIONS}
     ini = {option.name: config.getini(option.ini) for option in OPTIONS}
-    return resolve(cli, ini, table, table_path=label), table, label
+    inipath = str(config.inipath) if config.inipath else ""
+    return resolve(cli, ini, table, table_path=label, ini_path=inipath), table, label
 
 
 def is_enabled(config: pytest.Config) -> bool:
@@ -134,15 +135,85 @@ def _baseline_path(config: pytest.Config, settings: Settings) -> Path | None:
 
 
 def write_outputs(config: pytest.Config, engine: Engine, result: RunResult) -> None:
-    """Files a complete run writes: the updated baseline when asked for."""
-    from pytest_phase7.baseline import updated_baseline, write_baseline  # noqa: PLC0415
+    """Files a complete run writes, each when asked for.
 
-    path = _baseline_path(config, engine.settings)
-    if engine.settings.baseline_update and path is not None:
+    The updated baseline; the JSON and Markdown reports (each replaced atomically, so concurrent
+    runs never leave a torn file); the Markdown appended to ``$GITHUB_STEP_SUMMARY`` when that is
+    set; the derived statuses written back into the plan, except after a partial or ERROR-only
+    run unless forced (:mod:`pytest_phase7.writeback`).
+    """
+    import os  # noqa: PLC0415 - session.py's imports are not this function's to change
+
+    from pytest_phase7.baseline import updated_baseline, write_baseline  # noqa: PLC0415
+    from pytest_phase7.report import STEP_SUMMARY_ENV, report_data, write_reports  # noqa: PLC0415
+
+    settings = engine.settings
+    path = _baseline_path(config, settings)
+    if settings.baseline_update and path is not None:
         try:
             write_baseline(path, updated_baseline(result, engine.baseline))
         except OSError as exc:
             raise pytest.UsageError(f"phase7: cannot write baseline {path}: {exc}") from None
+    md_path = _output_path(config, settings.md, "phase7_md")
+    json_path = _output_path(config, settings.json, "phase7_json")
+    summary = os.environ.get(STEP_SUMMARY_ENV, "")
+    if md_path or json_path or summary:
+        sections = [
+            section
+            for group in config.hook.pytest_phase7_report_sections(result=result)
+            for section in group
+        ]
+        data = report_data(result, engine.baseline, sections)
+        try:
+            written = write_reports(
+                data,
+                md_path=md_path,
+                json_path=json_path,
+                step_summary=Path(summary) if summary else None,
+            )
+        except OSError as exc:
+            raise pytest.UsageError(f"phase7: cannot write the report: {exc}") from None
+        if config.get_verbosity() > 0:
+            for line in written:
+                _say(config, line)
+    if settings.update_manifest or settings.update_manifest_force:
+        _write_back(config, result, force=settings.update_manifest_force)
+
+
+def _output_path(config: pytest.Config, value: str | None, dest: str) -> Path | None:
+    """Where a report goes: given on the command line, relative to the invocation folder.
+
+    Given in the ini file or ``[tool.phase7]``, relative to the rootdir (as the baseline is).
+    """
+    if not value:
+        return None
+    base = config.invocation_params.dir if getattr(config.option, dest, None) else config.rootpath
+    return (base / value).resolve()
+
+
+def _write_back(config: pytest.Config, result: RunResult, *, force: bool) -> None:
+    """Update the plan's Status cells and say what happened (a failure is said, not raised)."""
+    from pytest_phase7.writeback import WriteBackError, update_manifest  # noqa: PLC0415
+
+    session = config.pluginmanager.get_plugin("session")
+    run = config.pluginmanager.get_plugin("phase7-run")
+    partial = ""
+    if isinstance(session, pytest.Session):
+        partial = partial_selection(config, session, getattr(run, "deselected", 0))
+    try:
+        outcome = update_manifest(result, force=force, partial=partial)
+    except (OSError, WriteBackError) as exc:
+        _say(config, f"phase7: plan not updated: {exc}", red=True)
+        return
+    _say(config, outcome.message, yellow=not outcome.written and bool(outcome.message))
+
+
+def _say(config: pytest.Config, text: str, **markup: bool) -> None:
+    """One line on the terminal, before the summary (nothing without a terminal reporter)."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.ensure_newline()  # after the progress dots, not on their line
+        reporter.write_line(text, **markup)
 
 
 def select_gates(contributed: Sequence[Sequence[Gate]], settings: Settings) -> list[Gate]:
@@ -196,7 +267,12 @@ def partial_selection(
         return f"{deselected} tests were deselected"
     if session.shouldstop or session.shouldfail:
         return "the session stopped early (-x / --maxfail)"
-    if config.args_source is pytest.Config.ArgsSource.ARGS:
+    # Run from a subdirectory without arguments, pytest collects that directory only (testpaths
+    # apply in the rootdir alone): as partial as naming it on the command line.
+    if config.args_source in (
+        pytest.Config.ArgsSource.ARGS,
+        pytest.Config.ArgsSource.INVOCATION_DIR,
+    ):
         partial = _partial_args(config)
         if partial:
             return partial

@@ -8,6 +8,7 @@ default. A bad value raises :class:`~pytest_phase7.errors.ConfigError` naming wh
 
 from __future__ import annotations
 
+import math
 import re
 import shlex
 import sys
@@ -56,6 +57,7 @@ class Settings:
     md: str | None = None
     json: str | None = None
     update_manifest: bool = False
+    update_manifest_force: bool = False
     changed_since: str | None = None
     history: str | None = None
     hourly_rate: float | None = None
@@ -77,9 +79,13 @@ def _float(text: object) -> float:
     if isinstance(text, bool):
         raise ValueError(f"expected a number, got {text!r}")
     try:
-        return float(text)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+        value = float(text)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
         raise ValueError(f"expected a number, got {text!r}") from None
+    # nan passes every "value < limit" check and inf is no limit: neither is a usable setting.
+    if not math.isfinite(value):
+        raise ValueError(f"expected a finite number, got {text!r}")
+    return value
 
 
 def _count(text: object) -> int:
@@ -232,6 +238,13 @@ OPTIONS: tuple[Option, ...] = (
     Option("json", _text, "write the JSON report here", metavar="PATH"),
     Option("update_manifest", _bool, "write derived statuses back into the plan", flag=True),
     Option(
+        "update_manifest_force",
+        _bool,
+        "write statuses back even after a partial or ERROR-only run (implies "
+        "--phase7-update-manifest)",
+        flag=True,
+    ),
+    Option(
         "changed_since",
         _text,
         "pull-request mode: static gates check only targets changed since the merge-base with "
@@ -262,46 +275,55 @@ def resolve(
     table: Mapping[str, object],
     *,
     table_path: str = "[tool.phase7]",
+    ini_path: str = "",
 ) -> Settings:
     """Merge the three sources into one :class:`Settings` (CLI > ini > table > defaults).
 
     ``cli`` and ``ini`` are keyed by option name with unset values as None/empty; ``table`` is the
-    raw ``[tool.phase7]`` mapping. Unknown table keys and bad values raise ``ConfigError``.
+    raw ``[tool.phase7]`` mapping. Unknown table keys and bad values raise ``ConfigError``, naming
+    ``file:line`` for the table and for the ini file ``ini_path`` (pytest's ``config.inipath``).
     """
     values: dict[str, Any] = {}
     for key in table:
         if key not in _BY_NAME and key not in MANIFEST_KEYS and key not in {"modules", "manifest"}:
-            raise ConfigError(f"unknown setting {key!r} in {table_path}", table_path)
+            raise _table_error(table_path, (key,), f"unknown setting {key!r}")
     for option in OPTIONS:
         for source, raw, label in (
             ("cli", cli.get(option.name), option.cli),
             ("ini", ini.get(option.name), f"ini option {option.ini}"),
-            ("table", table.get(option.name), f"{table_path} {option.name}"),
+            ("table", table.get(option.name), ""),
         ):
             if _is_unset(raw) or (source == "cli" and option.flag and raw is False):
                 continue
             try:
                 values[option.name] = option.parse(raw)
             except ValueError as exc:
-                raise ConfigError(
-                    f"{label}: {exc}", table_path if source == "table" else ""
-                ) from None
+                if source == "table":
+                    raise _table_error(
+                        table_path, (option.name,), f"{option.name}: {exc}"
+                    ) from None
+                if source == "ini" and ini_path:
+                    line = _ini_line(Path(ini_path), option.ini)
+                    raise ConfigError(f"{label}: {exc}", ini_path, line) from None
+                raise ConfigError(f"{label}: {exc}") from None
             break
     modules = table.get("modules", {})
     if not isinstance(modules, Mapping):
-        raise ConfigError(f"{table_path} modules must be a table of area = folder", table_path)
+        raise _table_error(
+            table_path, ("modules",), f"modules must be a table of area = folder, got {modules!r}"
+        )
     seen: dict[str, str] = {}
     for area, folder in modules.items():
         if not isinstance(folder, str) or not folder.strip():
-            raise ConfigError(
-                f"{table_path} modules: {area!r} must map to a folder path", table_path
+            raise _table_error(
+                table_path, ("modules", area), f"modules: {area!r} must map to a folder path"
             )
         key = " ".join(str(area).split()).casefold()
         if key in seen:
-            raise ConfigError(
-                f"{table_path} modules: module area {area!r} is mapped twice "
-                f"(also as {seen[key]!r})",
+            raise _table_error(
                 table_path,
+                ("modules", area),
+                f"modules: module area {area!r} is mapped twice (also as {seen[key]!r})",
             )
         seen[key] = str(area)
     values["modules"] = tuple((str(a), str(f)) for a, f in modules.items())
@@ -332,14 +354,80 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raw = path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror}", str(path)) from None
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise ConfigError("UTF-16 encoded; save it as UTF-8", str(path))
     try:
-        data: dict[str, Any] = tomllib.loads(raw.decode("utf-8"))
+        # A UTF-8 byte order mark is accepted, as the manifest loader accepts it.
+        data: dict[str, Any] = tomllib.loads(raw.decode("utf-8-sig"))
         return data
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"not UTF-8 text (byte {exc.start})", str(path)) from None
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise ConfigError(
+            f"not UTF-8 text (byte 0x{raw[exc.start]:02X}); save it as UTF-8", str(path), line
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         line, message = toml_error_position(exc)
         raise ConfigError(f"invalid TOML: {message}", str(path), line) from None
+
+
+_TOML_HEADER = re.compile(r"\s*\[\[?([^\[\]]+)\]\]?\s*(?:#.*)?")
+_TOML_KEY = re.compile(r"""\s*(?:"((?:[^"\\]|\\.)*)"|'([^']*)'|([A-Za-z0-9_-]+))\s*=""")
+
+
+def _table_error(table_path: str, keys: Sequence[object], message: str) -> ConfigError:
+    """A bad ``[tool.phase7]`` entry: ``file:line: [tool.phase7] message`` when the line is found.
+
+    ``table_path`` is :func:`load_table`'s label (``/x/pyproject.toml [tool.phase7]``,
+    ``/x/phase7.toml``); ``keys`` is the key's path inside the phase7 table (``modules``, area).
+    Without a readable file the label itself says where (``[tool.phase7] message``).
+    """
+    file, _, rest = table_path.partition(" [")
+    table = rest.rstrip("]").strip()
+    line = _key_line(Path(file), table, [str(k) for k in keys]) if file[:1] != "[" else 0
+    if not line:
+        return ConfigError(f"{table_path} {message}")
+    return ConfigError(f"[{table}] {message}" if table else message, file, line)
+
+
+def _ini_line(path: Path, key: str) -> int:
+    """The line setting ``key`` in a pytest ini file (INI or TOML syntax), else 0."""
+    pattern = re.compile(rf"\s*[\"']?{re.escape(key)}[\"']?\s*[=:]")
+    try:
+        lines = re.split(r"\r\n|\r|\n", path.read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeError):
+        return 0
+    return next((number for number, line in enumerate(lines, 1) if pattern.match(line)), 0)
+
+
+def _key_line(path: Path, table: str, keys: Sequence[str]) -> int:
+    """The line of ``keys`` (a key path below ``[table]``) in a TOML file, else 0.
+
+    A nested key is looked for in its own ``[table.parent]`` section, then as an inline table
+    ``parent = {...}``, then at that section's header.
+    """
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeError):
+        return 0
+    found: dict[tuple[str, str], int] = {}
+    headers: dict[str, int] = {}
+    current = ""
+    for number, line in enumerate(re.split(r"\r\n|\r|\n", text), 1):
+        header = _TOML_HEADER.fullmatch(line)
+        if header is not None:
+            current = ".".join(p.strip().strip("\"'") for p in header.group(1).split("."))
+            headers.setdefault(current, number)
+            continue
+        key = _TOML_KEY.match(line)
+        if key is not None:
+            name = next(group for group in key.groups() if group is not None)
+            found.setdefault((current, name), number)
+    *parents, last = keys
+    owner = ".".join(part for part in (table, *parents) if part)
+    line = found.get((owner, last), 0)
+    if not line and parents:
+        line = found.get((table, parents[0]), 0) or headers.get(owner, 0)
+    return line
 
 
 def toml_error_position(exc: ValueError) -> tuple[int, str]:

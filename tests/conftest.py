@@ -13,4 +13,6 @@ def pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pyte
     also drop modules they imported, so without this every inner run re-imports hypothesis.
     """
     monkeypatch.setenv("PYTEST_ADDOPTS", "-p no:hypothesispytest")
+    # Inner runs must not append to the real job summary when our own CI is GitHub Actions.
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
     return pytester

@@ -144,7 +144,7 @@ def test_phase7_prints_table_with_coverage_equal_to_coverage_report(pytester: py
     assert result.ret == 0
     out = result.stdout.str()
     assert "Phase 7 status" in out
-    assert "Batch 1: Unit Tests [CRITICAL]  (1/3 done)" in out
+    assert "Batch 1: Unit Tests [CRITICAL]  (1/3 done, 1/3 h)" in out
     for number, rel in (
         (1, "src/core/good.py"),
         (2, "src/core/half.py"),

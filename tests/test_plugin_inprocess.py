@@ -90,7 +90,7 @@ def test_table_and_verdict(project: pytest.Pytester):
     result.assert_outcomes(passed=1)
     assert result.ret == 0
     lines = section(result)
-    assert lines[0] == "Batch 1: Unit Tests [CRITICAL]  (1/2 done)"
+    assert lines[0] == "Batch 1: Unit Tests [CRITICAL]  (1/2 done, 1/2 h)"
     assert lines[1].split() == ["#", "Module", "File", "Target", "(in", "core/)", "Size", "Status"]
     assert lines[2].split() == ["1", "Core", "small.py", "./", "1", "DONE"]
     assert lines[3].split() == ["2", "Core", "large.py", "./", "4", "✗", "QUEUED"]

@@ -1,0 +1,549 @@
+"""The drop-in merge gates: the YAML parses, and their shell steps really run.
+
+The GitHub action's ``run:`` steps are executed with bash as the runner would (``bash --noprofile
+--norc -eo pipefail``), in a temporary git repository holding a tiny project, with the GitHub
+environment (``GITHUB_STEP_SUMMARY``, ``GITHUB_OUTPUT``, ...) pointing at temporary files and the
+action's ``${{ }}`` expressions evaluated by a small evaluator below. ``gh`` is replaced by a
+recording fake, or left out to check that the comment step skips cleanly.
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+from urllib.parse import parse_qs, urlsplit
+
+import jsonschema
+import pytest
+import yaml
+
+from pytest_phase7.report_json import schema
+from pytest_phase7.report_md import MARKER
+
+ROOT = Path(__file__).resolve().parents[1]
+ACTION = ROOT / "gates" / "github" / "action.yml"
+GITLAB = ROOT / "gates" / "gitlab" / "phase7.gitlab-ci.yml"
+HOOKS = ROOT / ".pre-commit-hooks.yaml"
+BASH = shutil.which("bash") or "/bin/bash"
+VENV_BIN = Path(sys.executable).parent
+
+EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
+
+
+def load(path: Path) -> Any:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+# --- a small evaluator for the action's expressions ----------------------------------------
+
+
+def lookup(name: str, context: Mapping[str, Any]) -> Any:
+    value: Any = context
+    for part in name.split("."):
+        value = value.get(part, "") if isinstance(value, Mapping) else ""
+    return value
+
+
+def substitute(text: str, context: Mapping[str, Any]) -> str:
+    def one(match: re.Match[str]) -> str:
+        expression = match.group(1)
+        if not re.fullmatch(r"[a-z_]+(\.[A-Za-z0-9_-]+)+", expression):
+            raise AssertionError(f"unsupported expression {expression!r}")
+        return str(lookup(expression, context))
+
+    return EXPRESSION.sub(one, text)
+
+
+def condition(text: str | None, context: Mapping[str, Any], failed: bool) -> bool:
+    """``if:`` of the forms the action uses: always(), inputs.x == 'v', &&, ||, parentheses."""
+    if text is None:
+        return not failed
+    python = text.replace("always()", "True").replace("&&", " and ").replace("||", " or ")
+
+    def compare(match: re.Match[str]) -> str:
+        equal = lookup(match.group(1), context) == match.group(3)
+        return str(equal if match.group(2) == "==" else not equal)
+
+    python = re.sub(r"([a-z]+(?:\.[A-Za-z0-9_-]+)+)\s*(==|!=)\s*'([^']*)'", compare, python)
+    assert re.fullmatch(r"[\sTrueFalsandor()]*", python), f"unsupported condition {text!r}"
+    # Only True, False, and, or and parentheses are left: safe to evaluate.
+    return bool(eval(python, {"__builtins__": {}}))
+
+
+class Action:
+    """The composite action, run step by step."""
+
+    def __init__(self, inputs: Mapping[str, str], github: Mapping[str, Any]) -> None:
+        self.spec = load(ACTION)
+        context: dict[str, Any] = {"github": dict(github)}
+        defaults = {
+            name: substitute(str(spec.get("default", "")), context)
+            for name, spec in self.spec["inputs"].items()
+        }
+        unknown = set(inputs) - set(defaults)
+        assert not unknown, f"not inputs of the action: {unknown}"
+        context["inputs"] = {**defaults, **inputs}
+        self.context = context
+        self.skipped_uses: list[dict[str, Any]] = []
+
+    def steps(self) -> list[dict[str, Any]]:
+        return list(self.spec["runs"]["steps"])
+
+    def run(
+        self, env: Mapping[str, str], cwd: Path, only: str | None = None
+    ) -> list[tuple[str, subprocess.CompletedProcess[str]]]:
+        failed = False
+        ran = []
+        for step in self.steps():
+            if only is not None and step["name"] != only:
+                continue
+            if not condition(step.get("if"), self.context, failed):
+                continue
+            if "uses" in step:
+                self.skipped_uses.append(step)
+                continue
+            script = cwd.parent / "step.sh"
+            script.write_text(step["run"], encoding="utf-8")
+            step_env = {k: substitute(str(v), self.context) for k, v in step["env"].items()}
+            folder = cwd / substitute(step.get("working-directory", "."), self.context)
+            proc = subprocess.run(
+                [BASH, "--noprofile", "--norc", "-eo", "pipefail", str(script)],
+                cwd=folder,
+                env={**env, **step_env},
+                capture_output=True,
+                text=True,
+                timeout=300,
+                check=False,
+            )
+            ran.append((step["name"], proc))
+            failed = failed or proc.returncode != 0
+        return ran
+
+
+# --- structure -----------------------------------------------------------------------------
+
+
+def test_action_is_a_composite_whose_scripts_never_interpolate_expressions():
+    spec = load(ACTION)
+    assert spec["runs"]["using"] == "composite"
+    steps = spec["runs"]["steps"]
+    scripts = [step for step in steps if "run" in step]
+    assert len(scripts) == 3
+    for step in scripts:
+        assert step["shell"] == "bash"
+        assert "${{" not in step["run"], step["name"]  # expressions only via env:
+    uses = [step["uses"] for step in steps if "uses" in step]
+    assert uses == ["actions/upload-artifact@v4"]
+    assert spec["outputs"]["exit-code"]["value"] == "${{ steps.gate.outputs.exit-code }}"
+    assert set(spec["inputs"]) >= {"pytest-args", "comment", "mode", "pr-number", "github-token"}
+
+
+def test_gitlab_template_and_pre_commit_hooks_parse():
+    job = load(GITLAB)[".phase7"]
+    assert job["artifacts"]["when"] == "always"
+    assert job["artifacts"]["paths"] == ["phase7-report.md", "phase7-report.json"]
+    assert any("pytest --phase7" in line for line in job["script"])
+    (hook,) = load(HOOKS)
+    assert hook["id"] == "phase7-validate"
+    assert hook["entry"] == "phase7 validate"
+    assert hook["language"] == "python"
+    assert hook["pass_filenames"] is False
+    files = re.compile(hook["files"])
+    assert files.search("PHASE7_EXECUTION_PLAN.md")
+    assert files.search("docs/phase7.toml")
+    assert files.search("src/pkg/mod.py")
+    assert not files.search("README.md")
+
+
+def test_pre_commit_hook_entry_validates_the_example():
+    env = {**os.environ, "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    proc = subprocess.run(
+        shlex.split(load(HOOKS)[0]["entry"]),
+        cwd=ROOT / "examples" / "tta",
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "0 errors, 0 warnings" in proc.stdout
+
+
+# --- running the GitHub action locally -----------------------------------------------------
+
+PLAN = """# Plan
+
+### Batch 1: Unit Tests (Critical)
+**Items:** 1-2
+
+| # | Module | File | Complexity | Est. Time | Status |
+|---|--------|------|-----------|-----------|--------|
+| 1 | Core | good.py | Simple | 1h | QUEUED |
+| 2 | Core | half.py | Simple | 1h | QUEUED |
+"""
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """A git repository with a tiny project gated by pytest-phase7."""
+    root = tmp_path / "repo"
+    (root / "src" / "core").mkdir(parents=True)
+    (root / "pyproject.toml").write_text(
+        '[tool.pytest.ini_options]\npythonpath = ["src"]\n\n[tool.phase7]\nmanifest = "PLAN.md"\n',
+        encoding="utf-8",
+    )
+    (root / "PLAN.md").write_text(PLAN, encoding="utf-8")
+    (root / "src" / "core" / "__init__.py").write_text("")
+    (root / "src" / "core" / "good.py").write_text("def add(a, b):\n    return a + b\n")
+    (root / "src" / "core" / "half.py").write_text(
+        "def sign(x):\n    if x > 0:\n        return '+'\n    return '-'\n\n\n"
+        "def unused():\n    a = 1\n    b = 2\n    return a + b\n"
+    )
+    (root / "test_core.py").write_text(
+        "from core.good import add\nfrom core.half import sign\n\n\n"
+        "def test_add():\n    assert add(1, 2) == 3\n\n\ndef test_sign():\n    sign(1)\n"
+    )
+    for argv in (
+        ["git", "init", "-q"],
+        ["git", "add", "."],
+        ["git", "-c", "user.name=t", "-c", "user.email=t@e", "commit", "-qm", "init"],
+    ):
+        subprocess.run(argv, cwd=root, check=True, capture_output=True)
+    return root
+
+
+def runner_env(tmp_path: Path, tools: Path) -> dict[str, str]:
+    summary = tmp_path / "summary.md"
+    summary.write_text("## Earlier step\n", encoding="utf-8")
+    (tmp_path / "output").write_text("", encoding="utf-8")
+    return {
+        "HOME": str(tmp_path),
+        "PATH": f"{tools}{os.pathsep}{VENV_BIN}",
+        "GITHUB_STEP_SUMMARY": str(summary),
+        "GITHUB_OUTPUT": str(tmp_path / "output"),
+        "GITHUB_REPOSITORY": "acme/widgets",
+        "GITHUB_ACTION_PATH": str(ACTION.parent),
+        "GITHUB_WORKSPACE": str(tmp_path / "repo"),
+        "RUNNER_TEMP": str(tmp_path),
+        "PYTEST_ADDOPTS": "-p no:hypothesispytest",
+    }
+
+
+def tools_dir(tmp_path: Path, *names: str) -> Path:
+    """A folder of the few external commands the steps may use (and nothing else, so no gh)."""
+    tools = tmp_path / "tools"
+    tools.mkdir(exist_ok=True)
+    for name in names:
+        found = shutil.which(name)
+        assert found is not None, name
+        target = tools / name
+        if not target.exists():
+            target.symlink_to(found)
+    return tools
+
+
+PULL_REQUEST = {
+    "event": {"pull_request": {"number": 7, "head": {"repo": {"full_name": "acme/widgets"}}}},
+    "token": "t0ken",
+}
+
+
+@pytest.mark.slow
+def test_action_runs_the_gate_and_appends_the_step_summary(tmp_path: Path, repo: Path):
+    env = runner_env(tmp_path, tools_dir(tmp_path, "rm"))
+    action = Action(
+        {
+            "install": "false",
+            "pytest-args": "--phase7-gates=coverage -p no:cacheprovider",
+            "comment": "true",
+        },
+        PULL_REQUEST,
+    )
+    ran = dict(action.run(env, repo))
+    gate = ran["Run pytest --phase7"]
+    assert gate.returncode == 0, gate.stdout + gate.stderr
+    assert "Phase 7 status" in gate.stdout
+    assert (tmp_path / "output").read_text() == "exit-code=0\n"
+    summary = (tmp_path / "summary.md").read_text(encoding="utf-8")
+    md = (repo / "phase7-report.md").read_text(encoding="utf-8")
+    assert summary == "## Earlier step\n\n" + md
+    assert md.startswith(MARKER + "\n## Phase 7 status: Plan\n")
+    assert (
+        "| 1 | Core | good.py | Simple | 1h | \u2705 100% | \u2705 DONE (plan: \u23f3 QUEUED) |"
+        in md
+    )
+    jsonschema.validate(json.loads((repo / "phase7-report.json").read_text()), schema())
+    assert (repo / "phase7-pr.txt").read_text() == "7\n"
+    # The artifact step (a `uses:` step, not run here) uploads exactly the files written.
+    (upload,) = action.skipped_uses
+    paths = substitute(upload["with"]["path"], action.context).split()
+    assert all((repo / path).is_file() for path in paths), paths
+    comment = ran["Update the sticky PR comment"]
+    assert comment.returncode == 0
+    assert comment.stdout == "phase7: gh (the GitHub CLI) is not installed: no comment\n"
+
+
+@pytest.mark.slow
+def test_action_fails_with_pytests_status_and_still_reports(tmp_path: Path, repo: Path):
+    env = runner_env(tmp_path, tools_dir(tmp_path, "rm"))
+    action = Action(
+        {
+            "install": "false",
+            "pytest-args": "--phase7-gates=coverage -p no:cacheprovider "
+            "--phase7-fail-on=incomplete",
+            "comment": "true",
+        },
+        PULL_REQUEST,
+    )
+    ran = action.run(env, repo)
+    names = [name for name, _ in ran]
+    assert names == ["Run pytest --phase7", "Update the sticky PR comment"]  # always() ran it
+    assert ran[0][1].returncode == 1
+    assert (tmp_path / "output").read_text() == "exit-code=1\n"
+    assert "\u274c **Merge blocked** (fail-on=incomplete)" in (tmp_path / "summary.md").read_text()
+
+
+@pytest.mark.slow
+def test_action_says_so_in_the_summary_when_pytest_cannot_start(tmp_path: Path, repo: Path):
+    env = runner_env(tmp_path, tools_dir(tmp_path, "rm"))
+    action = Action(
+        {"install": "false", "pytest-args": "--phase7-coverage-min=150 -p no:cacheprovider"},
+        PULL_REQUEST,
+    )
+    ((_, gate),) = action.run(env, repo)
+    assert gate.returncode == 4  # pytest's usage error
+    assert (tmp_path / "summary.md").read_text(encoding="utf-8") == (
+        "## Earlier step\n### Phase 7\n\n\u274c pytest --phase7 exited with status 4 before "
+        "writing its report; see the job log.\n"
+    )
+
+
+FAKE_GH = """#!/bin/sh
+printf '%s\\n' "$*" >> "$FAKE_GH_LOG"
+case "$*" in
+  *--paginate*) printf '%b' "$FAKE_GH_IDS" ;;
+esac
+"""
+
+
+@pytest.fixture
+def fake_gh(tmp_path: Path) -> Path:
+    tools = tmp_path / "tools"
+    tools.mkdir(exist_ok=True)
+    gh = tools / "gh"
+    gh.write_text(FAKE_GH, encoding="utf-8")
+    gh.chmod(0o755)
+    return tools
+
+
+def comment(
+    tmp_path: Path,
+    tools: Path,
+    inputs: Mapping[str, str],
+    github: Mapping[str, Any] = PULL_REQUEST,
+    ids: str = "",
+) -> tuple[subprocess.CompletedProcess[str], list[str]]:
+    work = tmp_path / "work"
+    work.mkdir(exist_ok=True)
+    (work / "phase7-report.md").write_text(MARKER + "\nreport\n", encoding="utf-8")
+    env = runner_env(tmp_path, tools)
+    env |= {"FAKE_GH_LOG": str(tmp_path / "gh.log"), "FAKE_GH_IDS": ids}
+    (tmp_path / "gh.log").write_text("")
+    action = Action({"comment": "true", **inputs}, github)
+    ((_, proc),) = action.run(env, work, only="Update the sticky PR comment")
+    return proc, (tmp_path / "gh.log").read_text().splitlines()
+
+
+def test_sticky_comment_is_updated_when_found_by_its_marker(tmp_path: Path, fake_gh: Path):
+    proc, calls = comment(tmp_path, fake_gh, {}, ids="4242\\n99\\n")
+    assert proc.returncode == 0, proc.stderr
+    assert calls[0] == (
+        "api --paginate repos/acme/widgets/issues/7/comments --jq "
+        f'.[] | select(.body | startswith("{MARKER}")) | .id'
+    )
+    assert calls[1] == (
+        "api --method PATCH repos/acme/widgets/issues/comments/4242 -F body=@phase7-report.md"
+    )
+    assert proc.stdout == "phase7: updated the report comment 4242 on pull request 7\n"
+
+
+def test_sticky_comment_is_created_when_none_exists(tmp_path: Path, fake_gh: Path):
+    proc, calls = comment(tmp_path, fake_gh, {})
+    assert proc.returncode == 0, proc.stderr
+    assert calls[1] == (
+        "api --method POST repos/acme/widgets/issues/7/comments -F body=@phase7-report.md"
+    )
+
+
+def test_comment_from_a_fork_is_skipped_with_a_pointer(tmp_path: Path, fake_gh: Path):
+    fork = {"event": {"pull_request": {"number": 7, "head": {"repo": {"full_name": "eve/fork"}}}}}
+    proc, calls = comment(tmp_path, fake_gh, {}, fork)
+    assert proc.returncode == 0
+    assert "pull request from a fork" in proc.stdout
+    assert "workflow_run" in proc.stdout
+    assert calls == []
+
+
+def test_comment_mode_posts_for_a_workflow_run(tmp_path: Path, fake_gh: Path):
+    proc, calls = comment(tmp_path, fake_gh, {"mode": "comment", "pr-number": "12"}, {})
+    assert proc.returncode == 0, proc.stderr
+    assert calls[-1] == (
+        "api --method POST repos/acme/widgets/issues/12/comments -F body=@phase7-report.md"
+    )
+
+
+@pytest.mark.parametrize(
+    ("number", "code", "message"),
+    [
+        ("", 0, "phase7: not a pull request: no comment"),
+        ("7; rm -rf /", 1, "phase7: pr-number must be a number, got '7; rm -rf /'"),
+    ],
+)
+def test_comment_needs_a_pull_request_number(
+    tmp_path: Path, fake_gh: Path, number: str, code: int, message: str
+):
+    proc, calls = comment(tmp_path, fake_gh, {"pr-number": number})
+    assert proc.returncode == code
+    assert message in proc.stdout + proc.stderr
+    assert calls == []
+
+
+# --- GitLab --------------------------------------------------------------------------------
+
+
+class FakeGitLab(http.server.BaseHTTPRequestHandler):
+    """Merge-request notes API: GET lists ``notes``, POST/PUT are recorded."""
+
+    notes: ClassVar[list[dict[str, Any]]] = []
+    calls: ClassVar[list[tuple[str, str, Any]]] = []
+
+    def _reply(self, body: Any) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self) -> None:
+        self.calls.append(("GET", self.path, self.headers["PRIVATE-TOKEN"]))
+        query = parse_qs(urlsplit(self.path).query)
+        page, size = int(query["page"][0]), int(query["per_page"][0])
+        self._reply(self.notes[(page - 1) * size : page * size])
+
+    def _write(self) -> None:
+        length = int(self.headers["Content-Length"])
+        body = json.loads(self.rfile.read(length))
+        self.calls.append((self.command, self.path, body))
+        self._reply({"id": 1})
+
+    do_POST = _write
+    do_PUT = _write
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def gitlab() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FakeGitLab)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    FakeGitLab.calls = []
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/api/v4"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def after_script(tmp_path: Path, api: str, **variables: str) -> subprocess.CompletedProcess[str]:
+    work = tmp_path / "work"
+    work.mkdir(exist_ok=True)
+    (work / "phase7-report.md").write_text(MARKER + "\nreport\n", encoding="utf-8")
+    script = tmp_path / "after.sh"
+    script.write_text("\n".join(load(GITLAB)[".phase7"]["after_script"]), encoding="utf-8")
+    env = {
+        "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        "CI_API_V4_URL": api,
+        "CI_PROJECT_ID": "42",
+        "CI_MERGE_REQUEST_IID": "5",
+        "PHASE7_MR_NOTE": "true",
+        "PHASE7_GITLAB_TOKEN": "glpat-x",
+        **variables,
+    }
+    return subprocess.run(
+        [BASH, "-e", str(script)],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+
+
+def test_gitlab_note_is_created_then_updated(tmp_path: Path, gitlab: str):
+    FakeGitLab.notes = [{"id": 3, "body": "LGTM"}]
+    proc = after_script(tmp_path, gitlab)
+    assert proc.returncode == 0, proc.stderr
+    assert FakeGitLab.calls[0] == (
+        "GET",
+        "/api/v4/projects/42/merge_requests/5/notes?per_page=100&page=1",
+        "glpat-x",
+    )
+    assert FakeGitLab.calls[-1] == (
+        "POST",
+        "/api/v4/projects/42/merge_requests/5/notes",
+        {"body": MARKER + "\nreport\n"},
+    )
+    FakeGitLab.notes = [{"id": 3, "body": "LGTM"}, {"id": 8, "body": MARKER + "\nold"}]
+    FakeGitLab.calls = []
+    proc = after_script(tmp_path, gitlab)
+    assert proc.stdout == "phase7: updated the report note 8\n"
+    assert FakeGitLab.calls[-1][:2] == ("PUT", "/api/v4/projects/42/merge_requests/5/notes/8")
+
+
+def test_gitlab_note_needs_a_token_and_a_merge_request(tmp_path: Path, gitlab: str):
+    proc = after_script(tmp_path, gitlab, PHASE7_GITLAB_TOKEN="")
+    assert proc.returncode == 0
+    assert "set PHASE7_GITLAB_TOKEN" in proc.stdout
+    proc = after_script(tmp_path, gitlab, CI_MERGE_REQUEST_IID="")
+    assert proc.returncode == 0
+    assert FakeGitLab.calls == []
+
+
+@pytest.mark.slow
+def test_gitlab_script_runs_the_gate(tmp_path: Path, repo: Path):
+    lines = [line for line in load(GITLAB)[".phase7"]["script"] if "pip install" not in line]
+    script = tmp_path / "script.sh"
+    script.write_text("\n".join(lines), encoding="utf-8")
+    env = {
+        "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        "HOME": str(tmp_path),
+        "PHASE7_PYTEST_ARGS": "--phase7-gates=coverage -p no:cacheprovider",
+        "PYTEST_ADDOPTS": "-p no:hypothesispytest",
+    }
+    proc = subprocess.run(
+        [BASH, "-e", str(script)],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for path in load(GITLAB)[".phase7"]["artifacts"]["paths"]:
+        assert (repo / path).is_file(), path

@@ -1,0 +1,296 @@
+"""``phase7 gate``, ``report`` and ``baseline``, in-process (pytest itself runs in subprocesses).
+
+``phase7 gate`` must give the same result as ``pytest --phase7`` on the same coverage data: the
+sharded-CI path (shards run the tests, ``coverage combine``, one ``phase7 gate``) may not disagree
+with a single run.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from pytest_phase7.cli import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, main
+from pytest_phase7.report_json import schema
+
+GOLDEN = Path(__file__).parent / "golden"
+
+PLAN = """# Plan
+
+### Batch 1: Unit Tests (Critical)
+**Items:** 1-3
+**Priority:** CRITICAL
+
+| # | Module | File | Complexity | Est. Time | Status |
+|---|--------|------|-----------|-----------|--------|
+| 1 | Core | good.py | Simple | 1h | QUEUED |
+| 2 | Core | half.py | Simple | 1h | QUEUED |
+| 3 | Core | unused.py | Simple | 2h | QUEUED |
+
+**Last Updated:** 2025-01-01
+"""
+
+GOOD = '"""Good."""\n\n\ndef add(a: int, b: int) -> int:\n    """Add."""\n    return a + b\n'
+HALF = (
+    '"""Half."""\n\n\ndef sign(x: int) -> str:\n    """Sign."""\n    if x > 0:\n'
+    '        return "+"\n    if x < 0:\n        return "-"\n    return "0"\n'
+)
+UNUSED = '"""Unused."""\nimport os\n\n\ndef nothing() -> None:\n    """Nothing."""\n'
+TESTS = (
+    "from core.good import add\nfrom core.half import sign\n\n\n"
+    "def test_add():\n    assert add(1, 2) == 3\n\n\ndef test_sign():\n    assert sign(1) == '+'\n"
+)
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    pytester.makefile(
+        ".toml",
+        pyproject='[tool.pytest.ini_options]\npythonpath = ["src"]\n\n'
+        '[tool.phase7]\nmanifest = "PLAN.md"\n\n[tool.coverage.run]\nbranch = true\n',
+    )
+    pytester.makefile(".md", PLAN=PLAN)
+    src = pytester.path / "src" / "core"
+    src.mkdir(parents=True)
+    (src / "__init__.py").write_text("")
+    (src / "good.py").write_text(GOOD)
+    (src / "half.py").write_text(HALF)
+    (src / "unused.py").write_text(UNUSED)
+    pytester.makepyfile(test_core=TESTS)
+    return pytester.path
+
+
+def run(*argv: str) -> tuple[int, str]:
+    out = io.StringIO()
+    code = main(list(argv), out=out)
+    return code, out.getvalue()
+
+
+def without_timings(document: Any) -> Any:
+    if isinstance(document, dict):
+        return {k: without_timings(v) for k, v in document.items() if k != "seconds"}
+    if isinstance(document, list):
+        return [without_timings(v) for v in document]
+    return document
+
+
+@pytest.mark.slow
+def test_gate_gives_the_same_result_as_pytest_on_the_same_data(
+    pytester: pytest.Pytester, project: Path
+):
+    ran = pytester.runpytest_subprocess(
+        "--phase7",
+        "--phase7-gates=coverage,ruff",
+        "-p",
+        "no:cacheprovider",
+        "--phase7-json=pytest.json",
+        "--phase7-md=pytest.md",
+    )
+    ran.assert_outcomes(passed=2)
+    code, out = run(
+        "gate",
+        "--rootdir",
+        str(project),
+        "--coverage-file",
+        str(project / ".coverage"),
+        "--gates",
+        "coverage,ruff",
+        "--json",
+        "gate.json",
+        "--md",
+        "gate.md",
+    )
+    assert code == EXIT_OK, out
+    from_pytest = json.loads((project / "pytest.json").read_text(encoding="utf-8"))
+    from_gate = json.loads((project / "gate.json").read_text(encoding="utf-8"))
+    assert without_timings(from_gate) == without_timings(from_pytest)
+    jsonschema.validate(from_gate, schema())
+    jsonschema.validate(from_pytest, schema())
+    timing = re.compile(r"\(\d+\.\d\d s\)")
+    assert timing.sub("", (project / "gate.md").read_text(encoding="utf-8")) == timing.sub(
+        "", (project / "pytest.md").read_text(encoding="utf-8")
+    )
+    # The same table as the pytest run printed, line for line.
+    lines = ran.stdout.lines
+    start = lines.index(next(line for line in lines if "Phase 7 status" in line))
+    end = next(i for i in range(start, len(lines)) if lines[i].startswith("phase7: "))
+    assert out.splitlines() == lines[start + 1 : end + 1]
+    assert "1  Core    good.py" in out
+    assert from_gate["items"][2]["results"][0]["metric"] == 0.0  # never imported: 0%
+
+
+@pytest.mark.slow
+def test_gate_updates_the_plan_and_appends_the_step_summary(
+    pytester: pytest.Pytester, project: Path, monkeypatch: pytest.MonkeyPatch
+):
+    pytester.runpytest_subprocess("--phase7", "--phase7-gates=coverage", "-p", "no:cacheprovider")
+    summary = project / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    code, out = run("gate", "--rootdir", str(project), "--gates", "coverage", "--update-manifest")
+    assert code == EXIT_OK
+    assert "phase7: PLAN.md: 1 status updated (1 \u2705 DONE)" in out
+    assert "| 1 | Core | good.py | Simple | 1h | \u2705 DONE |" in (project / "PLAN.md").read_text()
+    assert "<!-- phase7-report -->" in summary.read_text(encoding="utf-8")
+
+
+def test_gate_blocked_is_exit_1_and_static_gates_need_no_coverage(project: Path):
+    # Only ruff: no coverage data is needed (the file named does not exist).
+    code, out = run("gate", "--rootdir", str(project), "--gates", "ruff", "--coverage-file", "x")
+    assert code == EXIT_OK, out
+    assert out.splitlines()[-2].split() == ["3", "Core", "unused.py", "./", "1", "✗", "QUEUED"]
+    assert out.splitlines()[-1] == "phase7: OK (fail-on=regression): 2 DONE, 1 QUEUED"
+    code, out = run(
+        "gate", "--rootdir", str(project), "--gates", "ruff", "--fail-on", "incomplete", "-q"
+    )
+    assert code == EXIT_PROBLEMS
+    assert out.splitlines()[-1] == (
+        "phase7: merge BLOCKED (fail-on=incomplete): 1 item is not DONE (#3)"
+    )
+    assert not any(line.startswith("1  ") for line in out.splitlines())  # -q: DONE hidden
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--coverage-file", "nope/.coverage"], "coverage data file not found: nope/.coverage"),
+        (["--manifest", "MISSING.md"], "MISSING.md: manifest file not found"),
+        (["--fail-on", "sometimes"], "--phase7-fail-on: expected one of"),
+        (["--gates", "nope"], "unknown gate(s) nope"),
+    ],
+)
+def test_gate_usage_errors_exit_2(project: Path, args: list[str], message: str):
+    code, out = run("gate", "--rootdir", str(project), *args)
+    assert code == EXIT_USAGE
+    assert message in out
+    assert "Traceback" not in out
+
+
+def test_gate_corrupt_coverage_data_is_a_usage_error(project: Path):
+    (project / ".coverage").write_text("not a database")
+    code, out = run(
+        "gate", "--rootdir", str(project), "--coverage-file", str(project / ".coverage")
+    )
+    assert code == EXIT_USAGE
+    assert "cannot read coverage data" in out
+
+
+def test_gate_rootdir_must_exist(tmp_path: Path):
+    code, out = run("gate", "--rootdir", str(tmp_path / "nope"))
+    assert code == EXIT_USAGE
+    assert "is not a folder" in out
+
+
+# --- report --------------------------------------------------------------------------------
+
+
+def test_report_rerenders_a_saved_result():
+    golden = str(GOLDEN / "example_tta.json")
+    code, out = run("report", golden, "--format", "md")
+    assert code == EXIT_OK
+    assert out == (GOLDEN / "example_tta.md").read_text(encoding="utf-8")
+    code, out = run("report", golden, "--format", "term", "-v", "--color", "no")
+    assert out == (GOLDEN / "example_tta.txt").read_text(encoding="utf-8")
+    code, out = run("report", golden, "--format", "json")
+    assert out == (GOLDEN / "example_tta.json").read_text(encoding="utf-8")
+    code, out = run("report", golden, "--color", "yes")
+    assert "\x1b[" in out
+
+
+def test_report_to_a_file_and_size_limit(tmp_path: Path):
+    target = tmp_path / "comment.md"
+    code, out = run(
+        "report",
+        str(GOLDEN / "example_tta.json"),
+        "--format",
+        "md",
+        "--max-chars",
+        "3000",
+        "-o",
+        str(target),
+    )
+    assert code == EXIT_OK
+    assert out == ""
+    text = target.read_text(encoding="utf-8")
+    assert len(text) <= 3000
+    assert "this report leaves out" in text
+    code, out = run("report", str(GOLDEN / "example_tta.json"), "-o", str(tmp_path / "no" / "x"))
+    assert code == EXIT_USAGE
+    assert "cannot write" in out
+
+
+def test_report_of_a_bad_file_exits_2(tmp_path: Path):
+    bad = tmp_path / "r.json"
+    bad.write_text('{"schema_version": 2}')
+    err = io.StringIO()
+    code = main(["report", str(bad)], out=io.StringIO(), err=err)
+    assert code == EXIT_USAGE
+    assert "schema_version 2 is not supported" in err.getvalue()
+
+
+# --- baseline ------------------------------------------------------------------------------
+
+
+def test_baseline_from_a_saved_report_merges(tmp_path: Path):
+    target = tmp_path / "base.json"
+    target.write_text(
+        json.dumps({"schema_version": 1, "metrics": {"gone.py": {"coverage": 1.0}}}),
+        encoding="utf-8",
+    )
+    code, out = run(
+        "baseline",
+        "--rootdir",
+        str(tmp_path),
+        "--from-report",
+        str(GOLDEN / "example_tta.json"),
+        "-o",
+        str(target),
+    )
+    assert code == EXIT_OK
+    assert out == f"phase7: baseline written to {target} (8 targets)\n"
+    metrics = json.loads(target.read_text(encoding="utf-8"))["metrics"]
+    assert metrics["gone.py"] == {"coverage": 1.0}
+    assert metrics["src/tta/player_experience/auth.py"]["ruff"] == 2.0
+
+
+def test_baseline_by_running_the_gates_to_the_default_path(project: Path):
+    code, out = run("baseline", "--rootdir", str(project), "--gates", "ruff")
+    assert code == EXIT_OK, out
+    written = json.loads((project / "phase7-baseline.json").read_text(encoding="utf-8"))
+    assert written["metrics"]["src/core/unused.py"] == {"ruff": 1.0}
+
+
+def test_baseline_configured_path_and_write_failure(project: Path):
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace(
+            'manifest = "PLAN.md"\n', 'manifest = "PLAN.md"\nbaseline = "qa/base.json"\n'
+        )
+    )
+    code, out = run(
+        "baseline", "--rootdir", str(project), "--from-report", str(GOLDEN / "example_tta.json")
+    )
+    assert code == EXIT_USAGE
+    assert "cannot write baseline" in out
+    (project / "qa").mkdir()
+    code, out = run(
+        "baseline", "--rootdir", str(project), "--from-report", str(GOLDEN / "example_tta.json")
+    )
+    assert code == EXIT_OK
+    assert (project / "qa" / "base.json").is_file()
+
+
+@pytest.mark.parametrize("command", ["validate", "gate", "report", "baseline"])
+def test_every_command_documents_the_exit_codes(command: str, capsys: pytest.CaptureFixture[str]):
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    text = capsys.readouterr().out
+    assert "0  success" in text
+    assert "1  problems found" in text
+    assert "2  usage error" in text
