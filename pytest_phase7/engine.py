@@ -24,6 +24,7 @@ from pytest_phase7.gates.base import (
     error_run,
 )
 from pytest_phase7.gates.cache import ResultStore, cached_run, last_results, remember
+from pytest_phase7.gates.tools import kill_running
 from pytest_phase7.model import Manifest, PlanStatus, WorkItem
 from pytest_phase7.resolve import Resolution, Target
 from pytest_phase7.settings import Settings
@@ -38,6 +39,9 @@ from pytest_phase7.status import (
 
 #: Extra seconds to wait for a gate thread beyond its own timeout before giving up on it.
 JOIN_GRACE_SECONDS = 30.0
+
+#: How long :meth:`Engine.close` keeps killing the tools of gates that are still running.
+KILL_GRACE_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -205,10 +209,17 @@ class Engine:
         return replace(run, results={**carried, **run.results}) if carried else run
 
     def close(self) -> None:
-        """Stop waiting for gate threads (their subprocesses end by their own timeouts)."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
+        """Stop the gate threads; tools still running (an interrupted session) are killed."""
+        if self._pool is None:
+            return
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool = None
+        pending = [future for future in self._futures.values() if not future.done()]
+        # A gate may start its next tool just after a kill: keep killing until its thread ends.
+        deadline = time.monotonic() + KILL_GRACE_SECONDS
+        while pending and time.monotonic() < deadline:
+            kill_running()
+            pending = list(concurrent.futures.wait(pending, timeout=0.1).not_done)
 
     def _request(self, gate: Gate, session: SessionData | None) -> GateRequest:
         return GateRequest(

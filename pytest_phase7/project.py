@@ -36,7 +36,7 @@ def find_manifest(
 
     if explicit:
         path = ((base or rootdir) / explicit).resolve()
-        return load_manifest(path, display=display_path(path, rootdir))
+        return load_manifest(path, display=display_path(path, rootdir), root=rootdir)
     if any(key in table for key in MANIFEST_KEYS):
         source = Path(label.split(" [", 1)[0])
         text = source.read_text(encoding="utf-8") if source.is_file() else ""
@@ -44,7 +44,7 @@ def find_manifest(
     for name in DEFAULT_MANIFEST_NAMES:
         candidate = rootdir / name
         if candidate.is_file():
-            return load_manifest(candidate, display=name)
+            return load_manifest(candidate, display=name, root=rootdir)
     raise ManifestError(
         "no work-item manifest: pass --phase7-manifest=PATH, set manifest in [tool.phase7], or "
         "add " + " or ".join(DEFAULT_MANIFEST_NAMES) + " to the rootdir",

@@ -219,10 +219,12 @@ def _resolve_in_area(item: WorkItem, index: RepoIndex, areas: Mapping[str, str])
     folders: list[str]
     area = item.module.strip()
     if area and _normal_area(area) in areas:
-        configured = areas[_normal_area(area)].replace("\\", "/").strip("/")
-        escape = _escape_problem(item, configured)
+        raw = areas[_normal_area(area)].strip().replace("\\", "/")
+        # Checked before the slashes are stripped: "/abs/dir" must not become "abs/dir".
+        escape = _escape_problem(item, raw)
         if escape:
             return escape
+        configured = raw.strip("/")
         folders = [configured] if _is_dir(index, configured) else []
         searched = [f"{configured}/ (configured for {area!r})"]
         if not folders:

@@ -30,6 +30,9 @@ if TYPE_CHECKING:
     from coverage.results import Numbers
 
 NO_DATA_HINT = "run pytest --phase7 without --no-cov (pytest-cov measures the session)"
+NO_MEASUREMENT_HINT = (
+    "check that pytest-cov (or coverage run) measures the tests; delete a stale .coverage file"
+)
 
 
 class CoverageGate:
@@ -72,6 +75,16 @@ class CoverageGate:
         absolute = {f: os.path.abspath(request.rootdir / f) for f in files}
         per_file = self._report(cov, list(absolute.values()))
         measured = {os.path.realpath(p) for p in cov.get_data().measured_files()}
+        if not measured:
+            # `coverage report` refuses this too ("No data to report"): a measurement that
+            # recorded no file at all is a broken one (data missing, erased or unreadable), and
+            # reporting every target as 0% would pass that breakage off as a figure.
+            return error_run(
+                self.name,
+                request.targets,
+                "coverage.py recorded no data in this session (no file was measured)",
+                NO_MEASUREMENT_HINT,
+            )
         filtered = bool(cov.get_option("run:source") or cov.get_option("run:source_pkgs"))
 
         results: dict[str, GateResult] = {}

@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -26,6 +27,10 @@ SAFE_PATH_ENV: Mapping[str, str] = {"PYTHONSAFEPATH": "1"}
 
 #: How long to wait for a killed process group to close its pipes before giving up on them.
 _DRAIN_SECONDS = 5.0
+
+#: Tool processes that are running now (started by :func:`run_tool`, not yet reaped).
+_RUNNING: set[subprocess.Popen[bytes]] = set()
+_RUNNING_LOCK = threading.Lock()
 
 
 class ToolMissing(Exception):
@@ -105,6 +110,8 @@ def run_tool(
         raise ToolMissing(command[0], exc.strerror or type(exc).__name__) from None
     except OSError as exc:  # e.g. ENOEXEC: a file that is not a program
         raise ToolMissing(command[0], exc.strerror or str(exc)) from None
+    with _RUNNING_LOCK:
+        _RUNNING.add(process)
     try:
         out, err = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -122,7 +129,24 @@ def run_tool(
         _kill_group(process)
         _drain(process)
         raise
+    finally:
+        with _RUNNING_LOCK:
+            _RUNNING.discard(process)
     return ToolOutput(process.returncode, _decode(out), _decode(err), time.perf_counter() - started)
+
+
+def kill_running() -> int:
+    """Kill every tool process still running, with its process group; return how many.
+
+    For a session that ends before its gates do (Ctrl-C, a gate past its join deadline): the
+    gate threads see their tool die and return, instead of keeping pytest alive until the tools'
+    own timeouts while the tools outlive it.
+    """
+    with _RUNNING_LOCK:
+        running = list(_RUNNING)
+    for process in running:
+        _kill_group(process)
+    return len(running)
 
 
 def _kill_group(process: subprocess.Popen[bytes]) -> None:

@@ -10,6 +10,7 @@ caller can show them all; :func:`raise_for_errors` turns the first error into an
 from __future__ import annotations
 
 import re
+import stat
 import sys
 from collections.abc import Mapping
 from pathlib import Path, PurePath
@@ -30,6 +31,7 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 
 __all__ = [
     "MANIFEST_TABLE_KEYS",
+    "MAX_MANIFEST_BYTES",
     "load_manifest",
     "parse_markdown",
     "parse_toml",
@@ -37,6 +39,9 @@ __all__ = [
     "split_lines",
     "to_toml",
 ]
+
+#: The largest manifest file read (a plan of 100000 items is about 10 MB).
+MAX_MANIFEST_BYTES = 32 * 1024 * 1024
 
 _BYTE_LINE_BREAK = re.compile(rb"\r\n|\r|\n")
 _TOML_POSITION = re.compile(r"\s*\(at line ([0-9]+), column ([0-9]+)\)")
@@ -126,6 +131,15 @@ def _read_text(path: Path, shown: str) -> str:
     try:
         if path.is_dir():
             raise ManifestError("is a directory, not a manifest file", shown)
+        info = path.stat()
+        # A device or FIFO (a symlink to /dev/zero, say) would be read forever.
+        if not stat.S_ISREG(info.st_mode):
+            raise ManifestError("is not a regular file, not a manifest file", shown)
+        if info.st_size > MAX_MANIFEST_BYTES:
+            raise ManifestError(
+                f"is {info.st_size} bytes; a manifest may have at most {MAX_MANIFEST_BYTES}",
+                shown,
+            )
         raw = path.read_bytes()
     except FileNotFoundError:
         raise ManifestError("manifest file not found", shown) from None

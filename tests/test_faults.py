@@ -1,0 +1,728 @@
+"""Faults: a gate that cannot measure is ERROR (never PASS), and nothing is left behind.
+
+* the tools missing, crashing, printing garbage or changing their output format (fake
+  executables: ruff found first on PATH, mypy and the interrogate worker through the gates'
+  ``python_executable`` seams);
+* tools that hang: the timeout kills them and their children;
+* coverage data missing or corrupt;
+* a session interrupted (KeyboardInterrupt) while tools run or before the baseline is written;
+* two runs updating the same baseline at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import coverage
+import pytest
+
+from pytest_phase7 import atomic
+from pytest_phase7.baseline import load_baseline, write_baseline
+from pytest_phase7.engine import KILL_GRACE_SECONDS, Engine
+from pytest_phase7.errors import ManifestError
+from pytest_phase7.gates import docstrings as docstrings_module
+from pytest_phase7.gates import mypy as mypy_module
+from pytest_phase7.gates.base import (
+    Gate,
+    GateRequest,
+    GateResult,
+    GateRun,
+    GateStatus,
+    SessionData,
+)
+from pytest_phase7.gates.coverage import CoverageGate
+from pytest_phase7.gates.docstrings import DocstringsGate
+from pytest_phase7.gates.mypy import MypyGate
+from pytest_phase7.gates.ruff import RuffGate
+from pytest_phase7.gates.tools import run_tool
+from pytest_phase7.manifest import MAX_MANIFEST_BYTES, load_manifest
+from pytest_phase7.resolve import Target, TargetKind, resolve_items
+from pytest_phase7.settings import Settings
+
+TARGET = Target(TargetKind.FILE, "core/a.py", ("core/a.py",))
+
+PLAN = """# Plan
+
+### Batch 1: Unit Tests
+**Items:** 1-1
+
+| # | Module | File | Status |
+|---|--------|------|--------|
+| 1 | Core | a.py | QUEUED |
+"""
+
+#: The top of every fake tool: its arguments and the files after ``--``.
+PREAMBLE = """\
+import json, os, signal, subprocess, sys, time
+argv = sys.argv[1:]
+files = argv[argv.index("--") + 1 :] if "--" in argv else []
+"""
+
+
+def fake_program(path: Path, body: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"#!{sys.executable}\n{PREAMBLE}{textwrap.dedent(body)}")
+    path.chmod(0o755)
+    return path
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    root = tmp_path / "project"
+    (root / "core").mkdir(parents=True)
+    (root / "core" / "a.py").write_text('"""A module."""\n\nX = 1\n')
+    return root
+
+
+@pytest.fixture
+def fake_ruff_on_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[str], Path]:
+    """Put a fake ``ruff`` first on PATH, with the ruff package hidden (so PATH is searched)."""
+    monkeypatch.setitem(sys.modules, "ruff", None)
+
+    def install(body: str) -> Path:
+        folder = tmp_path / "bin"
+        monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ.get('PATH', '')}")
+        return fake_program(folder / "ruff", body)
+
+    return install
+
+
+@pytest.fixture
+def fake_python(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[str, str], Path]:
+    """Point the mypy or docstrings gate's Python at a fake one."""
+
+    def install(gate: str, body: str) -> Path:
+        path = fake_program(tmp_path / "fake-python" / f"python-{gate}", body)
+        module = mypy_module if gate == "mypy" else docstrings_module
+        monkeypatch.setattr(module, "python_executable", lambda: str(path))
+        return path
+
+    return install
+
+
+def run_gate(gate: Gate, root: Path) -> GateResult:
+    return gate.run(GateRequest(root, (TARGET,), Settings())).results[TARGET.ref]
+
+
+def assert_error(result: GateResult, reason: str) -> None:
+    """ERROR with the expected one-line reason and a hint; never a figure that could pass."""
+    assert result.status is GateStatus.ERROR, result
+    assert re.search(reason, result.reason), result.reason
+    assert "\n" not in result.reason
+    assert result.hint
+    assert result.metric is None
+
+
+# --- tools that crash, print garbage or change their output format ---------------------------
+
+RUFF_VERSION = 'if "--version" in argv:\n    print("ruff 9.9.9")\n    sys.exit(0)\n'
+RUFF_LISTS_FILES = (
+    'if "--show-files" in argv:\n'
+    '    print("\\n".join(os.path.abspath(f) for f in files))\n'
+    "    sys.exit(0)\n"
+)
+
+RUFF_FAULTS = {
+    "crash": (
+        'sys.stderr.write("ruff failed\\n  Cause: Failed to parse pyproject.toml\\n")\nsys.exit(2)',
+        r"^ruff failed \(exit 2\): Failed to parse pyproject\.toml$",
+    ),
+    "panic": (
+        "sys.stderr.write(\"thread 'main' panicked at src/main.rs:1:1\\n\")\nsys.exit(101)",
+        r"^ruff failed \(exit 101\): thread 'main' panicked",
+    ),
+    "killed": ("os.kill(os.getpid(), signal.SIGKILL)", r"^ruff failed \(exit -9\)"),
+    "garbage": (
+        'sys.stdout.write("\\x00\\x01 <html>not json</html>")',
+        r"^could not parse ruff's output: not JSON",
+    ),
+    "silent": ("sys.exit(0)", r"^could not parse ruff's output: not JSON"),
+    "text-format": (
+        'print("core/a.py:1:1: F401 `os` imported but unused")\nsys.exit(1)',
+        r"^could not parse ruff's output: not JSON",
+    ),
+    "object-format": (
+        'print(json.dumps({"violations": []}))',
+        r"^could not parse ruff's output: expected a JSON list, got dict$",
+    ),
+    "renamed-fields": (
+        'print(json.dumps([{"filename": os.path.abspath(files[0]), "start": {"row": 1}, '
+        '"message": "x", "code": "F401"}]))\nsys.exit(1)',
+        r"^could not parse ruff's output: record 1 lacks filename/location/message$",
+    ),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fault", sorted(RUFF_FAULTS))
+def test_fake_ruff_first_on_path_is_an_error(
+    project: Path, fake_ruff_on_path: Callable[[str], Path], fault: str
+) -> None:
+    body, reason = RUFF_FAULTS[fault]
+    fake_ruff_on_path(RUFF_VERSION + RUFF_LISTS_FILES + body)
+    assert_error(run_gate(RuffGate(), project), reason)
+
+
+@pytest.mark.slow
+def test_ruff_listing_files_in_a_new_format_is_an_error(
+    project: Path, fake_ruff_on_path: Callable[[str], Path]
+) -> None:
+    # --show-files answers in a format the gate does not know: it cannot tell that ruff linted
+    # the target, so a clean JSON answer must not make it PASS.
+    fake_ruff_on_path(
+        RUFF_VERSION
+        + 'if "--show-files" in argv:\n    print(json.dumps({"files": files}))\n    sys.exit(0)\n'
+        + 'print("[]")\n'
+    )
+    assert_error(run_gate(RuffGate(), project), r"ruff's configuration excludes core/a\.py")
+
+
+MYPY_VERSION = 'if "--version" in argv:\n    print("mypy 9.9.9")\n    sys.exit(0)\n'
+
+MYPY_FAULTS = {
+    "crash": (
+        'sys.stderr.write("Traceback (most recent call last):\\nAssertionError: INTERNAL ERROR\\n")'
+        "\nsys.exit(2)",
+        r"^mypy stopped \(exit 2\): Traceback",
+    ),
+    "killed": ("os.kill(os.getpid(), signal.SIGKILL)", r"^mypy stopped \(exit -9\): no output$"),
+    "garbage": ('print("{garbage")', r"^could not parse mypy's output: line 1 is not JSON"),
+    "text-format": (
+        "print(\"core/a.py:1: error: Name 'y' is not defined  [name-defined]\")\n"
+        'print("Found 1 error in 1 file")\nsys.exit(1)',
+        r"^mypy exited 1 but reported no errors we could read: core/a\.py:1: error",
+    ),
+    "renamed-fields": (
+        'print(json.dumps({"path": "core/a.py", "row": 1, "text": "x", "level": "error"}))'
+        "\nsys.exit(1)",
+        r"^could not parse mypy's output: line 1 lacks file/line/message/severity$",
+    ),
+    "json-array": (
+        'print(json.dumps([{"file": "core/a.py", "line": 1, "message": "x"}]))\nsys.exit(1)',
+        r"^mypy exited 1 but reported no errors we could read",
+    ),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fault", sorted(MYPY_FAULTS))
+def test_fake_mypy_is_an_error(
+    project: Path, fake_python: Callable[[str, str], Path], fault: str
+) -> None:
+    body, reason = MYPY_FAULTS[fault]
+    fake_python("mypy", MYPY_VERSION + body)
+    assert_error(run_gate(MypyGate(), project), reason)
+
+
+INTERROGATE_FAULTS = {
+    "crash": (
+        'sys.stderr.write("Traceback (most recent call last):\\nRuntimeError: boom\\n")'
+        "\nsys.exit(1)",
+        r"^interrogate failed \(exit 1\): RuntimeError: boom$",
+    ),
+    "killed": (
+        "os.kill(os.getpid(), signal.SIGKILL)",
+        r"^interrogate failed \(exit -9\): no output$",
+    ),
+    "garbage": ('print("100%")', r"^could not parse interrogate's output: 100%$"),
+    "no-files-table": (
+        'print(json.dumps({"version": "9.9.9", "fail_under": 80}))',
+        r"^could not parse interrogate's output: no files table$",
+    ),
+    "counts-as-text": (
+        'print(json.dumps({"version": "9", "fail_under": 80, "files": {f: {"error": "", '
+        '"walk_skipped": "", "covered": "1", "total": "1", "missing": []} for f in files}}))',
+        r"^could not parse interrogate's output: bad counts for core/a\.py$",
+    ),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fault", sorted(INTERROGATE_FAULTS))
+def test_fake_interrogate_is_an_error(
+    project: Path, fake_python: Callable[[str, str], Path], fault: str
+) -> None:
+    body, reason = INTERROGATE_FAULTS[fault]
+    fake_python("docstrings", body)
+    assert_error(run_gate(DocstringsGate(), project), reason)
+
+
+# --- tools not installed ---------------------------------------------------------------------
+
+
+def test_ruff_not_installed_anywhere_is_an_error(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "ruff", None)  # no ruff package ...
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))  # ... and no ruff on PATH
+    assert_error(run_gate(RuffGate(), project), r"^ruff is not installed$")
+
+
+@pytest.mark.slow
+def test_mypy_not_installed_is_an_error(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The real Python without its site-packages: "No module named mypy", as in a bare venv.
+    python = tmp_path / "bare-python"
+    python.write_text(f'#!/bin/sh\nexec "{sys.executable}" -S "$@"\n')
+    python.chmod(0o755)
+    monkeypatch.setattr(mypy_module, "python_executable", lambda: str(python))
+    assert_error(run_gate(MypyGate(), project), r"^mypy is not installed$")
+
+
+@pytest.mark.slow
+def test_interrogate_not_installed_is_an_error(
+    project: Path, fake_python: Callable[[str, str], Path]
+) -> None:
+    # The real worker, in a Python where importing interrogate fails.
+    fake_python(
+        "docstrings",
+        'sys.modules["interrogate"] = None\n'
+        "import runpy\n"
+        "sys.argv = [argv[1], *argv[2:]]\n"
+        'runpy.run_module(argv[1], run_name="__main__", alter_sys=True)\n',
+    )
+    assert_error(run_gate(DocstringsGate(), project), r"^interrogate is not installed \(")
+
+
+# --- hangs: killed with their children --------------------------------------------------------
+
+#: A tool that answers --version, then hangs with a child and a grandchild, recording all pids.
+HANG = r"""
+if "--version" in argv:
+    print("NAME 9.9.9")
+    sys.exit(0)
+pids = os.environ["PHASE7_FAKE_PIDS"]
+CHILD = (
+    "import os, subprocess, sys, time\n"
+    "g = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(300)'])\n"
+    "open(sys.argv[1], 'a').write('%d %d\\n' % (os.getpid(), g.pid))\n"
+    "time.sleep(300)\n"
+)
+subprocess.Popen([sys.executable, "-c", CHILD, pids])
+with open(pids, "a") as out:
+    out.write("%d\n" % os.getpid())
+time.sleep(300)
+"""
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # pragma: no cover - a recycled pid owned by someone else
+        return True
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"  # a zombie is dead, merely not reaped yet
+
+
+def recorded_pids(path: Path, count: int, seconds: float = 10.0) -> list[int]:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        pids = [int(p) for p in path.read_text().split()] if path.exists() else []
+        if len(pids) >= count:
+            return pids
+        time.sleep(0.05)
+    raise AssertionError(f"the fake tool did not start its children: {path}")
+
+
+def assert_all_dead(pids: list[int], seconds: float = 10.0) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end and any(alive(pid) for pid in pids):
+        time.sleep(0.05)
+    assert [pid for pid in pids if alive(pid)] == [], "processes left behind"
+
+
+@pytest.fixture
+def pid_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    path = tmp_path / "pids"
+    monkeypatch.setenv("PHASE7_FAKE_PIDS", str(path))
+    yield path
+    for pid in [int(p) for p in path.read_text().split()] if path.exists() else []:
+        if alive(pid):  # pragma: no cover - only when a test above failed
+            os.kill(pid, signal.SIGKILL)
+
+
+def phase7_project(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".md", PHASE7_EXECUTION_PLAN=PLAN)
+    (pytester.path / "core").mkdir()
+    (pytester.path / "core" / "a.py").write_text('"""A module."""\n\nX = 1\n')
+
+
+def install_hanging(
+    gate: str,
+    fake_ruff_on_path: Callable[[str], Path],
+    fake_python: Callable[[str, str], Path],
+) -> None:
+    if gate == "ruff":
+        fake_ruff_on_path(HANG.replace("NAME", "ruff"))
+    else:
+        fake_python(gate, HANG.replace("NAME", "mypy"))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(sys.platform == "win32", reason="process groups are POSIX")
+@pytest.mark.parametrize(
+    ("gate", "tool"), [("ruff", "ruff"), ("mypy", "mypy"), ("docstrings", "interrogate")]
+)
+def test_hanging_tool_is_killed_with_its_children_and_the_run_blocks(
+    pytester: pytest.Pytester,
+    fake_ruff_on_path: Callable[[str], Path],
+    fake_python: Callable[[str, str], Path],
+    pid_file: Path,
+    gate: str,
+    tool: str,
+) -> None:
+    phase7_project(pytester)
+    pytester.makepyfile(test_ok="def test_ok():\n    pass\n")
+    install_hanging(gate, fake_ruff_on_path, fake_python)
+    started = time.monotonic()
+    result = pytester.runpytest_inprocess(
+        "--phase7",
+        "--no-cov",
+        "-p",
+        "no:cacheprovider",
+        f"--phase7-gates={gate}",
+        "--phase7-timeout=3",
+    )
+    assert time.monotonic() - started < 30
+    out = result.stdout.str()
+    assert result.ret == 1, out
+    assert f"ERROR {gate}: {tool} timed out after 3s (hint: raise --phase7-timeout" in out
+    assert result.outlines[-2].startswith("phase7: merge BLOCKED (fail-on=regression): 1 item")
+    assert any(line.split()[:1] == ["1"] and line.endswith("FAILED") for line in result.outlines)
+    assert_all_dead(recorded_pids(pid_file, 3))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(sys.platform == "win32", reason="process groups are POSIX")
+def test_interrupted_session_kills_running_tools_at_once(
+    pytester: pytest.Pytester,
+    fake_ruff_on_path: Callable[[str], Path],
+    pid_file: Path,
+) -> None:
+    # Ctrl-C while ruff runs: the session must not wait for ruff's timeout (600 s here), and
+    # neither ruff nor its children may outlive it.
+    phase7_project(pytester)
+    fake_ruff_on_path(HANG.replace("NAME", "ruff"))
+    pytester.makepyfile(
+        test_interrupt=f"""
+        import time
+        from pathlib import Path
+
+
+        def test_interrupt():
+            pids = Path({str(pid_file)!r})
+            for _ in range(400):  # until ruff and its children run (at most 20 s)
+                if pids.exists() and len(pids.read_text().split()) >= 3:
+                    break
+                time.sleep(0.05)
+            raise KeyboardInterrupt
+        """
+    )
+    started = time.monotonic()
+    result = pytester.runpytest_inprocess(
+        "--phase7",
+        "--no-cov",
+        "-p",
+        "no:cacheprovider",
+        "--phase7-gates=ruff",
+        "--phase7-timeout=600",
+        no_reraise_ctrlc=True,
+    )
+    pids = recorded_pids(pid_file, 3)
+    assert_all_dead(pids)
+    assert time.monotonic() - started < 60
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    assert "phase7: not evaluated: the test session did not run to the end" in result.stdout.str()
+
+
+SLEEPY_TOOL = (
+    "import os, sys, time; open(sys.argv[1], 'a').write(f'{os.getpid()}\\n'); time.sleep(300)"
+)
+
+
+class ThreeToolsGate:
+    """A static gate that runs three tools one after the other, as the ruff gate does."""
+
+    name = "three"
+    title = "Three"
+    needs_session = False
+
+    def __init__(self, pids: Path) -> None:
+        self.pids = pids
+
+    def run(self, request: GateRequest) -> GateRun:
+        for _ in range(3):
+            run_tool([sys.executable, "-c", SLEEPY_TOOL, str(self.pids)], request.rootdir, 600)
+        return GateRun(self.name, {})
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(sys.platform == "win32", reason="process groups are POSIX")
+def test_closing_an_interrupted_run_kills_the_tools_a_gate_starts_next(
+    project: Path, pid_file: Path
+) -> None:
+    plan = project / "PLAN.md"
+    plan.write_text(PLAN, encoding="utf-8")
+    manifest = load_manifest(plan)
+    engine = Engine(
+        Settings(), manifest, resolve_items(manifest, project), project, [ThreeToolsGate(pid_file)]
+    )
+    engine.start()
+    recorded_pids(pid_file, 1)
+    started = time.monotonic()
+    engine.close()  # what pytest_unconfigure does after Ctrl-C
+    assert time.monotonic() - started < KILL_GRACE_SECONDS + 5
+    # The first tool was killed, and so were the two the gate started after it.
+    assert_all_dead(recorded_pids(pid_file, 3))
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs are POSIX")
+def test_a_manifest_that_is_a_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
+    fifo = tmp_path / "PLAN.md"
+    os.mkfifo(fifo)  # nobody ever writes to it: reading it would block forever
+    with pytest.raises(ManifestError, match="is not a regular file"):
+        load_manifest(fifo)
+
+
+def test_a_huge_manifest_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    plan = tmp_path / "PLAN.md"
+    with plan.open("wb") as out:
+        out.truncate(MAX_MANIFEST_BYTES + 1)  # sparse: costs no disk, would cost the memory
+    with pytest.raises(ManifestError, match=rf"is {MAX_MANIFEST_BYTES + 1} bytes; a manifest"):
+        load_manifest(plan)
+
+
+# --- coverage data missing or corrupt --------------------------------------------------------
+
+
+def coverage_result(project: Path, data_file: Path) -> GateResult:
+    """The gate on a session whose data is ``data_file``, loaded as far as it loads."""
+    cov = coverage.Coverage(data_file=str(data_file), config_file=False)
+    with contextlib.suppress(coverage.exceptions.DataError):
+        cov.load()
+    request = GateRequest(project, (TARGET,), Settings(), SessionData(cov))
+    return CoverageGate().run(request).results[TARGET.ref]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [None, b"", b"garbage" * 100, b"SQLite format 3\x00" + b"\x00" * 200],
+    ids=["missing", "empty", "garbage", "torn-sqlite-header"],
+)
+def test_coverage_without_usable_data_is_an_error(
+    project: Path, tmp_path: Path, content: bytes | None
+) -> None:
+    data_file = tmp_path / "data" / ".coverage"
+    data_file.parent.mkdir()
+    if content is not None:
+        data_file.write_bytes(content)
+    assert_error(coverage_result(project, data_file), r"^coverage\.py ")
+
+
+def test_coverage_data_of_other_files_still_gives_a_figure(project: Path, tmp_path: Path) -> None:
+    # The contrast: real data that merely lacks the target is a figure (0%), not an ERROR.
+    data_file = tmp_path / ".coverage"
+    data = coverage.CoverageData(basename=str(data_file))
+    data.add_lines({str(project / "other.py"): [1]})
+    data.write()
+    result = coverage_result(project, data_file)
+    assert result.status is GateStatus.FAIL
+    assert result.display == "0%"
+
+
+@pytest.mark.slow
+def test_no_coverage_plugin_is_an_error_end_to_end(pytester: pytest.Pytester) -> None:
+    phase7_project(pytester)
+    pytester.makepyfile(test_a="from core import a\n\n\ndef test_a():\n    assert a.X == 1\n")
+    pytester.makeini("[pytest]\npythonpath = .\n")
+    result = pytester.runpytest_subprocess(
+        "--phase7", "--phase7-gates=coverage", "-p", "no:pytest_cov", "-p", "no:cacheprovider"
+    )
+    out = result.stdout.str()
+    assert "ERROR coverage: nothing measured coverage in this session (hint: keep pytest-cov" in out
+    assert result.ret == 1
+
+
+@pytest.mark.slow
+def test_stale_corrupt_coverage_file_does_not_poison_the_run(pytester: pytest.Pytester) -> None:
+    phase7_project(pytester)
+    pytester.makepyfile(test_a="from core import a\n\n\ndef test_a():\n    assert a.X == 1\n")
+    pytester.makeini("[pytest]\npythonpath = .\n")
+    (pytester.path / ".coverage").write_bytes(b"garbage" * 100)
+    result = pytester.runpytest_subprocess(
+        "--phase7", "--phase7-gates=coverage", "-p", "no:cacheprovider"
+    )
+    assert result.ret == 0, result.stdout.str()
+    assert result.outlines[-2] == "phase7: OK (fail-on=regression): 1 DONE"
+
+
+@pytest.mark.slow
+def test_appending_to_corrupt_coverage_data_never_passes(pytester: pytest.Pytester) -> None:
+    # pytest-cov itself fails to load the data to append to; whatever the failure looks like,
+    # the run must not report the gate as passing.
+    phase7_project(pytester)
+    pytester.makepyfile(test_a="from core import a\n\n\ndef test_a():\n    assert a.X == 1\n")
+    pytester.makeini("[pytest]\npythonpath = .\n")
+    (pytester.path / ".coverage").write_bytes(b"garbage" * 100)
+    result = pytester.runpytest_subprocess(
+        "--phase7", "--phase7-gates=coverage", "--cov", "--cov-append", "-p", "no:cacheprovider"
+    )
+    assert result.ret != 0
+    assert "phase7: OK" not in result.stdout.str()
+
+
+# --- the baseline: interrupted, failing and concurrent writes --------------------------------
+
+SIZE_GATE = """
+import os
+
+from pytest_phase7.gates.base import GateResult, GateRun, GateStatus
+
+
+class SizeGate:
+    name = "size"
+    title = "Size"
+    needs_session = False
+
+    def run(self, request):
+        value = float(os.environ.get("PHASE7_FAKE_SIZE", "1"))
+        return GateRun(
+            "size",
+            {t.ref: GateResult("size", GateStatus.PASS, metric=value) for t in request.targets},
+        )
+
+
+def pytest_phase7_add_gates(config):
+    return [SizeGate()]
+"""
+
+OLD_BASELINE = b'{\n  "schema_version": 1,\n  "metrics": {"core/a.py": {"size": 5.0}}\n}\n'
+
+
+def leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.endswith(".tmp"))
+
+
+def test_interrupted_session_leaves_the_baseline_as_it_was(pytester: pytest.Pytester) -> None:
+    phase7_project(pytester)
+    pytester.makeconftest(SIZE_GATE)
+    baseline = pytester.path / "phase7-baseline.json"
+    baseline.write_bytes(OLD_BASELINE)
+    pytester.makepyfile(test_x="def test_x():\n    raise KeyboardInterrupt\n")
+    result = pytester.runpytest_inprocess(
+        "--phase7",
+        "--no-cov",
+        "-p",
+        "no:cacheprovider",
+        "--phase7-gates=size",
+        "--phase7-baseline=phase7-baseline.json",
+        "--phase7-baseline-update",
+        no_reraise_ctrlc=True,
+    )
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    assert baseline.read_bytes() == OLD_BASELINE
+    assert leftovers(pytester.path) == []
+
+
+@pytest.mark.parametrize("failure", [KeyboardInterrupt(), OSError(28, "No space left on device")])
+def test_a_write_failing_midway_keeps_the_old_baseline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failure: BaseException
+) -> None:
+    path = tmp_path / "phase7-baseline.json"
+    path.write_bytes(OLD_BASELINE)
+
+    def fail(fd: int) -> None:
+        raise failure
+
+    monkeypatch.setattr(atomic.os, "fsync", fail)
+    with pytest.raises(type(failure)):
+        write_baseline(path, {"core/a.py": {"size": 1.0}})
+    assert path.read_bytes() == OLD_BASELINE
+    assert leftovers(tmp_path) == []
+
+
+WRITER = """
+import sys
+from pathlib import Path
+from pytest_phase7.baseline import write_baseline
+
+path, value = Path(sys.argv[1]), float(sys.argv[2])
+metrics = {f"src/mod{n}.py": {"coverage": value, "ruff": value} for n in range(200)}
+for _ in range(40):
+    write_baseline(path, metrics)
+"""
+
+
+@pytest.mark.slow
+def test_concurrent_baseline_writers_never_tear_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "phase7-baseline.json"
+    write_baseline(path, {})
+    writers = [
+        subprocess.Popen([sys.executable, "-c", WRITER, str(path), value]) for value in ("1", "2")
+    ]
+    reads = set()
+    while any(w.poll() is None for w in writers):
+        metrics = load_baseline(path, "baseline")  # a torn file would not parse
+        assert len(metrics) in (0, 200)
+        reads.add(frozenset(v["coverage"] for v in metrics.values()))
+    assert [w.wait() for w in writers] == [0, 0]
+    assert reads <= {frozenset(), frozenset({1.0}), frozenset({2.0})}
+    final = load_baseline(path, "baseline")
+    assert {v["coverage"] for v in final.values()} in ({1.0}, {2.0})
+    assert leftovers(tmp_path) == []
+
+
+@pytest.mark.slow
+def test_two_runs_updating_one_baseline_leave_one_complete_run(pytester: pytest.Pytester) -> None:
+    phase7_project(pytester)
+    pytester.makeconftest(SIZE_GATE)
+    pytester.makepyfile(test_ok="def test_ok():\n    pass\n")
+    # fail-on=never: a run that starts after the other has written sees its figure as the
+    # baseline (a regression for the larger one); only the file is at stake here.
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "--phase7",
+        "--no-cov",
+        "-p",
+        "no:cacheprovider",
+        "--phase7-gates=size",
+        "--phase7-baseline-update",
+        "--phase7-fail-on=never",
+    ]
+    runs = [
+        subprocess.Popen(
+            command,
+            cwd=pytester.path,
+            env={**os.environ, "PHASE7_FAKE_SIZE": size},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for size in ("2", "3")
+    ]
+    outputs = [run.communicate(timeout=120)[0] for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    written = json.loads((pytester.path / "phase7-baseline.json").read_text())
+    assert written in (
+        {"schema_version": 1, "metrics": {"core/a.py": {"size": 2.0}}},
+        {"schema_version": 1, "metrics": {"core/a.py": {"size": 3.0}}},
+    )
+    assert leftovers(pytester.path) == []
