@@ -6,6 +6,7 @@
   ``pytest``, ``coverage combine`` merges their data, one ``phase7 gate`` judges it).
 * ``phase7 report RESULT.json --format md|term|json``: re-render a saved JSON report.
 * ``phase7 baseline``: write the baseline file, from a saved report or from coverage data.
+* ``phase7 init``: scaffold a plan from the repository as it is (:mod:`pytest_phase7.scaffold`).
 
 Exit codes (also in ``phase7 --help`` and the README):
 
@@ -32,8 +33,10 @@ from pytest_phase7.resolve import Resolution, ResolutionState
 
 if TYPE_CHECKING:
     from pytest_phase7.engine import RunResult
+    from pytest_phase7.gates.base import Gate
     from pytest_phase7.report import ReportData
     from pytest_phase7.settings import Settings
+    from pytest_phase7.status import Baseline
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
@@ -161,6 +164,42 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="baseline file (default: the baseline setting, else phase7-baseline.json)",
     )
+    init = _subcommand(
+        commands,
+        "init",
+        "scaffold a Phase 7 plan from the repository as it is (measures every "
+        "module; those below target become items)",
+    )
+    init.add_argument("--rootdir", default=".", help="the repository (default: .)")
+    init.add_argument(
+        "--source",
+        action="append",
+        default=None,
+        metavar="DIR",
+        help="folder of the code to plan for (repeatable; default: src/ if it exists, else the "
+        "rootdir); test files are left out",
+    )
+    measure = init.add_mutually_exclusive_group()
+    measure.add_argument(
+        "--coverage-file",
+        default=".coverage",
+        help="coverage data measured by a full test run (default: .coverage in the rootdir)",
+    )
+    measure.add_argument(
+        "--run-tests",
+        action="store_true",
+        help="run the tests once under coverage (python -m pytest) to measure them",
+    )
+    init.add_argument(
+        "-o",
+        "--output",
+        default="PHASE7_EXECUTION_PLAN.md",
+        help="plan to write, .md or .toml (default: PHASE7_EXECUTION_PLAN.md)",
+    )
+    init.add_argument(
+        "--project", default=None, help="project name in the title (default: the rootdir's name)"
+    )
+    init.add_argument("--force", action="store_true", help="overwrite an existing plan")
     return parser
 
 
@@ -180,6 +219,8 @@ def main(
             return report_command(args, out)
         if args.command == "baseline":
             return baseline_command(args, out)
+        if args.command == "init":
+            return init_command(args, out)
     except Phase7Error as exc:
         err.write(f"phase7: {exc}\n")
         return EXIT_USAGE
@@ -283,12 +324,8 @@ def run_gates(args: argparse.Namespace) -> tuple[RunResult, ReportData, Settings
     The static gates run concurrently, as in the plugin; the coverage gate reads the data file.
     Only the built-in gates run (gates added by a ``conftest.py`` need pytest).
     """
-    import coverage  # noqa: PLC0415
-
     from pytest_phase7.baseline import load_baseline  # noqa: PLC0415
-    from pytest_phase7.engine import Engine  # noqa: PLC0415
     from pytest_phase7.errors import ConfigError  # noqa: PLC0415
-    from pytest_phase7.gates.base import SessionData  # noqa: PLC0415
     from pytest_phase7.gates.coverage import CoverageGate  # noqa: PLC0415
     from pytest_phase7.gates.docstrings import DocstringsGate  # noqa: PLC0415
     from pytest_phase7.gates.mypy import MypyGate  # noqa: PLC0415
@@ -296,7 +333,6 @@ def run_gates(args: argparse.Namespace) -> tuple[RunResult, ReportData, Settings
     from pytest_phase7.manifest import raise_for_errors  # noqa: PLC0415
     from pytest_phase7.project import display_path, find_manifest  # noqa: PLC0415
     from pytest_phase7.report import report_data  # noqa: PLC0415
-    from pytest_phase7.resolve import RepoIndex, resolve_items  # noqa: PLC0415
     from pytest_phase7.session import select_gates  # noqa: PLC0415
 
     rootdir = Path(args.rootdir).resolve()
@@ -314,23 +350,43 @@ def run_gates(args: argparse.Namespace) -> tuple[RunResult, ReportData, Settings
             f"coverage data file not found: {args.coverage_file} (run the tests under coverage, "
             "then coverage combine)"
         )
-    index = RepoIndex(rootdir)
-    resolutions = resolve_items(manifest, rootdir, settings.modules, index=index)
     baseline = None
     if settings.baseline:
         base = Path.cwd() if args.baseline else rootdir
         path = (base / settings.baseline).resolve()
         baseline = load_baseline(path, display_path(path, rootdir))
+    result = gate_manifest(rootdir, manifest, settings, gates, data_file, baseline=baseline)
+    return result, report_data(result, baseline), settings
+
+
+def gate_manifest(
+    rootdir: Path,
+    manifest: Manifest,
+    settings: Settings,
+    gates: Sequence[Gate],
+    data_file: Path,
+    *,
+    baseline: Baseline | None = None,
+) -> RunResult:
+    """Resolve the manifest and run ``gates`` on it with the coverage data in ``data_file``."""
+    import coverage  # noqa: PLC0415
+
+    from pytest_phase7.engine import Engine  # noqa: PLC0415
+    from pytest_phase7.errors import ConfigError  # noqa: PLC0415
+    from pytest_phase7.gates.base import SessionData  # noqa: PLC0415
+    from pytest_phase7.resolve import RepoIndex, resolve_items  # noqa: PLC0415
+
+    index = RepoIndex(rootdir)
+    resolutions = resolve_items(manifest, rootdir, settings.modules, index=index)
     engine = Engine(settings, manifest, resolutions, rootdir, gates, baseline=baseline)
     with _working_directory(rootdir):
         try:
             cov = coverage.Coverage(data_file=str(data_file))
             cov.load()
         except coverage.CoverageException as exc:
-            raise ConfigError(f"cannot read coverage data {args.coverage_file}: {exc}") from None
+            raise ConfigError(f"cannot read coverage data {data_file}: {exc}") from None
         engine.start()
-        result = engine.finish(SessionData(cov))
-    return result, report_data(result, baseline), settings
+        return engine.finish(SessionData(cov))
 
 
 def _print_table(data: ReportData, args: argparse.Namespace, out: TextIO) -> None:
@@ -451,3 +507,97 @@ def baseline_command(args: argparse.Namespace, out: TextIO) -> int:
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
+
+
+# --- init ----------------------------------------------------------------------------------
+
+#: Test files ``phase7 init`` leaves out of the plan.
+TEST_FILE_PATTERNS = ("test_*.py", "*_test.py", "conftest.py")
+
+
+def _is_test_file(rel: str) -> bool:
+    from fnmatch import fnmatch  # noqa: PLC0415
+
+    parts = rel.split("/")
+    if any(part in {"tests", "test", "testing"} for part in parts[:-1]):
+        return True
+    return any(fnmatch(parts[-1], pattern) for pattern in TEST_FILE_PATTERNS)
+
+
+def init_command(args: argparse.Namespace, out: TextIO) -> int:
+    """``phase7 init``: measure every module and write a plan of the work left (scaffold.py)."""
+    import subprocess  # noqa: PLC0415
+    from datetime import date  # noqa: PLC0415
+
+    from pytest_phase7.atomic import write_atomic  # noqa: PLC0415
+    from pytest_phase7.errors import ConfigError  # noqa: PLC0415
+    from pytest_phase7.gates.coverage import CoverageGate  # noqa: PLC0415
+    from pytest_phase7.gates.docstrings import DocstringsGate  # noqa: PLC0415
+    from pytest_phase7.gates.mypy import MypyGate  # noqa: PLC0415
+    from pytest_phase7.gates.ruff import RuffGate  # noqa: PLC0415
+    from pytest_phase7.manifest import parse_markdown, to_toml  # noqa: PLC0415
+    from pytest_phase7.model import Batch, BatchKind, WorkItem  # noqa: PLC0415
+    from pytest_phase7.resolve import RepoIndex  # noqa: PLC0415
+    from pytest_phase7.scaffold import draft_batches, render_plan  # noqa: PLC0415
+    from pytest_phase7.settings import load_table, resolve  # noqa: PLC0415
+
+    rootdir = Path(args.rootdir).resolve()
+    if not rootdir.is_dir():
+        raise ConfigError(f"rootdir {args.rootdir} is not a folder")
+    output = (Path.cwd() / args.output).resolve()
+    if output.suffix not in {".md", ".toml"}:
+        raise ConfigError(f"{args.output}: the plan must be a .md or .toml file")
+    if output.exists() and not args.force:
+        raise ConfigError(f"{args.output} exists; pass --force to overwrite it")
+    sources = args.source or (["src"] if (rootdir / "src").is_dir() else ["."])
+    prefixes = []
+    for source in sources:
+        folder = (rootdir / source).resolve()
+        if not folder.is_dir() or (folder != rootdir and rootdir not in folder.parents):
+            raise ConfigError(f"--source {source}: not a folder inside the rootdir")
+        prefixes.append("" if folder == rootdir else folder.relative_to(rootdir).as_posix() + "/")
+    modules = [
+        rel
+        for rel in RepoIndex(rootdir).all_python_files()
+        if rel.endswith(".py")
+        and any(rel.startswith(p) for p in prefixes)
+        and not _is_test_file(rel)
+    ]
+    if not modules:
+        raise ConfigError(f"no Python modules found under {', '.join(sources)}")
+    data_file = (rootdir / ".coverage") if args.run_tests else (Path.cwd() / args.coverage_file)
+    if args.run_tests:
+        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:phase7", "--cov-report="]
+        command += [f"--cov={rootdir / p}" if p else f"--cov={rootdir}" for p in prefixes]
+        out.write("phase7 init: running the tests once under coverage...\n")
+        subprocess.run(command, cwd=rootdir, check=False, stdout=subprocess.DEVNULL)
+    if not data_file.is_file():
+        raise ConfigError(
+            f"coverage data file not found: {data_file} (measure a full test run first, or pass "
+            "--run-tests)"
+        )
+    table, label = load_table(rootdir)
+    settings = resolve(
+        {}, {}, {k: v for k, v in table.items() if k != "manifest"}, table_path=label
+    )
+    items = tuple(WorkItem(number=n, batch=1, target=rel) for n, rel in enumerate(modules, start=1))
+    everything = Manifest(
+        path="(every module)",
+        format="toml",
+        batches=(Batch(number=1, title="Every module", line=0, kind=BatchKind.TESTS, items=items),),
+    )
+    gates: list[Gate] = [CoverageGate(), RuffGate(), MypyGate(), DocstringsGate()]
+    result = gate_manifest(rootdir, everything, settings, gates, data_file)
+    texts = {rel: (rootdir / rel).read_text(encoding="utf-8", errors="replace") for rel in modules}
+    batches = draft_batches(result, texts)
+    text = render_plan(batches, args.project or rootdir.name, date.today(), settings.coverage_min)
+    if output.suffix == ".toml":
+        text = to_toml(parse_markdown(text, output.name))
+    write_atomic(output, text.encode("utf-8"))
+    count = sum(len(b.items) for b in batches)
+    hours = sum(i.hours for b in batches for i in b.items)
+    out.write(
+        f"wrote {args.output}: {len(modules)} modules measured, {len(batches)} batches, "
+        f"{count} items, {hours:g} hours\n"
+    )
+    return EXIT_OK

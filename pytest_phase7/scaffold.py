@@ -284,5 +284,5 @@ def render_plan(
     }
     lines += ["", "---", "", "## Success Criteria", ""]
     lines += [f"❌ **{b.title}:** {criteria[b.kind]}" for b in batches]
-    lines += ["", f"**Last Updated:** {day}", ""]
+    lines += ["", "---", "", "## Document Status", "", f"**Last Updated:** {day}", ""]
     return "\n".join(lines)
