@@ -77,6 +77,7 @@ def build_engine(config: pytest.Config) -> Engine:
     from pytest_phase7.baseline import load_baseline  # noqa: PLC0415
     from pytest_phase7.changed import changed_files  # noqa: PLC0415
     from pytest_phase7.gates import BuiltinGates  # noqa: PLC0415
+    from pytest_phase7.insights import InsightSections  # noqa: PLC0415
     from pytest_phase7.manifest import raise_for_errors  # noqa: PLC0415
     from pytest_phase7.project import display_path, find_manifest  # noqa: PLC0415
     from pytest_phase7.resolve import RepoIndex, resolve_items  # noqa: PLC0415
@@ -94,6 +95,9 @@ def build_engine(config: pytest.Config) -> Engine:
         raise_for_errors(manifest)
         if not config.pluginmanager.has_plugin("phase7-builtin-gates"):
             config.pluginmanager.register(BuiltinGates(), "phase7-builtin-gates")
+        if not config.pluginmanager.has_plugin("phase7-insights"):
+            history = _output_path(config, settings.history, "phase7_history")
+            config.pluginmanager.register(InsightSections(settings, history), "phase7-insights")
         gates = select_gates(config.hook.pytest_phase7_add_gates(config=config), settings)
         index = RepoIndex(config.rootpath)
         resolutions = resolve_items(manifest, config.rootpath, settings.modules, index=index)
@@ -148,6 +152,15 @@ def write_outputs(config: pytest.Config, engine: Engine, result: RunResult) -> N
     from pytest_phase7.report import STEP_SUMMARY_ENV, report_data, write_reports  # noqa: PLC0415
 
     settings = engine.settings
+    history = _output_path(config, settings.history, "phase7_history")
+    if history is not None:
+        from pytest_phase7.insights import record_run  # noqa: PLC0415
+
+        # First, so that the reports' Trends section includes this run.
+        try:
+            record_run(history, result, config.rootpath)
+        except OSError as exc:
+            raise pytest.UsageError(f"phase7: cannot append to history {history}: {exc}") from None
     path = _baseline_path(config, settings)
     if settings.baseline_update and path is not None:
         try:
@@ -370,9 +383,23 @@ def write_summary(
         _write_line(terminalreporter, line)
     for title, text in sections:
         terminalreporter.write_sep("-", title)
-        terminalreporter.write_line(text)
+        terminalreporter.write_line(_without_charts(text))
     # The verdict is always the last line of the summary.
     _write_line(terminalreporter, lines[-1])
+
+
+def _without_charts(text: str) -> str:
+    """Section text for the terminal: Mermaid charts only render in Markdown, so drop them."""
+    kept: list[str] = []
+    in_chart = False
+    for line in text.splitlines():
+        if line.strip() == "```mermaid":
+            in_chart = True
+        elif in_chart and line.strip() == "```":
+            in_chart = False
+        elif not in_chart:
+            kept.append(line)
+    return "\n".join(kept).rstrip()
 
 
 def _write_line(

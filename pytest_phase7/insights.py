@@ -1,0 +1,108 @@
+"""Built-in report sections: per-owner results and trends over runs.
+
+Shipped as an ordinary ``pytest_phase7_report_sections`` implementation, the hook third parties
+use too. The Trends section ends with a Mermaid chart in a fenced block, which GitHub renders in
+the Markdown report and the terminal leaves out.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from pytest_phase7.engine import RunResult
+from pytest_phase7.errors import ConfigError
+from pytest_phase7.history import (
+    HistoryEntry,
+    append_entry,
+    delta_text,
+    deltas,
+    load_history,
+    snapshot,
+)
+from pytest_phase7.owners import owners_markdown, summarize_owners
+from pytest_phase7.settings import Settings
+
+#: How many runs the completion chart shows at most (the most recent ones).
+CHART_RUNS = 30
+
+
+def record_run(path: Path, result: RunResult, rootdir: Path) -> None:
+    """Append this run to the history file (with the commit when the rootdir is in git)."""
+    from pytest_phase7.changed import git_output  # noqa: PLC0415
+
+    try:
+        commit: str | None = git_output(["rev-parse", "HEAD"], rootdir).strip() or None
+    except ConfigError:
+        commit = None
+    append_entry(path, snapshot(result, datetime.now(timezone.utc), commit))
+
+
+def trends_markdown(result: RunResult, entries: list[HistoryEntry], warnings: list[str]) -> str:
+    """The Trends section: per-item changes since the previous run and completion over runs."""
+    # Paragraphs are separated by blank lines so Markdown keeps them apart.
+    lines: list[str] = [f"warning: {w}\n" for w in warnings]
+    if len(entries) < 2:
+        lines.append("First recorded run: changes show from the next run on.")
+        return "\n".join(lines)
+    previous, current = entries[-2], entries[-1]
+    moved = deltas(previous, current)
+    names = {o.item.number: o.item.file or (o.item.target or "") for o in result.outcomes}
+    if moved:
+        for number in sorted(moved):
+            changes = ", ".join(
+                f"{gate} {delta_text(change)}"
+                + (" pts" if gate in {"coverage", "docstrings"} else "")
+                for gate, change in sorted(moved[number].items())
+            )
+            lines.append(f"- #{number} {names.get(number, '')}: {changes}")
+        lines.append("")
+    else:
+        lines.append("No metric changed since the previous run.\n")
+    lines.append(
+        f"Items done: {previous.done_items} → {current.done_items} of {current.total_items}; "
+        f"hours done: {previous.done_hours:g} → {current.done_hours:g} of "
+        f"{current.total_hours:g}."
+    )
+    recent = entries[-CHART_RUNS:]
+    done = ", ".join(str(e.done_items) for e in recent)
+    hours = ", ".join(f"{e.done_hours:g}" for e in recent)
+    top = max(1, *(e.total_items for e in recent), *(e.total_hours for e in recent))
+    lines += [
+        "",
+        "```mermaid",
+        "xychart-beta",
+        '    title "Completion over runs"',
+        f"    x-axis [{', '.join(str(i) for i in range(1, len(recent) + 1))}]",
+        f'    y-axis "Items / hours done" 0 --> {top:g}',
+        f"    line [{done}]",
+        f"    line [{hours}]",
+        "```",
+    ]
+    return "\n".join(lines)
+
+
+class InsightSections:
+    """Adds the Owners and Trends sections when the plan and settings call for them."""
+
+    def __init__(self, settings: Settings, history_path: Path | None) -> None:
+        """Remember what to report on."""
+        self.settings = settings
+        self.history_path = history_path
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_phase7_report_sections(self, result: RunResult) -> list[tuple[str, str]]:
+        """Owners (plans with an Owner/Assignee/Model column) and Trends (with a history)."""
+        sections: list[tuple[str, str]] = []
+        entries: list[HistoryEntry] = []
+        warnings: list[str] = []
+        if self.history_path is not None:
+            entries, warnings = load_history(self.history_path)
+        owners = summarize_owners(result, entries, self.settings.hourly_rate)
+        if owners:
+            sections.append(("Owners", owners_markdown(owners)))
+        if self.history_path is not None:
+            sections.append(("Trends", trends_markdown(result, entries, warnings)))
+        return sections
