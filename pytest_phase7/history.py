@@ -167,9 +167,9 @@ def deltas(previous: HistoryEntry | None, current: HistoryEntry) -> dict[int, di
 
 
 def delta_text(change: float) -> str:
-    """``▲ 12.5`` / ``▼ 3`` for a metric change (the unit is the metric's own)."""
+    """``▲ 12.5`` / ``▼ 3`` for a metric change, to one decimal (the unit is the metric's own)."""
     arrow = "▲" if change > 0 else "▼"
-    return f"{arrow} {abs(change):g}"
+    return f"{arrow} {round(abs(change), 1):g}"
 
 
 def first_seen(entries: Sequence[HistoryEntry], number: int, status: str) -> str | None:

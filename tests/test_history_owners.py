@@ -119,6 +119,7 @@ def test_history_round_trip_and_deltas(tmp_path: Path):
     assert deltas(entries[0], entries[1]) == {1: {"coverage": 12.5}}
     assert delta_text(12.5) == "▲ 12.5"
     assert delta_text(-3.0) == "▼ 3"
+    assert delta_text(7.54717) == "▲ 7.5"
     assert deltas(None, second) == {}
 
 
