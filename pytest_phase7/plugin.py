@@ -128,4 +128,3 @@ class Phase7Plugin:
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         """Stop waiting for gates that are still running (interrupted sessions)."""
         self.engine.close()
-

@@ -8,6 +8,7 @@ results with a one-line reason and a hint; it never returns PASS for something i
 from __future__ import annotations
 
 import enum
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -109,8 +110,22 @@ class Gate(Protocol):
         ...  # pragma: no cover
 
 
-def error_run(gate: str, targets: Sequence[Target], reason: str, hint: str = "") -> GateRun:
-    """A run where the gate could not measure: every target is ERROR with the same reason."""
+def error_run(
+    gate: str,
+    targets: Sequence[Target],
+    reason: str,
+    hint: str = "",
+    *,
+    tool_version: str = "",
+    started: float | None = None,
+) -> GateRun:
+    """A run where the gate could not measure: every target is ERROR with the same reason.
+
+    ``started`` (a ``time.perf_counter()`` reading) makes the run's seconds count from then.
+    """
     one_line = " ".join(reason.split())
     result = GateResult(gate, GateStatus.ERROR, reason=one_line, hint=hint)
-    return GateRun(gate, {t.ref: result for t in targets})
+    seconds = 0.0 if started is None else time.perf_counter() - started
+    return GateRun(
+        gate, {t.ref: result for t in targets}, tool_version=tool_version, seconds=seconds
+    )

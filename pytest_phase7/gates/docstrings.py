@@ -92,8 +92,12 @@ class DocstringsGate:
         settings = request.settings
         rootdir = request.rootdir
         if "--" in settings.interrogate_args:
-            return self._errors(
-                targets, "interrogate_args may not contain '--'", "", started, ARGS_HINT
+            return error_run(
+                self.name,
+                targets,
+                "interrogate_args may not contain '--'",
+                ARGS_HINT,
+                started=started,
             )
         gone = missing_files(rootdir, [f for t in targets for f in t.files])
         files = sorted({f for t in targets for f in t.files} - gone)
@@ -112,27 +116,27 @@ class DocstringsGate:
                 env=SAFE_PATH_ENV,
             )
         except ToolMissing as exc:
-            return self._errors(
+            return error_run(
+                self.name,
                 targets,
                 f"cannot run the interrogate worker: {exc}",
-                "",
-                started,
                 "check the Python executable running pytest",
+                started=started,
             )
         if output.timed_out:
-            return self._errors(
+            return error_run(
+                self.name,
                 targets,
                 f"interrogate timed out after {settings.timeout:g}s",
-                "",
-                started,
                 TIMEOUT_HINT,
+                started=started,
             )
         try:
             document = _parse(output, files)
         except WorkerOutputError as exc:
-            return self._errors(targets, str(exc), "", started, ARGS_HINT)
+            return error_run(self.name, targets, str(exc), ARGS_HINT, started=started)
         except _WorkerMissing as exc:
-            return self._errors(targets, str(exc), "", started, INSTALL_HINT)
+            return error_run(self.name, targets, str(exc), INSTALL_HINT, started=started)
         fail_under = float(document["fail_under"])
         threshold = settings.docstrings_min if settings.docstrings_min is not None else fail_under
         source = "interrogate fail-under"
@@ -209,22 +213,6 @@ class DocstringsGate:
             GateStatus.ERROR,
             reason=f"{absent} does not exist",
             hint="fix the target's path",
-        )
-
-    def _errors(
-        self,
-        targets: Sequence[Target],
-        reason: str,
-        version: str,
-        started: float,
-        hint: str,
-    ) -> GateRun:
-        run = error_run(self.name, targets, reason, hint)
-        return GateRun(
-            self.name,
-            run.results,
-            tool_version=version,
-            seconds=time.perf_counter() - started,
         )
 
 

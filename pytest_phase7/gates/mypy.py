@@ -134,8 +134,12 @@ class MypyGate:
                     env=SAFE_PATH_ENV,
                 )
                 if _not_installed(answer):
-                    return _errors(
-                        self.name, targets, "mypy is not installed", "", started, hint=INSTALL_HINT
+                    return error_run(
+                        self.name,
+                        targets,
+                        "mypy is not installed",
+                        INSTALL_HINT,
+                        started=started,
                     )
                 version = tool_version(answer)
                 if version:
@@ -149,44 +153,51 @@ class MypyGate:
                     env=SAFE_PATH_ENV,
                 )
         except ToolMissing as exc:
-            return _errors(
+            return error_run(
                 self.name,
                 targets,
                 f"mypy cannot run: {exc}",
-                version,
-                started,
-                hint="check the Python executable running pytest",
+                "check the Python executable running pytest",
+                tool_version=version,
+                started=started,
             )
         records: list[MypyRecord] = []
         context: list[str] = []
         if output is not None:
             if output.timed_out:
-                return _errors(
+                return error_run(
                     self.name,
                     targets,
                     f"mypy timed out after {settings.timeout:g}s",
-                    version,
-                    started,
-                    hint=TIMEOUT_HINT,
+                    TIMEOUT_HINT,
+                    tool_version=version,
+                    started=started,
                 )
             if _not_installed(output):
-                return _errors(
-                    self.name, targets, "mypy is not installed", version, started, hint=INSTALL_HINT
+                return error_run(
+                    self.name,
+                    targets,
+                    "mypy is not installed",
+                    INSTALL_HINT,
+                    tool_version=version,
+                    started=started,
                 )
             try:
                 records, other = parse_mypy_json(output.stdout)
             except MypyParseError as exc:
-                return _errors(
+                return error_run(
                     self.name,
                     targets,
                     f"could not parse mypy's output: {exc}",
-                    version,
-                    started,
-                    hint=FAILED_HINT,
+                    FAILED_HINT,
+                    tool_version=version,
+                    started=started,
                 )
             problem = _failure(output, records)
             if problem:
-                return _errors(self.name, targets, problem, version, started, hint=FAILED_HINT)
+                return error_run(
+                    self.name, targets, problem, FAILED_HINT, tool_version=version, started=started
+                )
             context.extend(f"mypy: {line}" for line in other)
             context.extend(
                 f"mypy: {line.strip()}" for line in output.stderr.splitlines() if line.strip()
@@ -320,16 +331,3 @@ def _forbidden(args: Sequence[str]) -> str:
         if len(arg) > 2 and arg[0] == "-" and arg[1] != "-" and arg[:2] in FORBIDDEN_ARGS:
             return arg[:2]
     return ""
-
-
-def _errors(
-    gate: str,
-    targets: Sequence[Target],
-    reason: str,
-    version: str,
-    started: float,
-    *,
-    hint: str,
-) -> GateRun:
-    run = error_run(gate, targets, reason, hint)
-    return GateRun(gate, run.results, tool_version=version, seconds=time.perf_counter() - started)

@@ -324,10 +324,4 @@ def _errors(
 ) -> GateRun:
     if not hint:
         hint = TIMEOUT_HINT if "timed out" in reason else "run ruff check yourself to see why"
-    run = error_run(gate, targets, reason, hint)
-    return GateRun(
-        gate,
-        run.results,
-        tool_version=version,
-        seconds=time.perf_counter() - started,
-    )
+    return error_run(gate, targets, reason, hint, tool_version=version, started=started)
