@@ -338,6 +338,12 @@ def shorten(text: str, width: int) -> str:
     return text[:head] + "…" + text[len(text) - tail :]
 
 
+#: Footnote for results carried over in changed-only mode (``--phase7-changed-since``).
+CARRIED_NOTE = (
+    "* not re-checked: unchanged since the --phase7-changed-since ref (last known result)"
+)
+
+
 def gate_cell(result: GateResult | None) -> str:
     """What a gate's cell shows: the tool's own figure, a mark for failures, or the state."""
     if result is None or result.status is GateStatus.SKIP:
@@ -345,6 +351,8 @@ def gate_cell(result: GateResult | None) -> str:
     if result.status is GateStatus.ERROR:
         return "ERROR"
     shown = result.display or ("" if result.metric is None else f"{result.metric:g}")
+    if result.carried:
+        shown += "*"
     return shown if result.status is GateStatus.PASS else f"{shown} ✗"
 
 
@@ -465,6 +473,8 @@ def render_terminal(result: RunResult, verbosity: int = 0) -> list[Line]:
             if verbosity > 0:
                 lines.extend([(f"      {detail}", {})] for detail in item_details(row.outcome))
     lines.extend(_problem_lines(result))
+    if any(r.carried for o in result.outcomes for r in o.results):
+        lines.append([(CARRIED_NOTE, {"yellow": True})])
     if verbosity > 0:
         lines.append([(timing_line(result), {})])
     verdict = result.verdict
@@ -555,11 +565,6 @@ def timing_line(result: RunResult) -> str:
             part += " (cached)"
         parts.append(part)
     return "gate times: " + (", ".join(parts) if parts else "no gate ran")
-
-
-def verdict_line(result: RunResult) -> str:
-    """The last line of the summary."""
-    return result.verdict.summary
 
 
 def terminal_lines(data: ReportData, verbosity: int = 0) -> list[Line]:

@@ -168,6 +168,8 @@ def metric_cell(result: GateResult | None, baseline: float | None) -> str:
         text = f"{_metric(result.gate, baseline)} {_ARROW} {text}"
     if result.status is GateStatus.FAIL and result.threshold is not None:
         text += f" ({_bound(result.gate, result.threshold)})"
+    if result.carried:
+        text += " (not re-checked)"
     return f"{mark} {text}"
 
 

@@ -137,6 +137,17 @@ def test_changed_only_rechecks_only_changed_targets(pytester: pytest.Pytester):
     assert checked("--phase7-changed-since=main") == ""
     (pytester.path / "b.py").write_text("y = 2\n")
     assert checked("--phase7-changed-since=main") == "b.py"
+    # Every report says which results were carried over rather than re-checked.
+    result = pytester.runpytest_inprocess(
+        "--no-cov", "--phase7", "--phase7-changed-since=main", "--phase7-md=r.md"
+    )
+    rows = {line.split()[0]: line for line in result.outlines if line[:1] in {"1", "2"}}
+    assert rows["1"].split()[-2:] == ["1*", "DONE"]  # a.py unchanged: carried
+    assert rows["2"].split()[-2:] == ["1", "DONE"]  # b.py changed: re-checked
+    assert "* not re-checked: unchanged since the --phase7-changed-since ref" in (
+        result.stdout.str()
+    )
+    assert (pytester.path / "r.md").read_text().count("(not re-checked)") == 1
     # A full run still checks everything.
     assert checked() == "a.py b.py"
 
