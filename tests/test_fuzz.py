@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import math
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pytest_phase7.engine import RunResult
 from pytest_phase7.errors import ConfigError, ManifestError
 from pytest_phase7.manifest import load_manifest, parse_markdown, parse_toml, to_toml
 from pytest_phase7.model import (
@@ -29,7 +31,10 @@ from pytest_phase7.model import (
     PlanStatus,
     WorkItem,
 )
+from pytest_phase7.resolve import Resolution, ResolutionState
 from pytest_phase7.settings import Settings, resolve
+from pytest_phase7.status import ItemOutcome, decide
+from pytest_phase7.writeback import update_manifest
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -516,3 +521,44 @@ def test_files_with_bom_and_crlf_load_like_plain_ones(
         body = text.replace("\n", "\r\n") if crlf else text
         dressed.write_bytes((b"\xef\xbb\xbf" if bom else b"") + body.encode("utf-8"))
         assert load_manifest(dressed) == load_manifest(plain)
+
+
+# --- write-back -------------------------------------------------------------------------------
+
+
+def _unchanged_result(manifest: Manifest, rootdir: Path) -> RunResult:
+    """A run whose derived status of every item with a recorded status is that status."""
+    outcomes = [
+        ItemOutcome(item, Resolution(item, ResolutionState.UNMAPPED), (), item.status)
+        for item in manifest.items
+        if item.status is not None
+    ]
+    return RunResult(
+        manifest=manifest,
+        rootdir=str(rootdir),
+        gates=("size",),
+        gate_titles=(("size", "Size"),),
+        outcomes=tuple(outcomes),
+        gate_runs=(),
+        verdict=decide(manifest, outcomes, "never"),
+    )
+
+
+@PLANS
+@given(plan=plans(), bom=st.booleans(), crlf=st.booleans())
+def test_write_back_of_unchanged_statuses_is_byte_identical(
+    scratch: Path, plan: Manifest, bom: bool, crlf: bool
+) -> None:
+    text = render_markdown(plan)
+    body = text.replace("\n", "\r\n") if crlf else text
+    data = (b"\xef\xbb\xbf" if bom else b"") + body.encode("utf-8")
+    path = scratch / "PLAN.md"
+    path.write_bytes(data)
+    os.utime(path, ns=(1_000_000_000, 1_000_000_000))
+    manifest = _no_errors(load_manifest(path))
+    result = _unchanged_result(manifest, scratch)
+    done = update_manifest(result)
+    assert (done.written, done.changes) == (False, ())
+    assert path.read_bytes() == data
+    assert path.stat().st_mtime_ns == 1_000_000_000
+    assert sorted(p.name for p in scratch.iterdir() if p.name.endswith(".tmp")) == []
