@@ -22,7 +22,13 @@ from typing import Any
 from pytest_phase7 import __version__
 from pytest_phase7.engine import RunResult
 from pytest_phase7.errors import Phase7Error
-from pytest_phase7.gates.base import GateResult, GateRun, GateStatus
+from pytest_phase7.gates.base import (
+    GateResult,
+    GateRun,
+    GateStatus,
+    result_from_json,
+    result_to_json,
+)
 from pytest_phase7.model import (
     Batch,
     BatchKind,
@@ -196,24 +202,7 @@ def _item(data: ReportData, outcome: ItemOutcome, hours: float | None) -> dict[s
         "regression": outcome.regression,
         "improved": outcome.improved,
         "error": outcome.error,
-        "results": [
-            {
-                "gate": r.gate,
-                "status": r.status.value,
-                "metric": _number(r.metric),
-                "display": r.display,
-                "threshold": _number(r.threshold),
-                "baseline": _number(data.baseline_of(outcome, r.gate)),
-                "reason": r.reason,
-                "hint": r.hint,
-                "details": list(r.details),
-                "extra": {name: value for name, value in r.extra if math.isfinite(value)},
-                "seconds": r.seconds,
-                "cached": r.cached,
-                "carried": r.carried,
-            }
-            for r in outcome.results
-        ],
+        "results": [_result(r, data.baseline_of(outcome, r.gate)) for r in outcome.results],
     }
 
 
@@ -326,7 +315,7 @@ def _read(doc: Mapping[str, Any]) -> ReportData:
         resolution = _resolution(item, raw["target"])
         results = []
         for r in raw["results"]:
-            gate_result = _gate_result(r)
+            gate_result = result_from_json(r)
             results.append(gate_result)
             base = _float(r["baseline"])
             if base is not None and resolution.target is not None:
@@ -486,18 +475,11 @@ def _resolution(item: WorkItem, raw: Mapping[str, Any]) -> Resolution:
     )
 
 
-def _gate_result(raw: Mapping[str, Any]) -> GateResult:
-    return GateResult(
-        gate=str(raw["gate"]),
-        status=GateStatus(raw["status"]),
-        metric=_float(raw["metric"]),
-        display=str(raw["display"]),
-        threshold=_float(raw["threshold"]),
-        reason=str(raw["reason"]),
-        hint=str(raw["hint"]),
-        details=_texts(raw["details"]),
-        extra=tuple((str(name), float(value)) for name, value in raw["extra"].items()),
-        seconds=float(raw["seconds"]),
-        cached=bool(raw["cached"]),
-        carried=bool(raw["carried"]),
-    )
+def _result(result: GateResult, baseline: float | None) -> dict[str, Any]:
+    # The shared form, with the baseline next to the threshold it is read against.
+    ordered: dict[str, Any] = {}
+    for key, value in result_to_json(result).items():
+        ordered[key] = value
+        if key == "threshold":
+            ordered["baseline"] = _number(baseline)
+    return ordered

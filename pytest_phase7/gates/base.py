@@ -8,11 +8,12 @@ results with a one-line reason and a hint; it never returns PASS for something i
 from __future__ import annotations
 
 import enum
+import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from pytest_phase7.resolve import Target
@@ -128,4 +129,56 @@ def error_run(
     seconds = 0.0 if started is None else time.perf_counter() - started
     return GateRun(
         gate, {t.ref: result for t in targets}, tool_version=tool_version, seconds=seconds
+    )
+
+
+def _finite(value: float | None) -> float | None:
+    # JSON has no NaN or infinity: a gate that produced one reported no usable figure.
+    return value if value is None or math.isfinite(value) else None
+
+
+def _optional_float(value: object) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"expected a number, got {value!r}")
+    return float(value)
+
+
+def result_to_json(result: GateResult) -> dict[str, Any]:
+    """One gate result as JSON-able data (the JSON report and the gate cache share this form)."""
+    return {
+        "gate": result.gate,
+        "status": result.status.value,
+        "metric": _finite(result.metric),
+        "display": result.display,
+        "threshold": _finite(result.threshold),
+        "reason": result.reason,
+        "hint": result.hint,
+        "details": list(result.details),
+        "extra": {name: value for name, value in result.extra if math.isfinite(value)},
+        "seconds": result.seconds,
+        "cached": result.cached,
+        "carried": result.carried,
+    }
+
+
+def result_from_json(raw: Mapping[str, Any]) -> GateResult:
+    """Rebuild a :class:`GateResult` from :func:`result_to_json` data.
+
+    Malformed data raises ``KeyError``, ``TypeError``, ``ValueError`` or ``AttributeError``.
+    """
+    return GateResult(
+        gate=str(raw["gate"]),
+        status=GateStatus(raw["status"]),
+        metric=_optional_float(raw["metric"]),
+        display=str(raw["display"]),
+        threshold=_optional_float(raw["threshold"]),
+        reason=str(raw["reason"]),
+        hint=str(raw["hint"]),
+        details=tuple(str(d) for d in raw["details"]),
+        extra=tuple((str(name), float(value)) for name, value in raw["extra"].items()),
+        seconds=float(raw["seconds"]),
+        cached=bool(raw["cached"]),
+        carried=bool(raw["carried"]),
     )

@@ -19,12 +19,20 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
 from pytest_phase7 import __version__
-from pytest_phase7.gates.base import Gate, GateRequest, GateResult, GateRun, GateStatus
+from pytest_phase7.gates.base import (
+    Gate,
+    GateRequest,
+    GateResult,
+    GateRun,
+    GateStatus,
+    result_from_json,
+    result_to_json,
+)
 
 #: Files whose content configures ruff, mypy or interrogate (searched in every ancestor folder).
 CONFIG_NAMES = (
@@ -48,7 +56,7 @@ USER_CONFIGS = (
 #: Environment variables (or prefixes) that change what the tools report.
 ENV_PREFIXES = ("RUFF_", "MYPY", "PYTHONPATH", "XDG_CONFIG_HOME", "INTERROGATE")
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 
 
 @dataclass(frozen=True)
@@ -147,36 +155,14 @@ def run_to_json(run: GateRun) -> dict[str, Any]:
         "tool_version": run.tool_version,
         "seconds": run.seconds,
         "context": list(run.context),
-        "results": {ref: _result_to_json(result) for ref, result in run.results.items()},
+        "results": {ref: result_to_json(result) for ref, result in run.results.items()},
     }
-
-
-def _result_to_json(result: GateResult) -> dict[str, Any]:
-    data = asdict(result)
-    data["status"] = result.status.value
-    return data
 
 
 def run_from_json(data: Mapping[str, Any]) -> GateRun:
     """Rebuild a :class:`GateRun` from :func:`run_to_json` data (``ValueError`` if malformed)."""
     try:
-        results = {
-            str(ref): GateResult(
-                gate=str(r["gate"]),
-                status=GateStatus(r["status"]),
-                metric=None if r["metric"] is None else float(r["metric"]),
-                display=str(r["display"]),
-                threshold=None if r["threshold"] is None else float(r["threshold"]),
-                reason=str(r["reason"]),
-                hint=str(r["hint"]),
-                details=tuple(str(d) for d in r["details"]),
-                extra=tuple((str(k), float(v)) for k, v in r["extra"]),
-                seconds=float(r["seconds"]),
-                cached=bool(r["cached"]),
-                carried=bool(r.get("carried", False)),
-            )
-            for ref, r in data["results"].items()
-        }
+        results = {str(ref): result_from_json(r) for ref, r in data["results"].items()}
         return GateRun(
             gate=str(data["gate"]),
             results=results,
