@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import concurrent.futures
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 
 from pytest_phase7.gates.base import (
@@ -57,6 +58,14 @@ class RunResult:
     verdict: Verdict
     tests_failed: int = 0
     notes: tuple[str, ...] = ()
+
+    @cached_property
+    def by_batch(self) -> Mapping[int, tuple[ItemOutcome, ...]]:
+        """Outcomes grouped by batch number, in order (computed once: reports ask per batch)."""
+        groups: dict[int, list[ItemOutcome]] = {}
+        for outcome in self.outcomes:
+            groups.setdefault(outcome.item.batch, []).append(outcome)
+        return {number: tuple(group) for number, group in groups.items()}
 
     def title_of(self, gate: str) -> str:
         """The report title of a gate."""
@@ -109,11 +118,13 @@ class Engine:
             for r in self.resolutions
         }
         self._targets: dict[str, list[Target]] = {name: [] for name in names}
+        seen: dict[str, set[str]] = {name: set() for name in names}
         for resolution in self.resolutions:
             if resolution.target is None:
                 continue
             for name in self.applicable[resolution.item.number]:
-                if all(t.ref != resolution.target.ref for t in self._targets[name]):
+                if resolution.target.ref not in seen[name]:
+                    seen[name].add(resolution.target.ref)
                     self._targets[name].append(resolution.target)
         self._pool: concurrent.futures.ThreadPoolExecutor | None = None
         self._futures: dict[str, concurrent.futures.Future[GateRun]] = {}

@@ -180,7 +180,7 @@ def progress_of(result: RunResult, outcomes: Sequence[ItemOutcome]) -> Progress:
 
 def batch_progress(result: RunResult, batch: Batch) -> Progress:
     """Progress of one batch."""
-    return progress_of(result, [o for o in result.outcomes if o.item.batch == batch.number])
+    return progress_of(result, list(result.by_batch.get(batch.number, ())))
 
 
 def phase_progress(result: RunResult, phase: Phase) -> Progress:
@@ -450,7 +450,7 @@ def render_terminal(result: RunResult, verbosity: int = 0) -> list[Line]:
 
     lines: list[Line] = []
     for batch in result.manifest.batches:
-        outcomes = [o for o in result.outcomes if o.item.batch == batch.number]
+        outcomes = list(result.by_batch.get(batch.number, ()))
         title = f"Batch {batch.number}: {batch.title}"
         if batch.priority:
             title += f" [{batch.priority}]"

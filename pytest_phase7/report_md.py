@@ -419,7 +419,7 @@ def _chart(data: ReportData) -> list[str]:
 
 def _batch_section(data: ReportData, batch: Batch, level: _Level, folded: bool) -> list[str]:
     result = data.result
-    outcomes = [o for o in result.outcomes if o.item.batch == batch.number]
+    outcomes = list(result.by_batch.get(batch.number, ()))
     progress = batch_progress(result, batch)
     heading = f"### Batch {batch.number}: {escape(batch.title)}"
     if batch.priority_note:

@@ -220,6 +220,8 @@ def decide(manifest: Manifest, outcomes: Sequence[ItemOutcome], policy: str) -> 
         and not o.error
         and not o.regression
     ]
+    # Item numbers, not outcomes: membership in a list of dataclasses compares every field.
+    pending_numbers = {o.item.number for o in pending_required}
     if pending_required:
         reasons.append(
             _items_phrase(
@@ -234,7 +236,7 @@ def decide(manifest: Manifest, outcomes: Sequence[ItemOutcome], policy: str) -> 
             if o.status is not PlanStatus.DONE
             and not o.error
             and not o.regression
-            and o not in pending_required
+            and o.item.number not in pending_numbers
         ]
         if incomplete:
             reasons.append(_items_phrase(incomplete, ("is not DONE", "are not DONE")))
