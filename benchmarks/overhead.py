@@ -1,0 +1,336 @@
+"""The plugin's own work on 1k / 10k / 100k-item manifests, measured in-process.
+
+Usage::
+
+    .venv/bin/python benchmarks/overhead.py [--sizes 1000,10000,100000] [--repeat 5]
+
+For each size a stub project is generated (``generate.py --stub``: ``K / 5`` one-line modules,
+a Markdown plan with ``K`` items, and the same plan as ``phase7.toml`` in a second folder), then
+each stage is timed (median of ``--repeat`` runs, ``gc.collect()`` before each) with no tool
+running:
+
+* ``load``: ``manifest.load_manifest`` of the Markdown plan (``load toml``: of ``phase7.toml``);
+* ``resolve``: ``resolve.RepoIndex`` (one walk of the repo) + ``resolve.resolve_items``;
+* ``engine``: ``engine.Engine(...)`` construction (which target each gate checks);
+* ``status``: ``status.derive_outcome`` for every item with synthetic ``GateResult`` s, then
+  ``status.decide`` (policy ``regression``);
+* ``render``: ``report.render_terminal`` of an ``engine.RunResult``;
+* ``total``: the sum of load + resolve + engine + status + render (the issue's target: <= 1 s at
+  10k items, growing linearly);
+* ``decide incomplete``: ``status.decide`` under ``--phase7-fail-on=incomplete`` (``, required``:
+  with every batch marked ``**Required:** yes``);
+* ``fingerprint``: the cache keys of the ruff, mypy and docstrings gates (``gates.cache``), i.e.
+  what a warm run pays before it can reuse results (stub files are one line: real projects
+  hash more bytes, see ``run.py``);
+* ``off: load_table``: what ``pytest`` *without* ``--phase7`` pays to decide that phase7 is off
+  (``settings.load_table``, called by ``session.is_enabled``), when the manifest is
+  ``phase7.toml`` (which ``load_table`` parses whole).
+
+Writes the table to ``benchmarks/RESULTS.md`` (section ``overhead``) unless ``--no-write``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import gc
+import itertools
+import math
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from common import child_env, update_machine, update_section
+from generate import plan_project, write_project
+
+STAGES = ("load", "resolve", "engine", "status", "render")
+EXTRA = (
+    "load toml",
+    "decide incomplete",
+    "decide incomplete, required",
+    "fingerprint",
+    "off: load_table",
+)
+
+
+class FakeGate:
+    """A gate that is never run: only its name matters to the engine's set-up."""
+
+    def __init__(self, name: str, title: str, *, needs_session: bool) -> None:
+        """A named gate."""
+        self.name = name
+        self.title = title
+        self.needs_session = needs_session
+
+    def run(self, request: Any) -> Any:  # pragma: no cover - never called
+        """Not used."""
+        raise NotImplementedError
+
+
+def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
+    """Median seconds of ``fn()`` over ``repeat`` runs, and its last result."""
+    times = []
+    result: Any = None
+    for _ in range(repeat):
+        gc.collect()
+        started = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times), result
+
+
+def synthetic_results(resolutions: Sequence[Any], gates: Sequence[str]) -> dict[str, Any]:
+    """One GateResult per resolved target and gate: PASS / FAIL with plausible metrics."""
+    from pytest_phase7.gates.base import GateResult, GateStatus
+
+    rng = random.Random(1)
+    table: dict[str, Any] = {}
+    for resolution in resolutions:
+        if resolution.target is None or resolution.target.ref in table:
+            continue
+        row = []
+        for gate in gates:
+            if gate in ("coverage", "docstrings"):
+                metric = round(rng.uniform(0, 100), 1)
+                ok = metric >= (70 if gate == "coverage" else 80)
+                display = f"{metric:.1f}%"
+            else:
+                metric = float(rng.choice((0, 0, 0, 1, 3)))
+                ok = metric == 0
+                display = f"{metric:g}"
+            status = GateStatus.PASS if ok else GateStatus.FAIL
+            row.append(GateResult(gate, status, metric=metric, display=display, threshold=70.0))
+        table[resolution.target.ref] = row
+    return table
+
+
+#: A stage whose previous size, scaled quadratically to this one, would take longer is skipped.
+BUDGET_SECONDS = 120.0
+
+
+def measure_size(
+    items: int, repeat: int, workdir: Path, previous: dict[str, float] | None = None
+) -> dict[str, float]:
+    """All stages for one manifest size (``previous``: the results of the size before)."""
+    from pytest_phase7 import engine as engine_mod
+    from pytest_phase7.gates.base import GateRun, GateStatus
+    from pytest_phase7.gates.cache import CachePolicy, fingerprint
+    from pytest_phase7.manifest import load_manifest
+    from pytest_phase7.model import BUILTIN_GATES
+    from pytest_phase7.report import render_terminal
+    from pytest_phase7.resolve import RepoIndex, resolve_items
+    from pytest_phase7.settings import Settings, load_table
+    from pytest_phase7.status import batch_kinds, decide, derive_outcome
+
+    modules = max(20, items // 5)
+    project = plan_project(modules, items, seed=11)
+    md_dir, toml_dir = workdir / f"md-{items}", workdir / f"toml-{items}"
+    write_project(project, md_dir, stub=True, fmt="md")
+    write_project(project, toml_dir, stub=True, fmt="toml")
+    settings = Settings()
+    out: dict[str, float] = {}
+
+    out["load"], manifest = timed(
+        lambda: load_manifest(md_dir / "PHASE7_EXECUTION_PLAN.md"), repeat
+    )
+    out["load toml"], _ = timed(lambda: load_manifest(toml_dir / "phase7.toml"), repeat)
+    out["off: load_table"], _ = timed(lambda: load_table(toml_dir), repeat)
+
+    def resolve() -> tuple[Any, Any]:
+        index = RepoIndex(md_dir)
+        return index, resolve_items(manifest, md_dir, index=index)
+
+    out["resolve"], (index, resolutions) = timed(resolve, repeat)
+    gates = [
+        FakeGate("coverage", "Coverage", needs_session=True),
+        FakeGate("ruff", "Ruff", needs_session=False),
+        FakeGate("mypy", "Mypy", needs_session=False),
+        FakeGate("docstrings", "Docs", needs_session=False),
+    ]
+
+    def build() -> Any:
+        return engine_mod.Engine(settings, manifest, resolutions, md_dir, gates)
+
+    out["engine"], engine = timed(build, repeat)
+    by_ref = synthetic_results(resolutions, BUILTIN_GATES)
+    kinds = batch_kinds(manifest)
+
+    def status(policy: str = "regression") -> tuple[list[Any], Any]:
+        outcomes = []
+        for resolution in resolutions:
+            results = by_ref.get(resolution.target.ref, ()) if resolution.target else ()
+            outcomes.append(derive_outcome(resolution, results, kinds[resolution.item.batch]))
+        return outcomes, decide(manifest, outcomes, policy)
+
+    out["status"], (outcomes, verdict) = timed(status, repeat)
+    out["decide incomplete"], _ = timed(lambda: decide(manifest, outcomes, "incomplete"), repeat)
+    required = dataclasses.replace(
+        manifest, batches=tuple(dataclasses.replace(b, required=True) for b in manifest.batches)
+    )
+    before = (previous or {}).get("decide incomplete, required")
+    scale = items / (previous or {}).get("_items", items)
+    if before is not None and before * scale**2 > BUDGET_SECONDS:
+        out["decide incomplete, required"] = float("nan")  # quadratic: would take minutes
+    else:
+        out["decide incomplete, required"], _ = timed(
+            lambda: decide(required, outcomes, "incomplete"), repeat
+        )
+    runs = tuple(
+        GateRun(g, {ref: row[i] for ref, row in by_ref.items()})
+        for i, g in enumerate(BUILTIN_GATES)
+    )
+    result = engine_mod.RunResult(
+        manifest=manifest,
+        rootdir=str(md_dir),
+        gates=BUILTIN_GATES,
+        gate_titles=tuple((g.name, g.title) for g in gates),
+        outcomes=tuple(outcomes),
+        gate_runs=runs,
+        verdict=verdict,
+    )
+    out["render"], lines = timed(lambda: render_terminal(result, 0), repeat)
+    assert lines, "render_terminal returned nothing"
+
+    def fingerprints() -> list[str]:
+        from pytest_phase7.gates.base import GateRequest
+
+        keys = []
+        for name, policy in (
+            ("ruff", CachePolicy(("ruff",))),
+            ("mypy", CachePolicy(("mypy",), whole_project=True)),
+            ("docstrings", CachePolicy(("interrogate",))),
+        ):
+            gate = next(g for g in gates if g.name == name)
+            request = GateRequest(md_dir, tuple(engine._targets[name]), settings)
+            keys.append(fingerprint(gate, policy, request, index.all_python_files()))
+        return keys
+
+    try:
+        out["fingerprint"], _ = timed(fingerprints, repeat)
+    except (TypeError, AttributeError) as exc:  # the cache API moved: report, do not crash
+        print(f"fingerprint not measured: {exc}", file=sys.stderr)
+        out["fingerprint"] = float("nan")
+    out["total"] = sum(out[s] for s in STAGES)
+    out["_items"] = float(items)
+    errors = sum(1 for o in outcomes if o.status.name == "FAILED")
+    assert all(r.status is not GateStatus.ERROR for row in by_ref.values() for r in row)
+    resolved = sum(1 for r in resolutions if r.target is not None)
+    print(
+        f"{items:>7} items ({modules} modules, {resolved} resolved, {errors} FAILED): "
+        + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in out.items() if k != "_items"),
+        flush=True,
+    )
+    return out
+
+
+def table(results: dict[int, dict[str, float]]) -> str:
+    """The Markdown table: ms per stage per size, and growth per 10x."""
+    sizes = sorted(results)
+    head = "| stage | " + " | ".join(f"{s:,} items ms" for s in sizes) + " | growth per 10x |"
+    lines = [head, "|---|" + "---:|" * (len(sizes) + 1)]
+    for stage in (*STAGES, "total", *EXTRA):
+        cells = [
+            "skipped" if math.isnan(results[s][stage]) else f"{results[s][stage] * 1000:.1f}"
+            for s in sizes
+        ]
+        growth = []
+        for small, big in itertools.pairwise(sizes):
+            a, b = results[small][stage], results[big][stage]
+            usable = a > 0 and not math.isnan(a) and not math.isnan(b)
+            growth.append(f"{b / a * 10 * small / big:.1f}x" if usable else "-")
+        name = f"**{stage}**" if stage == "total" else stage
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {' / '.join(growth)} |")
+    return "\n".join(lines)
+
+
+OFF_PATH_SNIPPET = """
+import sys, time
+import pytest  # already imported when pytest loads its plugins: not phase7's cost
+started = time.perf_counter()
+import pytest_phase7.plugin
+plugin = time.perf_counter()
+import pytest_phase7.session
+print(plugin - started, time.perf_counter() - plugin)
+"""
+
+
+def off_path(repeat: int) -> str:
+    """What phase7 costs a pytest run that does not enable it: the imports, in fresh processes.
+
+    ``plugin`` is imported by pytest's entry point; ``session`` (with ``engine``, ``gates``,
+    ``resolve``, ``status``, ``model``) is imported by the ``pytest_load_initial_conftests`` hook
+    to decide whether to inject coverage, also when phase7 is off.
+    """
+    plugin_s, session_s = [], []
+    for _ in range(repeat * 2):
+        out = subprocess.run(
+            [sys.executable, "-c", OFF_PATH_SNIPPET],
+            capture_output=True,
+            text=True,
+            check=True,
+            env=child_env(),
+        ).stdout.split()
+        plugin_s.append(float(out[0]))
+        session_s.append(float(out[1]))
+    return (
+        f"Plugin off (`pytest` without `--phase7`), fresh processes, median of {repeat * 2}: "
+        f"importing `pytest_phase7.plugin` {statistics.median(plugin_s) * 1000:.1f} ms, then "
+        f"`pytest_phase7.session` (imported by `pytest_load_initial_conftests` even when phase7 "
+        f"is off) {statistics.median(session_s) * 1000:.1f} ms; plus `settings.load_table` twice "
+        "(`_early_enabled` and `is_enabled`), see `off: load_table` above for its cost when the "
+        "manifest is `phase7.toml`."
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command line (see the module docstring)."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--sizes", default="1000,10000,100000", help='"" measures only the plugin-off imports'
+    )
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    results: dict[int, dict[str, float]] = {}
+    with tempfile.TemporaryDirectory(prefix="phase7-overhead-") as tmp:
+        for items in sizes:
+            repeat = args.repeat if items <= 10000 else 1
+            previous = results[max(results)] if results else None
+            results[items] = measure_size(items, repeat, Path(tmp), previous)
+    off = off_path(args.repeat)
+    print(off)
+    if not args.no_write:
+        update_section("overhead:off", off)
+    if not sizes:
+        return 0
+    body = table(results)
+    at_10k = results.get(10000, {}).get("total")
+    verdict = ""
+    if at_10k is not None:
+        verdict = (
+            f"\n\nTarget (load + resolve + engine + status + render <= 1 s at 10k items): "
+            f"{at_10k:.2f} s, **{'met' if at_10k <= 1 else 'missed'}**. Growth per 10x is the "
+            "time ratio for 10x the items (10.0x = linear); `skipped`: the 10x smaller size "
+            f"scaled quadratically would exceed {BUDGET_SECONDS:.0f} s."
+        )
+    command = f"python benchmarks/overhead.py --sizes {args.sizes} --repeat {args.repeat}"
+    section = (
+        f"Command: `{command}` (median of {args.repeat} runs; 1 run above 10k items; "
+        f"{time.strftime('%Y-%m-%d %H:%M')})\n\n{body}{verdict}"
+    )
+    print(section)
+    if not args.no_write:
+        update_machine()
+        update_section("overhead", section)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
