@@ -14,6 +14,7 @@ from pathlib import Path
 
 import coverage
 import pytest
+from gate_helpers import file_target
 
 from pytest_phase7.gates.base import GateRequest, GateStatus, SessionData
 from pytest_phase7.gates.coverage import CoverageGate
@@ -97,10 +98,6 @@ def gate_run(root: Path, targets: list[Target], **settings: object):
         return CoverageGate().run(request)
     finally:
         os.chdir(old)
-
-
-def file_target(rel: str) -> Target:
-    return Target(TargetKind.FILE, rel, (rel,))
 
 
 @pytest.mark.parametrize("branch", [False, True])

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import interrogate
 import pytest
+from gate_helpers import file_target, write
 
 from pytest_phase7.gates import _interrogate_worker as worker
 from pytest_phase7.gates import docstrings as docstrings_module
@@ -42,17 +43,6 @@ FILES = {
     "pkg/a.py": '"""A."""\n\n\ndef undocumented():\n    pass\n',
     "pkg/b.py": '"""B."""\n\n\ndef documented():\n    """Yes."""\n',
 }
-
-
-def write(root: Path, files: dict[str, str]) -> None:
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-
-
-def file_target(rel: str) -> Target:
-    return Target(TargetKind.FILE, rel, (rel,))
 
 
 PKG = Target(TargetKind.PACKAGE, "pkg/", ("pkg/__init__.py", "pkg/a.py", "pkg/b.py"))

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+from gate_helpers import file_target, write
 
 from pytest_phase7.gates import ruff as ruff_module
 from pytest_phase7.gates.base import GateRequest, GateRun, GateStatus
@@ -37,17 +38,6 @@ DIRTY = (
     "LONG = 'this line is much longer than the sixty characters that the config allows'\n"
     "x = undefined_name\n"
 )
-
-
-def write(root: Path, files: dict[str, str]) -> None:
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-
-
-def file_target(rel: str) -> Target:
-    return Target(TargetKind.FILE, rel, (rel,))
 
 
 def run_gate(root: Path, *targets: Target, **settings: object) -> GateRun:
