@@ -9,6 +9,7 @@ A gate that raises is an ERROR for all its targets, never a crash of the session
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -128,18 +129,34 @@ class Engine:
                     self._targets[name].append(resolution.target)
         self._pool: concurrent.futures.ThreadPoolExecutor | None = None
         self._futures: dict[str, concurrent.futures.Future[GateRun]] = {}
+        self._preparing: dict[str, concurrent.futures.Future[None]] = {}
 
     def start(self) -> None:
-        """Start the static gates in background threads (call at session start)."""
+        """Start the static gates, and session gates' preparation, in background threads.
+
+        Call at session start. A session gate may define ``prepare(request)`` to do the part of
+        its work that does not need the session's data while the tests run (the coverage gate
+        parses its target files); :meth:`finish` waits for it before running the gate.
+        """
         static = [g for g in self.gates if not g.needs_session and self._targets[g.name]]
-        if not static:
+        preparing = [
+            g
+            for g in self.gates
+            if g.needs_session and self._targets[g.name] and callable(getattr(g, "prepare", None))
+        ]
+        if not static and not preparing:
             return
         self._pool = concurrent.futures.ThreadPoolExecutor(
-            max_workers=len(static), thread_name_prefix="phase7-gate"
+            max_workers=len(static) + len(preparing), thread_name_prefix="phase7-gate"
         )
         for gate in static:
             request = self._request(gate, None)
             self._futures[gate.name] = self._pool.submit(self._run_static, gate, request)
+        for gate in preparing:
+            self._preparing[gate.name] = self._pool.submit(
+                gate.prepare,  # type: ignore[attr-defined]
+                self._request(gate, None),
+            )
 
     def finish(
         self,
@@ -156,6 +173,7 @@ class Engine:
             if not targets:
                 runs[gate.name] = GateRun(gate.name, {})
             elif gate.needs_session:
+                self._wait_for_preparation(gate.name)
                 runs[gate.name] = _safe_run(gate, self._request(gate, session))
             elif gate.name not in self._futures:
                 runs[gate.name] = self._run_static(gate, self._request(gate, None))
@@ -196,6 +214,16 @@ class Engine:
             notes=tuple(notes),
         )
 
+    def _wait_for_preparation(self, name: str) -> None:
+        """Let a session gate's ``prepare`` finish; a failed or late one is simply not used."""
+        future = self._preparing.get(name)
+        if future is None:
+            return
+        # The gate computes whatever its preparation did not: an exception here costs time,
+        # never a figure. The wait is bounded like any gate's.
+        with contextlib.suppress(Exception):
+            future.result(timeout=self.settings.timeout + JOIN_GRACE_SECONDS)
+
     def _run_static(self, gate: Gate, request: GateRequest) -> GateRun:
         """Run a static gate through the cache; in changed-only mode, only on changed targets.
 
@@ -225,7 +253,11 @@ class Engine:
             return
         self._pool.shutdown(wait=False, cancel_futures=True)
         self._pool = None
-        pending = [future for future in self._futures.values() if not future.done()]
+        futures: list[concurrent.futures.Future[object]] = [
+            *self._futures.values(),  # type: ignore[list-item] # Future is invariant; only waited on
+            *self._preparing.values(),  # type: ignore[list-item]
+        ]
+        pending = [future for future in futures if not future.done()]
         # A gate may start its next tool just after a kill: keep killing until its thread ends.
         deadline = time.monotonic() + KILL_GRACE_SECONDS
         while pending and time.monotonic() < deadline:
@@ -238,6 +270,7 @@ class Engine:
             targets=tuple(self._targets[gate.name]),
             settings=self.settings,
             session=session,
+            store=self.store,
         )
 
     def _results_for(

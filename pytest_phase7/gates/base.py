@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
+    from pytest_phase7.gates.cache import ResultStore
     from pytest_phase7.resolve import Target
     from pytest_phase7.settings import Settings
 
@@ -67,6 +68,8 @@ class GateRequest:
     targets: tuple[Target, ...]
     settings: Settings
     session: SessionData | None = None
+    #: pytest's cache (None with ``-p no:cacheprovider``), for what a gate keeps between runs.
+    store: ResultStore | None = None
 
 
 @dataclass(frozen=True)

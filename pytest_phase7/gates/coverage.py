@@ -1,21 +1,26 @@
 """The coverage gate: per-target percent from this session's coverage.py data.
 
-Numbers come from coverage.py itself: ``Coverage.json_report`` restricted to the target files
-(so only they are analysed, not the whole ``source``), summed into ``coverage.results.Numbers``
-for package targets, displayed with ``display_covered`` and judged with ``should_fail_under`` at
-the project's ``precision``. That is exactly what ``coverage report`` prints and gates.
+Numbers come from coverage.py itself: each target file is analysed by ``Coverage._analyze`` (what
+``coverage report`` calls per file), filtered by ``[report] include/omit`` as the report filters,
+summed into ``coverage.results.Numbers`` for package targets, displayed with ``display_covered``
+and judged with ``should_fail_under`` at the project's ``precision``. That is exactly what
+``coverage report`` prints and gates, for the target files only.
+
+The expensive part of that analysis, parsing each file, does not depend on the tests: the gate
+has it done while the tests run and caches it per file (:meth:`CoverageGate.prepare`,
+:mod:`pytest_phase7.gates.coverage_static`), so after the tests only the measured lines are
+combined with it.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import tempfile
+import sys
+import threading
 import time
-from collections import defaultdict
-from collections.abc import Iterable, Mapping
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from pytest_phase7.gates.base import (
     GateRequest,
@@ -24,15 +29,30 @@ from pytest_phase7.gates.base import (
     GateStatus,
     error_run,
 )
+from pytest_phase7.gates.coverage_static import (
+    StaticAnalysis,
+    StaticSpec,
+    UnsupportedCoverageError,
+    analyse_file,
+    file_digest,
+    load_cached,
+    make_reporter,
+    save_cached,
+    spec_for,
+)
+from pytest_phase7.gates.tools import SAFE_PATH_ENV, Deadline, ToolMissing, run_tool
 
 if TYPE_CHECKING:
     from coverage import Coverage
-    from coverage.results import Numbers
+    from coverage.results import Analysis, Numbers
+
+    from pytest_phase7.gates.cache import ResultStore
 
 NO_DATA_HINT = "run pytest --phase7 without --no-cov (pytest-cov measures the session)"
 NO_MEASUREMENT_HINT = (
     "check that pytest-cov (or coverage run) measures the tests; delete a stale .coverage file"
 )
+WORKER = "pytest_phase7.gates._coverage_worker"
 
 
 class CoverageGate:
@@ -41,6 +61,50 @@ class CoverageGate:
     name = "coverage"
     title = "Coverage"
     needs_session = True
+
+    def __init__(self) -> None:
+        """No static analysis prepared yet."""
+        self._prepared: dict[str, StaticAnalysis] = {}
+        self._prepared_spec = ""
+        self._prepare_note = ""
+        self._lock = threading.Lock()
+
+    def prepare(self, request: GateRequest) -> None:
+        """While the tests run: load or compute the static analysis of every target file.
+
+        Called by the engine in a background thread at session start. Only an optimisation:
+        whatever is not ready (or was prepared under other coverage settings) is computed by
+        :meth:`run` itself, with the same figures.
+        """
+        import coverage  # noqa: PLC0415
+
+        cov = coverage.Coverage.current()
+        if cov is None:
+            return  # nothing measures yet (e.g. --no-cov): nothing to prepare for
+        spec = spec_for(cov)
+        prepared: dict[str, StaticAnalysis] = {}
+        missing: list[str] = []
+        for path in _absolute_files(request):
+            try:
+                digest = file_digest(path)
+            except OSError:
+                continue  # run() reports it
+            cached = load_cached(request.store, path, spec)
+            if cached is not None and cached.usable_for(digest, needs_arcs=spec.arcs):
+                prepared[path] = cached
+            else:
+                missing.append(path)
+        note = f"static analysis: {len(prepared)} file(s) from the cache"
+        if missing:
+            computed, problem = _run_worker(request, spec, missing)
+            for path, analysis in computed.items():
+                prepared[path] = analysis
+                save_cached(request.store, path, spec, analysis)
+            note += f", {len(computed)} parsed while the tests ran"
+            if problem:
+                note += f" ({problem})"
+        with self._lock:
+            self._prepared, self._prepared_spec, self._prepare_note = prepared, spec.key, note
 
     def run(self, request: GateRequest) -> GateRun:
         """Read this session's coverage data for every target."""
@@ -64,17 +128,15 @@ class CoverageGate:
             )
 
     def _measure(self, cov: Coverage, request: GateRequest, started: float) -> GateRun:
-        import coverage  # noqa: PLC0415 - imported only when the gate runs
+        import coverage  # noqa: PLC0415
         from coverage.results import Numbers  # noqa: PLC0415
 
         settings = request.settings
         configured = cov.get_option("report:precision")
         precision = configured if isinstance(configured, int) else 0
         branch_measured = bool(cov.get_option("run:branch"))
-        files = sorted({f for t in request.targets for f in t.files})
-        absolute = {f: os.path.abspath(request.rootdir / f) for f in files}
-        per_file = self._report(cov, list(absolute.values()))
-        measured = {os.path.realpath(p) for p in cov.get_data().measured_files()}
+        data = cov.get_data()
+        measured = {os.path.realpath(p) for p in data.measured_files()}
         if not measured:
             # `coverage report` refuses this too ("No data to report"): a measurement that
             # recorded no file at all is a broken one (data missing, erased or unreadable), and
@@ -85,6 +147,7 @@ class CoverageGate:
                 "coverage.py recorded no data in this session (no file was measured)",
                 NO_MEASUREMENT_HINT,
             )
+        analyses = self._analyse(cov, request)
         filtered = bool(cov.get_option("run:source") or cov.get_option("run:source_pkgs"))
 
         results: dict[str, GateResult] = {}
@@ -93,30 +156,23 @@ class CoverageGate:
             details: list[str] = []
             problem = ""
             for rel in target.files:
-                data = per_file.get(os.path.realpath(absolute[rel]))
-                if data is None:
+                path = os.path.abspath(request.rootdir / rel)
+                analysis = analyses.get(path)
+                if isinstance(analysis, str):
+                    problem = f"{rel}: {analysis}"
+                    break
+                if analysis is None:
                     problem = f"{rel} is left out of coverage's report by its omit/include settings"
                     break
-                if os.path.realpath(absolute[rel]) not in measured and filtered:
+                imported = os.path.realpath(path) in measured
+                if not imported and filtered:
                     problem = f"{rel} is outside coverage's measured source"
                     break
-                summary = data["summary"]
-                numbers.append(
-                    Numbers(
-                        precision=precision,
-                        n_files=1,
-                        n_statements=summary["num_statements"],
-                        n_excluded=summary["excluded_lines"],
-                        n_missing=summary["missing_lines"],
-                        n_branches=summary.get("num_branches", 0),
-                        n_partial_branches=summary.get("num_partial_branches", 0),
-                        n_missing_branches=summary.get("missing_branches", 0),
-                    )
-                )
-                missing = _missing_text(data)
+                numbers.append(analysis.numbers)
+                missing = analysis.missing_formatted(branches=True)
                 if missing:
                     details.append(f"{rel}: missing {missing}")
-                if os.path.realpath(absolute[rel]) not in measured:
+                if not imported:
                     details.append(f"{rel}: never imported by the tests")
             if problem:
                 results[target.ref] = GateResult(
@@ -135,39 +191,107 @@ class CoverageGate:
                 branch_measured=branch_measured,
                 details=tuple(details),
             )
+        with self._lock:
+            note = self._prepare_note
         return GateRun(
             self.name,
             results,
             tool_version=coverage.__version__,
             seconds=time.perf_counter() - started,
+            context=(note,) if note else (),
         )
 
-    @staticmethod
-    def _report(cov: Coverage, morfs: list[str]) -> Mapping[str, dict[str, Any]]:
-        if not morfs:
-            return {}
-        from coverage.exceptions import NoDataError  # noqa: PLC0415
+    def _analyse(self, cov: Coverage, request: GateRequest) -> dict[str, Analysis | str | None]:
+        """Each target file's ``Analysis`` (the private calls are those ``coverage report`` makes).
 
-        with tempfile.TemporaryDirectory(prefix="phase7-cov-") as tmp:
-            out = Path(tmp) / "coverage.json"
+        None when ``[report] include/omit`` leaves a file out; a one-line reason when coverage.py
+        cannot analyse it.
+        """
+        from coverage.files import GlobMatcher, prep_patterns  # noqa: PLC0415
+        from coverage.python import PythonFileReporter  # noqa: PLC0415
+
+        # As Coverage.report does before analysing: apply [paths] remapping to the data.
+        cov._prepare_data_for_reporting()
+        config = cov.config
+        include = config.report_include and GlobMatcher(
+            prep_patterns(config.report_include), "report_include"
+        )
+        omit = config.report_omit and GlobMatcher(prep_patterns(config.report_omit), "report_omit")
+        spec = spec_for(cov)
+        needs_arcs = cov.get_data().has_arcs()
+        with self._lock:
+            prepared = self._prepared if self._prepared_spec == spec.key else {}
+        found: dict[str, Analysis | str | None] = {}
+        for path in _absolute_files(request):
+            reporter = cov._get_file_reporter(path)
+            if (include and not include.match(reporter.filename)) or (
+                omit and omit.match(reporter.filename)
+            ):
+                found[path] = None
+                continue
             try:
-                cov.json_report(morfs=morfs, outfile=str(out))
-            except NoDataError:
-                # Every target was filtered out by [report] omit/include: each is reported so.
-                return {}
-            report = json.loads(out.read_text(encoding="utf-8"))
-        files = report.get("files")
-        if not isinstance(files, dict):
-            raise ValueError("coverage JSON report has no 'files' table")
-        # Keys are coverage's own relative names; compute them the way coverage does.
-        from coverage.files import canonical_filename, relative_filename  # noqa: PLC0415
+                if isinstance(reporter, PythonFileReporter):
+                    static = self._static(request.store, path, spec, prepared, needs_arcs)
+                    if static is not None:
+                        reporter = make_reporter(reporter, static)
+                found[path] = cov._analyze(path, file_reporter=reporter)
+            except Exception as exc:  # noqa: BLE001 - coverage's NotPython, NoSource, ...
+                found[path] = f"coverage.py cannot analyse it: {type(exc).__name__}: {exc}"
+        return found
 
-        keyed = {}
-        for morf in morfs:
-            data = files.get(relative_filename(canonical_filename(morf)))
-            if data is not None:
-                keyed[os.path.realpath(morf)] = data
-        return keyed
+    @staticmethod
+    def _static(
+        store: ResultStore | None,
+        path: str,
+        spec: StaticSpec,
+        prepared: dict[str, StaticAnalysis],
+        needs_arcs: bool,
+    ) -> StaticAnalysis | None:
+        """The file's static analysis: prepared, cached or computed now (None: not supported)."""
+        digest = file_digest(path)
+        static = prepared.get(path)
+        if static is not None and static.usable_for(digest, needs_arcs=needs_arcs):
+            return static
+        wanted = StaticSpec(
+            spec.exclude, spec.partial, needs_arcs, spec.coverage_version, spec.python
+        )
+        try:
+            static = analyse_file(path, wanted)
+        except UnsupportedCoverageError:
+            return None  # coverage.py parses it itself, the slow way
+        save_cached(store, path, spec, static)
+        return static
+
+
+def _absolute_files(request: GateRequest) -> list[str]:
+    files = sorted({f for t in request.targets for f in t.files})
+    return [os.path.abspath(request.rootdir / f) for f in files]
+
+
+def _run_worker(
+    request: GateRequest, spec: StaticSpec, files: Sequence[str]
+) -> tuple[dict[str, StaticAnalysis], str]:
+    """Parse ``files`` in the worker process; the analyses it produced and a problem, if any."""
+    argv = [sys.executable, "-m", WORKER, *spec.to_argv(), "--", *files]
+    try:
+        output = run_tool(
+            argv, request.rootdir, Deadline(request.settings.timeout).remaining(), SAFE_PATH_ENV
+        )
+    except ToolMissing as exc:
+        return {}, f"worker could not start: {exc}"
+    if output.timed_out or output.returncode != 0:
+        return {}, f"worker failed: {output.first_line() or output.returncode}"
+    try:
+        document = json.loads(output.stdout)
+        if document["spec"] != spec.key:
+            return {}, "worker used other coverage settings"
+        computed = {}
+        for path, raw in document["files"].items():
+            if "error" not in raw:
+                computed[path] = StaticAnalysis.from_json(raw)
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        return {}, f"worker output unreadable: {type(exc).__name__}"
+    return computed, ""
 
 
 def _judge(
@@ -227,17 +351,3 @@ def _judge(
         details=details,
         extra=tuple(extra),
     )
-
-
-def _missing_text(data: Mapping[str, Any]) -> str:
-    from coverage.results import format_lines  # noqa: PLC0415
-
-    executed = data.get("executed_lines", [])
-    missing = data.get("missing_lines", [])
-    if not missing and not data.get("missing_branches"):
-        return ""
-    arcs: dict[int, list[int]] = defaultdict(list)
-    for start, end in data.get("missing_branches", []):
-        arcs[start].append(end)
-    statements: Iterable[int] = sorted(set(executed) | set(missing))
-    return str(format_lines(statements, missing, arcs=sorted(arcs.items()) or None))

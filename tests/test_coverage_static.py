@@ -1,0 +1,435 @@
+"""The coverage gate's static analysis (parsed while the tests run, cached) against coverage.py.
+
+Every figure is compared with coverage.py's own analysis of the same file and data: the
+``Analysis`` that ``Coverage._analyze`` builds with coverage's ``PythonFileReporter`` (what
+``coverage report`` uses), and ``coverage report`` itself for the gate's displayed percent.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import coverage
+import pytest
+from gate_helpers import file_target, write
+
+from pytest_phase7.gates import coverage_static
+from pytest_phase7.gates.base import GateRequest, GateStatus, SessionData
+from pytest_phase7.gates.coverage import WORKER, CoverageGate
+from pytest_phase7.gates.coverage_static import (
+    StaticAnalysis,
+    analyse_file,
+    file_digest,
+    load_cached,
+    make_reporter,
+    save_cached,
+    spec_for,
+)
+from pytest_phase7.settings import Settings
+
+pytestmark = pytest.mark.slow
+
+#: Every construct whose lines or arcs coverage.py translates: multi-line statements, `with`
+#: blocks (the 3.10+ jump fixes), excluded blocks, `pragma: no branch`, loops with else,
+#: try/finally, match, comprehensions, lambdas, async code and decorators.
+TRICKY = """\
+import contextlib
+
+
+def multi(a,
+          b):
+    total = (a +
+             b)
+    if (total >
+            10):
+        return "big"
+    return "small"
+
+
+def withs(path):
+    with contextlib.suppress(ValueError):
+        x = int(path)
+        if x:
+            return x
+    with open(os.devnull) as f, contextlib.nullcontext():
+        for line in f:
+            break
+        else:
+            pass
+    return 0
+
+
+def excluded():  # pragma: no cover
+    return 1
+
+
+def partial(n):
+    if n:  # pragma: no branch
+        n += 1
+    while n < 3:
+        n += 1
+    else:
+        n = -n
+    try:
+        return n
+    finally:
+        n = 0
+
+
+def matcher(value):
+    match value:
+        case [x, y]:
+            return x + y
+        case {"k": v}:
+            return v
+        case _:
+            return None
+
+
+squares = [i * i for i in range(3) if i]
+pick = lambda v: (v
+                  if v else None)
+
+
+@contextlib.contextmanager
+def managed():
+    yield 1
+
+
+async def coro(n):
+    if n:
+        return n
+    return 0
+
+
+import os
+"""
+
+DRIVER = """\
+import asyncio
+import tricky
+tricky.multi(1, 2)
+tricky.withs("0")
+tricky.withs("x")
+tricky.partial(5)
+tricky.matcher([1, 2])
+tricky.matcher(3)
+tricky.pick(1)
+with tricky.managed():
+    pass
+asyncio.run(tricky.coro(1))
+"""
+
+
+def measured(tmp_path: Path, branch: bool, config: str = "") -> Path:
+    write(tmp_path, {"tricky.py": TRICKY, "driver.py": DRIVER})
+    (tmp_path / ".coveragerc").write_text(f"[run]\nbranch = {branch}\n{config}")
+    subprocess.run([sys.executable, "-m", "coverage", "run", "driver.py"], cwd=tmp_path, check=True)
+    return tmp_path
+
+
+def loaded(root: Path) -> Any:
+    old = Path.cwd()
+    os.chdir(root)  # coverage reads its config from the current directory, as in a session
+    try:
+        cov = coverage.Coverage()
+        cov.load()
+    finally:
+        os.chdir(old)
+    return cov
+
+
+def facts(analysis: Any) -> dict[str, object]:
+    return {
+        "statements": analysis.statements,
+        "excluded": analysis.excluded,
+        "executed": analysis.executed,
+        "missing": analysis.missing,
+        "arc_possibilities": analysis.arc_possibilities,
+        "arcs_executed": analysis.arcs_executed,
+        "exit_counts": analysis.exit_counts,
+        "no_branch": analysis.no_branch,
+        "numbers": (
+            analysis.numbers.n_statements,
+            analysis.numbers.n_excluded,
+            analysis.numbers.n_missing,
+            analysis.numbers.n_branches,
+            analysis.numbers.n_partial_branches,
+            analysis.numbers.n_missing_branches,
+        ),
+        "missing_formatted": analysis.missing_formatted(branches=True),
+    }
+
+
+@pytest.mark.parametrize("branch", [False, True])
+def test_static_reporter_gives_coverage_own_analysis(tmp_path: Path, branch: bool):
+    root = measured(tmp_path, branch, "[report]\nexclude_also =\n    return None\n")
+    cov = loaded(root)
+    path = str(root / "tricky.py")
+    own = cov._analyze(path)
+    static = analyse_file(path, spec_for(cov))
+    # Through the JSON form too: that is what the worker and the cache hand over.
+    restored = StaticAnalysis.from_json(json.loads(json.dumps(static.to_json())))
+    assert restored == static
+    reporter = make_reporter(cov._get_file_reporter(path), restored)
+    ours = cov._analyze(path, file_reporter=reporter)
+    assert facts(ours) == facts(own)
+    assert own.numbers.n_statements > 30  # the file was really analysed
+    if branch:
+        assert own.numbers.n_missing_branches > 0  # and it has partial branches to get right
+
+
+def test_worker_output_equals_in_process_analysis(tmp_path: Path):
+    root = measured(tmp_path, branch=True)
+    (root / "broken.py").write_text("def f(:\n")
+    spec = spec_for(loaded(root))
+    proc = subprocess.run(
+        [sys.executable, "-m", WORKER, *spec.to_argv(), "--", "tricky.py", "broken.py"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    document = json.loads(proc.stdout)
+    assert document["spec"] == spec.key
+    assert StaticAnalysis.from_json(document["files"]["tricky.py"]) == analyse_file(
+        str(root / "tricky.py"), spec
+    )
+    assert "NotPython" in document["files"]["broken.py"]["error"]
+
+
+def test_exclusion_settings_change_the_key(tmp_path: Path):
+    root = measured(tmp_path, branch=False)
+    plain = spec_for(loaded(root))
+    (root / ".coveragerc").write_text("[report]\nexclude_also =\n    def matcher\n")
+    stricter = spec_for(loaded(root))
+    assert plain.key != stricter.key
+    path = str(root / "tricky.py")
+    assert analyse_file(path, stricter).excluded > analyse_file(path, plain).excluded
+
+
+class DictStore:
+    def __init__(self) -> None:
+        self.data: dict[str, object] = {}
+
+    def get(self, key: str, default: object) -> object:
+        return self.data.get(key, default)
+
+    def set(self, key: str, value: object) -> None:
+        self.data[key] = json.loads(json.dumps(value))
+
+
+def test_cache_entries_are_checked(tmp_path: Path):
+    root = measured(tmp_path, branch=True)
+    spec = spec_for(loaded(root))
+    path = str(root / "tricky.py")
+    static = analyse_file(path, spec)
+    store = DictStore()
+    save_cached(store, path, spec, static)
+    assert load_cached(store, path, spec) == static
+    assert load_cached(None, path, spec) is None
+    other = coverage_static.StaticSpec("x", spec.partial, True, spec.coverage_version, "py")
+    assert load_cached(store, path, other) is None
+    (key,) = store.data
+    store.data[key] = {"spec": spec.key, "analysis": {"digest": "x"}}  # damaged
+    assert load_cached(store, path, spec) is None
+    assert static.usable_for(file_digest(path), needs_arcs=True)
+    assert not static.usable_for("0" * 64, needs_arcs=False)
+    no_arcs = analyse_file(path, spec_for(loaded(measured(tmp_path / "b", branch=False))))
+    assert no_arcs.arcs is None
+    assert not no_arcs.usable_for(no_arcs.digest, needs_arcs=True)
+
+
+def test_file_changing_while_parsed_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    root = measured(tmp_path, branch=False)
+    digests = iter(["a" * 64, "b" * 64])
+    monkeypatch.setattr(coverage_static, "file_digest", lambda path: next(digests))
+    with pytest.raises(coverage_static.ChangedWhileParsingError):
+        analyse_file(str(root / "tricky.py"), spec_for(loaded(root)))
+
+
+def report_total(root: Path, rel: str) -> str:
+    proc = subprocess.run(
+        [sys.executable, "-m", "coverage", "report", "--format=total", rel],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return proc.stdout.strip() + "%"
+
+
+def run_gate(
+    root: Path,
+    gate: CoverageGate,
+    store: DictStore | None,
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    prepare: bool = True,
+) -> Any:
+    cov = loaded(root)
+    request = GateRequest(root, (file_target("tricky.py"),), Settings(), None, store)
+    if prepare:
+        # In a session the measuring Coverage object is the current one; here it is loaded.
+        monkeypatch.setattr(coverage.Coverage, "current", classmethod(lambda cls: cov))
+        gate.prepare(request)
+    old = Path.cwd()
+    os.chdir(root)
+    try:
+        return gate.run(GateRequest(root, request.targets, Settings(), SessionData(cov), store))
+    finally:
+        os.chdir(old)
+
+
+@pytest.mark.parametrize("branch", [False, True])
+def test_prepared_then_cached_figures_equal_coverage_report(
+    tmp_path: Path, branch: bool, monkeypatch: pytest.MonkeyPatch
+):
+    root = measured(tmp_path, branch)
+    store = DictStore()
+    cold = run_gate(root, CoverageGate(), store, monkeypatch)
+    assert cold.context == (
+        "static analysis: 0 file(s) from the cache, 1 parsed while the tests ran",
+    )
+    warm = run_gate(root, CoverageGate(), store, monkeypatch)
+    assert warm.context == ("static analysis: 1 file(s) from the cache",)
+    unprepared = run_gate(root, CoverageGate(), None, monkeypatch, prepare=False)
+    expected = report_total(root, "tricky.py")
+    for run in (cold, warm, unprepared):
+        assert run.results["tricky.py"].display == expected
+        assert run.results["tricky.py"].details == unprepared.results["tricky.py"].details
+
+
+def test_file_edited_after_preparation_is_analysed_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    root = measured(tmp_path, branch=True)
+    gate = CoverageGate()
+    cov = loaded(root)
+    monkeypatch.setattr(coverage.Coverage, "current", classmethod(lambda cls: cov))
+    store = DictStore()
+    gate.prepare(GateRequest(root, (file_target("tricky.py"),), Settings(), None, store))
+    with (root / "tricky.py").open("a") as source:
+        source.write("\n\ndef added():\n    return 1\n")
+    result = run_gate(root, gate, store, monkeypatch, prepare=False).results["tricky.py"]
+    assert result.display == report_total(root, "tricky.py")
+    assert (
+        dict(result.extra)["statements"]
+        == cov._analyze(str(root / "tricky.py")).numbers.n_statements
+    )
+
+
+def test_failing_worker_costs_time_not_figures(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    root = measured(tmp_path, branch=True)
+    monkeypatch.setattr("pytest_phase7.gates.coverage.WORKER", "pytest_phase7.no_such_worker")
+    run = run_gate(root, CoverageGate(), DictStore(), monkeypatch)
+    (note,) = run.context
+    assert note.startswith("static analysis: 0 file(s) from the cache, 0 parsed while the tests")
+    assert "worker failed: " in note
+    assert "No module named" in note
+    assert run.results["tricky.py"].display == report_total(root, "tricky.py")
+
+
+def test_coverage_without_jump_table_falls_back_to_its_own_parser(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    root = measured(tmp_path, branch=True)
+
+    def unsupported(parser: object) -> None:
+        raise coverage_static.UnsupportedCoverageError("no table")
+
+    monkeypatch.setattr(coverage_static, "_jump_fixers", unsupported)
+    run = run_gate(root, CoverageGate(), DictStore(), monkeypatch, prepare=False)
+    assert run.results["tricky.py"].display == report_total(root, "tricky.py")
+
+
+def test_unparsable_target_is_its_own_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    root = measured(tmp_path, branch=False)
+    (root / "broken.py").write_text("def f(:\n")
+    cov = loaded(root)
+    targets = (file_target("tricky.py"), file_target("broken.py"))
+    old = Path.cwd()
+    os.chdir(root)
+    try:
+        run = CoverageGate().run(GateRequest(root, targets, Settings(), SessionData(cov)))
+    finally:
+        os.chdir(old)
+    broken = run.results["broken.py"]
+    assert broken.status is GateStatus.ERROR
+    assert broken.reason.startswith("broken.py: coverage.py cannot analyse it: NotPython")
+    assert run.results["tricky.py"].display == report_total(root, "tricky.py")
+
+
+PLAN = """# Plan
+
+### Batch 1: Unit Tests
+**Items:** 1-1
+
+| # | Module | File | Status |
+|---|--------|------|--------|
+| 1 | Core | a.py | QUEUED |
+"""
+
+
+class PreparingGate:
+    """A session gate that records what its preparation saw; ``fail`` makes it raise."""
+
+    name = "prep"
+    title = "Prep"
+    needs_session = True
+
+    def __init__(self, *, fail: bool) -> None:
+        self.fail = fail
+        self.prepared: list[tuple[str, ...]] = []
+
+    def prepare(self, request: GateRequest) -> None:
+        if self.fail:
+            raise RuntimeError("preparation broke")
+        assert request.session is None  # preparation runs before the session has data
+        self.prepared.append(tuple(t.ref for t in request.targets))
+
+    def run(self, request: GateRequest) -> Any:
+        from pytest_phase7.gates.base import GateResult, GateRun
+
+        status = GateStatus.PASS if self.prepared else GateStatus.FAIL
+        return GateRun(self.name, {t.ref: GateResult(self.name, status) for t in request.targets})
+
+
+@pytest.mark.parametrize("fail", [False, True])
+def test_engine_prepares_session_gates_and_survives_a_failed_preparation(
+    tmp_path: Path, fail: bool
+):
+    from pytest_phase7.engine import Engine
+    from pytest_phase7.manifest import load_manifest
+    from pytest_phase7.resolve import resolve_items
+
+    write(tmp_path, {"core/a.py": "X = 1\n", "PLAN.md": PLAN})
+    manifest = load_manifest(tmp_path / "PLAN.md")
+    gate = PreparingGate(fail=fail)
+    engine = Engine(Settings(), manifest, resolve_items(manifest, tmp_path), tmp_path, [gate])
+    engine.start()
+    result = engine.finish(SessionData(None))
+    (run,) = result.gate_runs
+    # Prepared before it ran; a broken preparation only means the gate works without it.
+    assert run.results["core/a.py"].status is (GateStatus.FAIL if fail else GateStatus.PASS)
+    assert gate.prepared == ([] if fail else [("core/a.py",)])
+
+
+def test_worker_main_in_process(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    from pytest_phase7.gates import _coverage_worker
+
+    root = measured(tmp_path, branch=False)
+    spec = spec_for(loaded(root))
+    missing = str(root / "gone.py")
+    assert _coverage_worker.main([*spec.to_argv(), "--", str(root / "tricky.py"), missing]) == 0
+    files = json.loads(capsys.readouterr().out)["files"]
+    assert StaticAnalysis.from_json(files[str(root / "tricky.py")]).statements
+    assert files[missing]["error"].startswith("FileNotFoundError")
+    with pytest.raises(SystemExit) as usage:
+        _coverage_worker.main(["--", "x.py"])  # no --exclude/--partial
+    assert usage.value.code == 2
