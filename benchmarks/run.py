@@ -30,6 +30,9 @@ Fc    phase7's coverage gate alone, over this session's data (``CoverageGate.run
 Fa    ``coverage json`` over the whole ``source`` (the figure Fc must beat)
 G1    ``pytest`` with phase7 installed but not enabled
 G0    ``pytest -p no:phase7``
+H     ``pytest --phase7 --phase7-changed-since=HEAD`` warm, in a git repository with nothing
+      changed: a pull request that touches no target (issue 7: phase7's work beyond the tests,
+      H - E0, must be well under a second)
 ====  ==========================================================================================
 
 Prints medians and ratios against the targets of issue 6 and writes them, with the machine and
@@ -43,6 +46,7 @@ import argparse
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -64,7 +68,7 @@ SIZES: dict[str, tuple[int, int, int, int]] = {
     "medium": (200, 300, 5, 1),
     "large": (2000, 10000, 1, 0),
 }
-ORDER = ("A", "B", "C", "D", "E", "E0", "Fr", "Fm", "Fi", "Fc", "Fa", "G1", "G0")
+ORDER = ("A", "B", "C", "D", "E", "E0", "Fr", "Fm", "Fi", "Fc", "Fa", "G1", "G0", "H")
 ALL_CACHES = (".pytest_cache", ".mypy_cache", ".ruff_cache", ".coverage")
 TOOL_CACHES = (".mypy_cache", ".ruff_cache", ".coverage")
 QUIET_PLUGINS = ("-p", "no:hypothesispytest")
@@ -197,6 +201,13 @@ def configs(project: Path, targets: Targets) -> dict[str, Config]:
         ),
         "G1": Config("G1", "pytest, phase7 installed, off", [plain]),
         "G0": Config("G0", "pytest -p no:phase7", [[*plain, "-p", "no:phase7"]]),
+        "H": Config(
+            "H",
+            "pytest --phase7 --phase7-changed-since=HEAD, warm (a PR touching no target)",
+            [[*plain, "--phase7", "--phase7-changed-since=HEAD"]],
+            (".coverage",),
+            needs="phase7-cache+git",
+        ),
     }
 
 
@@ -212,11 +223,26 @@ def _clear(project: Path, names: Sequence[str]) -> None:
 def _prepare(cfg: Config, project: Path, all_configs: dict[str, Config], log: Path) -> None:
     """Put the project into the configuration's cache state (not timed)."""
     env = child_env()
-    if cfg.needs == "phase7-cache" and not (project / ".pytest_cache/v/phase7").exists():
+    if cfg.needs.endswith("+git") and not (project / ".git").exists():
+        _git_commit_all(project, log)
+    if cfg.needs.startswith("phase7-cache") and not (project / ".pytest_cache/v/phase7").exists():
         run_measured(all_configs["A"].steps[0], project, env, log)
     if cfg.needs == "coverage-data" and not (project / ".coverage").exists():
         run_measured(all_configs["E0"].steps[0], project, env, log)
     _clear(project, cfg.clear)
+
+
+def _git_commit_all(project: Path, log: Path) -> None:
+    """Make the project a git repository with everything committed (for changed-only runs)."""
+    (project / ".gitignore").write_text("\n".join([*ALL_CACHES, "cov-all.json", ""]))
+    who = ["-c", "user.name=bench", "-c", "user.email=bench@example.invalid"]
+    with log.open("a") as out:
+        for argv in (
+            ["git", "init", "-q"],
+            ["git", "add", "-A"],
+            ["git", *who, "commit", "-qm", "x"],
+        ):
+            subprocess.run(argv, cwd=project, check=True, stdout=out, stderr=out)
 
 
 def _inner_seconds(log: Path) -> float | None:
@@ -271,7 +297,7 @@ def run_benchmark(
             total = sum(p.wall for p in parts)
             codes = ",".join(str(p.returncode) for p in parts)
             print(f"   {key:3} {total:7.2f}s  exit {codes}", flush=True)
-            if key in ("A", "B"):
+            if key in ("A", "B", "H"):
                 problems += _check_phase7_log(log, key)
             if counted:
                 samples[key].add(parts, _inner_seconds(log) if key == "Fc" else None)
@@ -389,6 +415,20 @@ def checks(s: dict[str, Samples], metric: str = "wall") -> list[Check]:
             g0,
             1.0 + max(noise, 0.02),
             f"G1 {g1:.3f}s, G0 {g0:.3f}s; G0's own spread {noise:.1%} (the limit)",
+        )
+    h = wall("H")
+    if None not in (h, e0):
+        # Issue 7: "a PR that touches no target finishes its phase7 work in well under a second
+        # beyond the tests": an absolute budget, so a difference rather than a ratio.
+        extra = (h or 0) - (e0 or 0)
+        out.append(
+            Check(
+                "H - E0 (changed-only run, no target touched: seconds beyond the tests)",
+                extra,
+                1.0,
+                extra < 1.0,
+                f"H {h:.2f}s, E0 {e0:.2f}s",
+            )
         )
     if None not in (a, wall("D")):
         add(
