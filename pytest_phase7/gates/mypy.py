@@ -24,6 +24,7 @@ module, bad usage, a crash): an ERROR for every target, since mypy did not check
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import sys
 import time
@@ -124,7 +125,7 @@ class MypyGate:
         gone = missing_files(rootdir, [f for t in targets for f in t.files])
         files = sorted({f for t in targets for f in t.files} - gone)
         deadline = Deadline(settings.timeout)
-        version = _VERSIONS.get(python, "")
+        version = _VERSIONS.get(python, "") or _installed_version(python)
         try:
             if not version:
                 answer = run_tool(
@@ -316,6 +317,20 @@ def _failure(output: ToolOutput, records: Sequence[MypyRecord]) -> str:
     else:
         why = output.first_line() or "no output"
     return f"mypy stopped (exit {output.returncode}): {why}"
+
+
+def _installed_version(python: str) -> str:
+    """The installed mypy version when the gate runs pytest's own Python, else "".
+
+    Saves starting Python and importing mypy once per session just to ask ``mypy --version``;
+    a mypy that is not importable is still reported by the run itself.
+    """
+    if python != sys.executable:
+        return ""
+    try:
+        return importlib.metadata.version("mypy")
+    except importlib.metadata.PackageNotFoundError:
+        return ""
 
 
 def _not_installed(output: ToolOutput) -> bool:
