@@ -202,3 +202,51 @@ def test_real_ruff_gate_is_cached_between_runs(pytester: pytest.Pytester):
     assert "(cached)" not in timing("-p", "no:cacheprovider")
     (pytester.path / "mod.py").write_text("import sys\n")
     assert "(cached)" not in timing()
+
+
+def test_installing_a_package_is_a_miss_for_whole_project_gates(
+    repo: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+):
+    site = tmp_path_factory.mktemp("site-packages")
+    monkeypatch.syspath_prepend(str(site))
+    assert (
+        run_twice(CountingGate(whole_project=True), repo, (site / "new-1.0.dist-info").mkdir) == 2
+    )
+    upgrade = lambda: (site / "new-1.0.dist-info").rename(site / "new-2.0.dist-info")  # noqa: E731
+    assert run_twice(CountingGate(whole_project=True), repo, upgrade) == 2
+    # Targets-only gates do not depend on what is installed beyond their own tool.
+    assert run_twice(CountingGate(), repo, (site / "more-1.0.dist-info").mkdir) == 1
+
+
+def test_config_next_to_a_symlinked_targets_real_file_counts(tmp_path: Path):
+    real = tmp_path / "elsewhere"
+    real.mkdir()
+    (real / "impl.py").write_text("x = 1\n")
+    (tmp_path / "target.py").symlink_to(real / "impl.py")
+    assert real / "ruff.toml" not in cache_module.config_files(tmp_path, ["target.py"])
+    (real / "ruff.toml").write_text("line-length = 80\n")
+    assert real / "ruff.toml" in cache_module.config_files(tmp_path, ["target.py"])
+
+
+class WriteCountingStore(DictStore):
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes = 0
+
+    def set(self, key: str, value: object) -> None:
+        self.writes += 1
+        super().set(key, value)
+
+
+def test_remember_writes_only_what_is_new(repo: Path):
+    store = WriteCountingStore()
+    gate = CountingGate()
+    run = gate.run(request_for(repo))
+    cache_module.remember(store, run)
+    assert store.writes == 1
+    cache_module.remember(store, run)  # the same results again (a cache hit): nothing to write
+    assert store.writes == 1
+    changed = GateRun(gate.name, {"target.py": GateResult(gate.name, GateStatus.FAIL, metric=2.0)})
+    cache_module.remember(store, changed)
+    assert store.writes == 2
+    assert cache_module.last_results(store, gate.name)["target.py"].status is GateStatus.FAIL

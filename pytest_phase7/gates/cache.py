@@ -99,11 +99,36 @@ def _hash_file(update: Callable[[bytes], object], path: Path) -> None:
     update(b"\0")
 
 
+#: Names on ``sys.path`` that record an installed distribution (its name and version).
+_INSTALL_RECORDS = (".dist-info", ".egg-info", ".egg-link", ".pth")
+
+
+def installed_listing() -> list[str]:
+    """What is installed for this Python: the install records in every ``sys.path`` folder.
+
+    A ``NAME-VERSION.dist-info`` entry changes with every install, upgrade or removal, so the
+    listing stands for the installed packages in a cache key, for a directory listing per path
+    entry (about 100x cheaper than reading every distribution's metadata).
+    """
+    listing: list[str] = []
+    for entry in sys.path:
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:
+            continue  # zip files, missing folders: nothing installed there
+        listing += (f"{entry}:{name}" for name in sorted(names) if name.endswith(_INSTALL_RECORDS))
+    return listing
+
+
 def config_files(rootdir: Path, files: Iterable[str]) -> list[Path]:
     """Every config file that can apply to ``files``: in each folder from theirs up to ``/``."""
     folders: set[Path] = {rootdir.resolve()}
+    # Resolve each folder once, not each file (a warm run does this in a gate thread).
+    for name in {os.path.dirname(rel) for rel in files}:
+        folders.add((rootdir / name).resolve())
     for rel in files:
-        folders.add((rootdir / rel).resolve().parent)
+        if os.path.islink(rootdir / rel):  # a symlinked file: its real folder's configs too
+            folders.add((rootdir / rel).resolve().parent)
     seen: set[Path] = set()
     for folder in sorted(folders):
         for ancestor in (folder, *folder.parents):
@@ -137,10 +162,7 @@ def fingerprint(
     files = sorted({f for t in request.targets for f in t.files})
     if policy.whole_project:
         files = sorted(set(files) | set(project_files))
-        installed = sorted(
-            f"{d.metadata['Name']}=={d.version}" for d in importlib.metadata.distributions()
-        )
-        digest.update("\n".join(installed).encode())
+        digest.update("\n".join(installed_listing()).encode("utf-8", "surrogateescape"))
     for rel in files:
         _hash_file(digest.update, request.rootdir / rel)
     for path in config_files(request.rootdir, files):
@@ -223,14 +245,17 @@ def remember(store: ResultStore | None, run: GateRun) -> None:
     """Merge a run's results (not its ERRORs) into the gate's last known results."""
     if store is None or not run.results:
         return
-    merged = last_results(store, run.gate)
-    merged.update(
-        {
+    known = last_results(store, run.gate)
+    merged = {
+        **known,
+        **{
             ref: replace(r, cached=False, carried=False)
             for ref, r in run.results.items()
             if r.status is not GateStatus.ERROR
-        }
-    )
+        },
+    }
+    if merged == known:
+        return  # a cache hit usually: nothing new to write
     store.set(
         f"phase7/last/{run.gate}",
         run_to_json(GateRun(run.gate, merged, tool_version=run.tool_version)),
