@@ -102,7 +102,11 @@ class Gate(Protocol):
     """A quality gate; the built-in gates and custom ones (``pytest_phase7_add_gates``) are these.
 
     ``needs_session`` gates run after the tests (they read what the session measured); the others
-    are static and start when the session starts, running while the tests run.
+    are static and start when the session starts, running while the tests run. A session gate
+    may also define ``prepare(request) -> None``: it is called in a background thread when the
+    session starts (``request.session`` is None) to do, while the tests run, whatever does not
+    need the session's data. It is an optimisation only: ``run`` must give the same results
+    whether ``prepare`` ran, failed or never finished.
     """
 
     name: str
