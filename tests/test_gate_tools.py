@@ -154,3 +154,24 @@ def test_missing_files_and_realpath_key(tmp_path: Path) -> None:
     (tmp_path / "link.py").symlink_to(tmp_path / "a.py")
     assert missing_files(tmp_path, ["a.py", "b.py", "link.py"]) == {"b.py"}
     assert realpath_key(tmp_path, "link.py") == realpath_key(tmp_path, str(tmp_path / "a.py"))
+
+
+@pytest.mark.skipif(not hasattr(os, "getpriority"), reason="POSIX priorities")
+def test_niceness_lowers_the_tools_priority(tmp_path: Path) -> None:
+    # The priority is set just after the process starts: the tool waits (bounded) to see it.
+    code = (
+        "import os, time\n"
+        "end = time.monotonic() + 10\n"
+        "while os.getpriority(os.PRIO_PROCESS, 0) == BASE and time.monotonic() < end:\n"
+        "    time.sleep(0.01)\n"
+        "print(os.getpriority(os.PRIO_PROCESS, 0) - BASE)\n"
+    )
+    base = os.getpriority(os.PRIO_PROCESS, 0)
+    niced = run_tool([sys.executable, "-c", f"BASE = {base}\n{code}"], tmp_path, 30, niceness=5)
+    assert niced.stdout.strip() == "5"
+    plain = run_tool(
+        [sys.executable, "-c", f"BASE = {base}\n{code.replace('< end', '< end - 9.9')}"],
+        tmp_path,
+        30,
+    )
+    assert plain.stdout.strip() == "0"

@@ -40,7 +40,13 @@ from pytest_phase7.gates.coverage_static import (
     save_cached,
     spec_for,
 )
-from pytest_phase7.gates.tools import SAFE_PATH_ENV, Deadline, ToolMissing, run_tool
+from pytest_phase7.gates.tools import (
+    BACKGROUND_NICENESS,
+    SAFE_PATH_ENV,
+    Deadline,
+    ToolMissing,
+    run_tool,
+)
 
 if TYPE_CHECKING:
     from coverage import Coverage
@@ -128,7 +134,7 @@ class CoverageGate:
             )
 
     def _measure(self, cov: Coverage, request: GateRequest, started: float) -> GateRun:
-        import coverage  # noqa: PLC0415
+        import coverage  # noqa: PLC0415 - imported only when the gate runs
         from coverage.results import Numbers  # noqa: PLC0415
 
         settings = request.settings
@@ -275,7 +281,11 @@ def _run_worker(
     argv = [sys.executable, "-m", WORKER, *spec.to_argv(), "--", *files]
     try:
         output = run_tool(
-            argv, request.rootdir, Deadline(request.settings.timeout).remaining(), SAFE_PATH_ENV
+            argv,
+            request.rootdir,
+            Deadline(request.settings.timeout).remaining(),
+            SAFE_PATH_ENV,
+            niceness=BACKGROUND_NICENESS,
         )
     except ToolMissing as exc:
         return {}, f"worker could not start: {exc}"

@@ -34,6 +34,7 @@ from typing import Any
 from pytest_phase7.gates.base import GateRequest, GateResult, GateRun, GateStatus, error_run
 from pytest_phase7.gates.cache import CachePolicy
 from pytest_phase7.gates.tools import (
+    BACKGROUND_NICENESS,
     SAFE_PATH_ENV,
     Deadline,
     ToolMissing,
@@ -114,6 +115,7 @@ class DocstringsGate:
                 rootdir,
                 Deadline(settings.timeout).remaining(),
                 env=SAFE_PATH_ENV,
+                niceness=BACKGROUND_NICENESS,
             )
         except ToolMissing as exc:
             return error_run(

@@ -25,6 +25,10 @@ from pathlib import Path
 #: see the current directory); 3.10 ignores it.
 SAFE_PATH_ENV: Mapping[str, str] = {"PYTHONSAFEPATH": "1"}
 
+#: Niceness of helper processes that are off the critical path (the interrogate and coverage
+#: workers): the tests and mypy, the usual longest gate, get the CPU first on a small machine.
+BACKGROUND_NICENESS = 5
+
 #: How long to wait for a killed process group to close its pipes before giving up on them.
 _DRAIN_SECONDS = 5.0
 
@@ -83,11 +87,15 @@ def run_tool(
     cwd: Path,
     timeout: float,
     env: Mapping[str, str] | None = None,
+    *,
+    niceness: int = 0,
 ) -> ToolOutput:
     """Run ``argv`` in ``cwd``, killing its whole process group after ``timeout`` seconds.
 
     ``env`` adds to (overrides) the current environment. Output is decoded as UTF-8, replacing
     undecodable bytes. Raises :class:`ToolMissing` when the executable cannot be started.
+    ``niceness`` > 0 lowers the process's CPU priority (POSIX), for work that is not on the
+    session's critical path: it then uses the CPU the tests and the slowest tool leave idle.
     """
     command = [str(part) for part in argv]
     environment = None
@@ -110,6 +118,11 @@ def run_tool(
         raise ToolMissing(command[0], exc.strerror or type(exc).__name__) from None
     except OSError as exc:  # e.g. ENOEXEC: a file that is not a program
         raise ToolMissing(command[0], exc.strerror or str(exc)) from None
+    if niceness > 0 and hasattr(os, "setpriority"):
+        # Best effort: the process may already have exited, or the platform may refuse.
+        with contextlib.suppress(OSError):
+            ours = os.getpriority(os.PRIO_PROCESS, 0)  # relative to pytest's own priority
+            os.setpriority(os.PRIO_PROCESS, process.pid, min(ours + niceness, 19))
     with _RUNNING_LOCK:
         _RUNNING.add(process)
     try:
