@@ -19,6 +19,7 @@ import math
 import os
 import platform
 import re
+import weakref
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from pytest_phase7 import __version__
 from pytest_phase7.engine import RunResult
 from pytest_phase7.gates.base import GateResult, GateStatus
 from pytest_phase7.manifest.values import infer_kind
-from pytest_phase7.model import Batch, Criterion, Phase, PlanStatus
+from pytest_phase7.model import Batch, Criterion, Manifest, Phase, PlanStatus
 from pytest_phase7.resolve import ResolutionState
 from pytest_phase7.status import HIGHER_IS_BETTER, REPORT_ORDER, ItemOutcome
 
@@ -154,13 +155,55 @@ def item_hours(outcome: ItemOutcome, batch: Batch | None) -> float | None:
     return None
 
 
+#: The last manifest's batch table (see :func:`_batch_shares`), held weakly.
+_SHARES: tuple[weakref.ref[Manifest], Mapping[int, float | None]] | None = None
+
+
+def _batch_shares(manifest: Manifest) -> Mapping[int, float | None]:
+    """Per batch number, what :func:`item_hours` gives an item without an estimate.
+
+    Reports ask for the progress of every batch and phase: building this table per call made
+    them quadratic in the number of batches, so it is built once per manifest (which is frozen)
+    and kept for the last manifest seen.
+    """
+    global _SHARES  # noqa: PLW0603 - a one-entry cache keyed by the manifest's identity
+    cached = _SHARES
+    if cached is not None and cached[0]() is manifest:
+        return cached[1]
+    # The last batch of a number wins, as in a dict built from the batches in order.
+    batches = {batch.number: batch for batch in manifest.batches}
+    shares: dict[int, float | None] = {}
+    for number, batch in batches.items():
+        share = None
+        if (
+            batch.duration_hours is not None
+            and batch.items
+            and all(i.estimate_hours is None for i in batch.items)
+        ):
+            share = batch.duration_hours / len(batch.items)
+        shares[number] = share
+    _SHARES = (weakref.ref(manifest), shares)
+    return shares
+
+
+def outcome_hours(result: RunResult, outcome: ItemOutcome) -> float | None:
+    """:func:`item_hours` of one outcome of ``result`` in its batch (the batch's share cached)."""
+    hours = outcome.item.estimate_hours
+    if hours is None:
+        hours = _batch_shares(result.manifest).get(outcome.item.batch)
+    return hours
+
+
 def progress_of(result: RunResult, outcomes: Sequence[ItemOutcome]) -> Progress:
     """Sum up ``outcomes`` (items of ``result``)."""
-    batches = {batch.number: batch for batch in result.manifest.batches}
+    shares = _batch_shares(result.manifest)
     done = hours_done = hours_total = 0.0
     known = False
     for outcome in outcomes:
-        hours = item_hours(outcome, batches.get(outcome.item.batch))
+        # item_hours(outcome, its batch), with the batch's share computed once per batch.
+        hours = outcome.item.estimate_hours
+        if hours is None:
+            hours = shares.get(outcome.item.batch)
         finished = outcome.status is PlanStatus.DONE
         done += finished
         if hours is not None:
@@ -356,15 +399,32 @@ def gate_cell(result: GateResult | None) -> str:
     return shown if result.status is GateStatus.PASS else f"{shown} ✗"
 
 
+#: Markup of plain cells. Shared (never mutated), like :data:`STATUS_MARKUP`: a table of 10k
+#: rows built fresh dicts per cell, and the garbage collector then walked all of them.
+_PLAIN: dict[str, bool] = {}
+
+_GATE_MARKUP: dict[GateStatus, dict[str, bool]] = {
+    GateStatus.PASS: {"green": True},
+    GateStatus.FAIL: {"red": True},
+    GateStatus.ERROR: {"red": True, "bold": True},
+    GateStatus.SKIP: _PLAIN,
+}
+
+
 def _gate_markup(result: GateResult | None) -> dict[str, bool]:
     if result is None:
-        return {}
-    return {
-        GateStatus.PASS: {"green": True},
-        GateStatus.FAIL: {"red": True},
-        GateStatus.ERROR: {"red": True, "bold": True},
-        GateStatus.SKIP: {},
-    }[result.status]
+        return _PLAIN
+    return _GATE_MARKUP[result.status]
+
+
+#: The target column of an item without a target (built once, not per row).
+_NO_TARGET = {
+    ResolutionState.UNMAPPED: "(not mapped)",
+    ResolutionState.MISSING: "(not found)",
+    ResolutionState.AMBIGUOUS: "(ambiguous)",
+    ResolutionState.ESCAPES: "(outside rootdir)",
+    ResolutionState.RESOLVED: "",
+}
 
 
 def target_cell(outcome: ItemOutcome) -> str:
@@ -372,16 +432,10 @@ def target_cell(outcome: ItemOutcome) -> str:
     resolution = outcome.resolution
     if resolution.target is not None:
         return resolution.target.ref
-    return {
-        ResolutionState.UNMAPPED: "(not mapped)",
-        ResolutionState.MISSING: "(not found)",
-        ResolutionState.AMBIGUOUS: "(ambiguous)",
-        ResolutionState.ESCAPES: "(outside rootdir)",
-        ResolutionState.RESOLVED: "",
-    }[resolution.state]
+    return _NO_TARGET[resolution.state]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Row:
     """One rendered table row and the outcome it shows."""
 
@@ -395,11 +449,15 @@ def common_folder(refs: Sequence[str]) -> str:
     folders = [ref.rstrip("/").split("/")[:-1] for ref in refs]
     if not folders:
         return ""
+    # The longest prefix shared by all is the one the smallest and the largest share (in
+    # sorted order everything between them starts with it too): two comparisons per ref,
+    # where zip(*folders) built a tuple and a set of every ref's part for each level.
+    first, last = min(folders), max(folders)
     shared: list[str] = []
-    for parts in zip(*folders, strict=False):
-        if len(set(parts)) != 1:
+    for mine, theirs in zip(first, last, strict=False):
+        if mine != theirs:
             break
-        shared.append(parts[0])
+        shared.append(mine)
     return "/".join(shared) + "/" if shared else ""
 
 
@@ -436,7 +494,7 @@ def render_terminal(result: RunResult, verbosity: int = 0) -> list[Line]:
         if file_name and (target == file_name or target.endswith("/" + file_name)):
             target = target[: -len(file_name)] or "./"
         cells = [str(outcome.item.number), outcome.item.module, outcome.item.file, target]
-        markups: list[dict[str, bool]] = [{}, {}, {}, {}]
+        markups: list[dict[str, bool]] = [_PLAIN, _PLAIN, _PLAIN, _PLAIN]
         for gate in gates:
             gate_result = outcome.result(gate)
             cells.append(gate_cell(gate_result))
@@ -448,9 +506,14 @@ def render_terminal(result: RunResult, verbosity: int = 0) -> list[Line]:
         )
     widths = _fit_widths(columns, [row.cells for rows in rows_by_batch.values() for row in rows])
 
+    # Per column: its width, alignment, the separator before it, and whether it is padded
+    # (the last is not); computed once for every row.
+    last = len(columns) - 1
+    layouts = [(widths[i], c.right, "  " if i else "", i < last) for i, c in enumerate(columns)]
+    header = _join([c.header for c in columns], columns, widths)
     lines: list[Line] = []
     for batch in result.manifest.batches:
-        outcomes = list(result.by_batch.get(batch.number, ()))
+        outcomes = result.by_batch.get(batch.number, ())
         title = f"Batch {batch.number}: {batch.title}"
         if batch.priority:
             title += f" [{batch.priority}]"
@@ -461,15 +524,14 @@ def render_terminal(result: RunResult, verbosity: int = 0) -> list[Line]:
         if not rows:
             lines.append([("  (all items DONE)" if outcomes else "  (no items)", {})])
             continue
-        lines.append([(_join([c.header for c in columns], columns, widths), {})])
+        lines.append([(header, {})])
         for row in rows:
-            segments: Line = []
-            for index, (cell, column) in enumerate(zip(row.cells, columns, strict=True)):
-                text = shorten(cell, widths[index])
-                if index < len(columns) - 1:
-                    text = _pad(text, widths[index], column.right)
-                segments.append((("  " if index else "") + text, row.markups[index]))
-            lines.append(segments)
+            lines.append(
+                [
+                    (_cell_text(cell, layout), markup)
+                    for cell, layout, markup in zip(row.cells, layouts, row.markups, strict=True)
+                ]
+            )
             if verbosity > 0:
                 lines.extend([(f"      {detail}", {})] for detail in item_details(row.outcome))
     lines.extend(_problem_lines(result))
@@ -541,6 +603,15 @@ def _fit_widths(columns: Sequence[Column], rows: Sequence[Sequence[str]]) -> lis
                 return widths
             widths[index] = max(min(floor, widths[index]), widths[index] - excess)
     return widths
+
+
+def _cell_text(cell: str, layout: tuple[int, bool, str, bool]) -> str:
+    """One table cell as shown: shortened to its column, padded unless last, separated."""
+    width, right, separator, padded = layout
+    text = shorten(cell, width)
+    if padded:
+        text = _pad(text, width, right)
+    return separator + text
 
 
 def _pad(text: str, width: int, right: bool) -> str:

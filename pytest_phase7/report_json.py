@@ -46,7 +46,7 @@ from pytest_phase7.report import (
     ReportData,
     batch_progress,
     evaluate_criteria,
-    item_hours,
+    outcome_hours,
     phase_progress,
     total_progress,
 )
@@ -84,7 +84,6 @@ def to_document(data: ReportData) -> dict[str, Any]:
     """The report as JSON-able data (see the module docstring and the schema)."""
     result = data.result
     manifest = result.manifest
-    batches = {batch.number: batch for batch in manifest.batches}
     # Per gate, the results of the targets it checked, as the items carry them (what a reloaded
     # report rebuilds its gate runs from, so the figures survive a round trip).
     checked: dict[str, dict[str, GateResult]] = {}
@@ -127,8 +126,7 @@ def to_document(data: ReportData) -> dict[str, Any]:
             for run in result.gate_runs
         ],
         "items": [
-            _item(data, outcome, item_hours(outcome, batches.get(outcome.item.batch)))
-            for outcome in result.outcomes
+            _item(data, outcome, outcome_hours(result, outcome)) for outcome in result.outcomes
         ],
         "batches": [_batch(result, batch) for batch in manifest.batches],
         "phases": [

@@ -18,6 +18,7 @@ number of items.
 
 from __future__ import annotations
 
+import bisect
 import enum
 import os
 import re
@@ -126,26 +127,72 @@ class RepoIndex:
             for name in filenames:
                 if name.endswith((".py", ".pyi")):
                     self.files_by_name[name].append(prefix + name)
+        # Answers computed on first use: the index is a snapshot of one walk, so a ref (or a
+        # folder) re-listed by many items is checked once, not once per item.
+        self._inside: dict[str, bool] = {}
+        self._real_folders: dict[str, str] = {}
+        self._folder_inside: dict[str, bool] = {}
+        self._sorted: tuple[str, ...] | None = None
+        self._sorted_py: list[str] | None = None
+        self._package_files: dict[str, tuple[str, ...]] = {}
 
     def inside(self, rel: str) -> bool:
         """True if ``rel`` stays inside the rootdir once symlinks are resolved."""
-        real = Path(os.path.realpath(self.rootdir / rel))
+        known = self._inside.get(rel)
+        if known is None:
+            known = self._inside[rel] = self._check_inside(rel)
+        return known
+
+    def _check_inside(self, rel: str) -> bool:
+        # realpath(root/folder/name) is realpath(root/folder)/name unless name is itself a
+        # symlink (or "." / ".."): one lstat per ref, and one realpath per distinct folder
+        # instead of realpath's lstat of every component for every item.
+        if os.sep != "/":  # pragma: no cover - Windows: Path also splits at backslashes
+            rel = rel.replace(os.sep, "/")
+        folder, _, name = rel.rpartition("/")
+        if name in {"", ".", ".."} or os.path.islink(self.rootdir / rel):
+            return self._contains(Path(os.path.realpath(self.rootdir / rel)))
+        if self._folder_is_inside(folder):
+            return True
+        # A folder outside the rootdir holds only outside paths, except the rootdir itself.
+        return Path(self._real_folder(folder), name) == self.real_root
+
+    def _contains(self, real: Path) -> bool:
         return real == self.real_root or self.real_root in real.parents
+
+    def _real_folder(self, folder: str) -> str:
+        real = self._real_folders.get(folder)
+        if real is None:
+            real = self._real_folders[folder] = os.path.realpath(self.rootdir / folder)
+        return real
+
+    def _folder_is_inside(self, folder: str) -> bool:
+        known = self._folder_inside.get(folder)
+        if known is None:
+            known = self._folder_inside[folder] = self._contains(Path(self._real_folder(folder)))
+        return known
 
     def all_python_files(self) -> tuple[str, ...]:
         """Every ``.py``/``.pyi`` file the walk found (sorted)."""
-        return tuple(sorted(p for paths in self.files_by_name.values() for p in paths))
+        if self._sorted is None:
+            self._sorted = tuple(sorted(p for paths in self.files_by_name.values() for p in paths))
+        return self._sorted
 
     def python_files(self, rel_dir: str) -> tuple[str, ...]:
         """The ``.py`` files below a folder (sorted, skipping what the walk skips)."""
         base = rel_dir.rstrip("/") + "/"
-        found = [
-            path
-            for paths in self.files_by_name.values()
-            for path in paths
-            if path.startswith(base) and path.endswith(".py")
-        ]
-        return tuple(sorted(found))
+        found = self._package_files.get(base)
+        if found is None:
+            if self._sorted_py is None:
+                self._sorted_py = [p for p in self.all_python_files() if p.endswith(".py")]
+            # Sorted paths sharing a prefix are contiguous: a binary search finds the first,
+            # instead of scanning every file of the repo for every package target.
+            start = bisect.bisect_left(self._sorted_py, base)
+            end = start
+            while end < len(self._sorted_py) and self._sorted_py[end].startswith(base):
+                end += 1
+            found = self._package_files[base] = tuple(self._sorted_py[start:end])
+        return found
 
 
 def resolve_items(

@@ -12,11 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from pytest_phase7 import plugin
 from pytest_phase7.engine import Engine, RunResult
 from pytest_phase7.errors import Phase7Error
 from pytest_phase7.gates.base import Gate, SessionData
 from pytest_phase7.model import PlanStatus
-from pytest_phase7.settings import OPTIONS, Settings, load_table, resolve
+from pytest_phase7.settings import Settings
 from pytest_phase7.status import ItemOutcome
 
 FULL_RUN_HINT = (
@@ -27,49 +28,29 @@ FULL_RUN_HINT = (
 def read_settings(config: pytest.Config) -> tuple[Settings, dict[str, object], str]:
     """Resolve the settings of this run (CLI > ini > ``[tool.phase7]`` > defaults).
 
-    Returns the settings, the raw phase7 table and its label (for manifest loading).
+    Returns the settings, the raw phase7 table and its label (for manifest loading). The table
+    file is read once per run (see :func:`pytest_phase7.plugin.read_settings`).
     """
-    table, label = load_table(config.rootpath)
-    cli = {option.name: getattr(config.option, option.dest, None) for option in OPTIONS}
-    ini = {option.name: config.getini(option.ini) for option in OPTIONS}
-    inipath = str(config.inipath) if config.inipath else ""
-    return resolve(cli, ini, table, table_path=label, ini_path=inipath), table, label
+    return plugin.read_settings(config)
 
 
 def is_enabled(config: pytest.Config) -> bool:
     """True when ``--phase7``, ``phase7 = true`` (ini) or ``enabled = true`` (table) is set.
 
-    A broken configuration counts as enabled when the command line asks for phase7, so that the
-    error is reported; otherwise a project whose table is broken is not punished on plain runs.
+    Lives in :mod:`pytest_phase7.plugin`, so that a run without phase7 does not import this
+    module (and the engine, gates, resolver behind it) to find out.
     """
-    if getattr(config.option, "phase7", False):
-        return True
-    try:
-        return read_settings(config)[0].enabled
-    except Phase7Error:
-        return False
+    return plugin.is_enabled(config)
 
 
 def wants_coverage_injection(config: pytest.Config, namespace: argparse.Namespace) -> bool:
     """True when phase7 is on and the user neither asked for coverage nor turned it off."""
-    if not hasattr(namespace, "cov_source") or getattr(namespace, "no_cov", False):
-        return False
-    if namespace.cov_source or _outer_coverage() is not None:
-        return False
-    if getattr(namespace, "phase7", False):
-        return True
-    try:
-        return _early_enabled(config)
-    except Exception:  # noqa: BLE001 - any problem is reported later, in pytest_configure
-        return False
+    return plugin.wants_coverage_injection(config, namespace)
 
 
 def _early_enabled(config: pytest.Config) -> bool:
-    raw = config.getini("phase7")
-    if raw:
-        return str(raw).strip().lower() in {"1", "true", "yes", "on"}
-    table, _ = load_table(config.rootpath)
-    return table.get("enabled") is True
+    # The implementation moved to the plugin module (see is_enabled); kept for callers.
+    return plugin._early_enabled(config)
 
 
 def build_engine(config: pytest.Config) -> Engine:
@@ -331,14 +312,9 @@ def session_data(
 def _outer_coverage() -> object | None:
     """The coverage.py measurement this process already runs under (``coverage run -m pytest``).
 
-    pytest-cov starts measuring after plugins are imported; ``coverage run`` measures from the
-    start. phase7 uses such a measurement as it is, rather than nesting a second one inside it.
+    See :func:`pytest_phase7.plugin.outer_coverage` (which does not import ``coverage``).
     """
-    try:
-        import coverage  # noqa: PLC0415
-    except ImportError:  # pragma: no cover - coverage is a dependency
-        return None
-    return coverage.Coverage.current()
+    return plugin.outer_coverage()
 
 
 def finish_run(

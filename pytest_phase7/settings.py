@@ -19,11 +19,6 @@ from typing import Any
 
 from pytest_phase7.errors import ConfigError
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
-
 #: Merge policies for ``fail_on``.
 FAIL_ON_CHOICES = ("regression", "incomplete", "never")
 
@@ -335,25 +330,84 @@ def load_table(rootdir: Path) -> tuple[dict[str, Any], str]:
 
     Returns the table and the label to use in messages. Missing files give an empty table.
     """
-    candidate = rootdir / "phase7.toml"
-    if candidate.is_file():
-        return _read_toml(candidate), str(candidate)
-    pyproject = rootdir / "pyproject.toml"
-    if pyproject.is_file():
-        data = _read_toml(pyproject)
+    return TableSource(rootdir).table()
+
+
+class TableSource:
+    """The file holding the phase7 table, read once and parsed at most once.
+
+    ``pytest`` without ``--phase7`` asks twice whether phase7 is on (to switch coverage on
+    early, then to register the run) and ``pytest --phase7`` reads the settings again to build
+    the run: one instance per run serves them all. :meth:`may_enable` answers "certainly off"
+    from the file's bytes, so a plain ``pytest`` in a project whose ``phase7.toml`` holds a
+    10k-item plan does not parse that plan at all.
+    """
+
+    def __init__(self, rootdir: Path) -> None:
+        """Find and read the file (``phase7.toml``, else ``pyproject.toml``) of ``rootdir``."""
+        candidate = rootdir / "phase7.toml"
+        pyproject = rootdir / "pyproject.toml"
+        self.path: Path | None = (
+            candidate if candidate.is_file() else pyproject if pyproject.is_file() else None
+        )
+        self.raw: bytes | None = None
+        self._error: ConfigError | None = None
+        self._table: tuple[dict[str, Any], str] | None = None
+        if self.path is not None:
+            try:
+                self.raw = self.path.read_bytes()
+            except OSError as exc:
+                self._error = ConfigError(f"cannot read: {exc.strerror}", str(self.path))
+
+    def may_enable(self) -> bool:
+        r"""False when the table certainly does not set ``enabled`` (decided without parsing).
+
+        That is: no file, an unreadable one (:meth:`table` raises), or text that never spells
+        the key ``enabled``, not even through an escape (``"\u0065nabled"``). True means only
+        "maybe": :meth:`table` tells.
+        """
+        if self.raw is None:
+            return False
+        return b"enabled" in self.raw or b"\\" in self.raw
+
+    def table(self) -> tuple[dict[str, Any], str]:
+        """The table and its label for messages (:func:`load_table`); ``ConfigError`` if broken.
+
+        The result is shared by every call: callers must not modify the table.
+        """
+        error = self._error
+        if error is None:
+            if self._table is None:
+                try:
+                    self._table = self._parse()
+                except ConfigError as exc:
+                    self._error = exc
+                    raise
+            return self._table
+        # The same error for every caller, without the tracebacks of earlier raises.
+        raise error.with_traceback(None)
+
+    def _parse(self) -> tuple[dict[str, Any], str]:
+        if self.path is None or self.raw is None:
+            return {}, "[tool.phase7]"
+        data = _parse_toml(self.path, self.raw)
+        if self.path.name == "phase7.toml":
+            return data, str(self.path)
         tool = data.get("tool", {})
         table = tool.get("phase7", {}) if isinstance(tool, dict) else {}
         if not isinstance(table, dict):
-            raise ConfigError("[tool.phase7] must be a table", str(pyproject))
-        return table, f"{pyproject} [tool.phase7]"
-    return {}, "[tool.phase7]"
+            raise ConfigError("[tool.phase7] must be a table", str(self.path))
+        return table, f"{self.path} [tool.phase7]"
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"cannot read: {exc.strerror}", str(path)) from None
+def _parse_toml(path: Path, raw: bytes) -> dict[str, Any]:
+    # Imported here, not with this module: every pytest run imports settings (phase7 on or
+    # off), and the parser's import (~5 ms) is only needed when there is a table to parse.
+    if sys.version_info >= (3, 11):
+        import tomllib  # noqa: PLC0415
+    else:  # pragma: no cover - exercised on Python 3.10 only
+        import tomli as tomllib  # noqa: PLC0415
+
     if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
         raise ConfigError("UTF-16 encoded; save it as UTF-8", str(path))
     try:
