@@ -92,6 +92,10 @@ def matcher(value):
 
 
 squares = [i * i for i in range(3) if i]
+# A code object that starts on a continuation line: its entry/exit arcs (negative line numbers)
+# translate to the statement's first line.
+squashed = (0 +
+            (lambda: 1)())
 pick = lambda v: (v
                   if v else None)
 

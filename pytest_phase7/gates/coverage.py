@@ -14,12 +14,13 @@ combined with it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from pytest_phase7.gates.base import (
@@ -142,7 +143,7 @@ class CoverageGate:
         precision = configured if isinstance(configured, int) else 0
         branch_measured = bool(cov.get_option("run:branch"))
         data = cov.get_data()
-        measured = {os.path.realpath(p) for p in data.measured_files()}
+        measured = MeasuredFiles(data.measured_files())
         if not measured:
             # `coverage report` refuses this too ("No data to report"): a measurement that
             # recorded no file at all is a broken one (data missing, erased or unreadable), and
@@ -170,7 +171,7 @@ class CoverageGate:
                 if analysis is None:
                     problem = f"{rel} is left out of coverage's report by its omit/include settings"
                     break
-                imported = os.path.realpath(path) in measured
+                imported = measured.contains(path)
                 if not imported and filtered:
                     problem = f"{rel} is outside coverage's measured source"
                     break
@@ -224,25 +225,30 @@ class CoverageGate:
         )
         omit = config.report_omit and GlobMatcher(prep_patterns(config.report_omit), "report_omit")
         spec = spec_for(cov)
-        needs_arcs = cov.get_data().has_arcs()
+        data = cov.get_data()
+        needs_arcs = data.has_arcs()
         with self._lock:
             prepared = self._prepared if self._prepared_spec == spec.key else {}
         found: dict[str, Analysis | str | None] = {}
-        for path in _absolute_files(request):
-            reporter = cov._get_file_reporter(path)
-            if (include and not include.match(reporter.filename)) or (
-                omit and omit.match(reporter.filename)
-            ):
-                found[path] = None
-                continue
-            try:
-                if isinstance(reporter, PythonFileReporter):
-                    static = self._static(request.store, path, spec, prepared, needs_arcs)
-                    if static is not None:
-                        reporter = make_reporter(reporter, static)
-                found[path] = cov._analyze(path, file_reporter=reporter)
-            except Exception as exc:  # noqa: BLE001 - coverage's NotPython, NoSource, ...
-                found[path] = f"coverage.py cannot analyse it: {type(exc).__name__}: {exc}"
+        # coverage.py opens and closes its SQLite file for every query (three per file) unless a
+        # connection is already open: hold one for the whole loop (1,400 files: -1.3 s).
+        hold_open = getattr(data, "_connect", None)
+        with hold_open() if callable(hold_open) else contextlib.nullcontext():
+            for path in _absolute_files(request):
+                reporter = cov._get_file_reporter(path)
+                if (include and not include.match(reporter.filename)) or (
+                    omit and omit.match(reporter.filename)
+                ):
+                    found[path] = None
+                    continue
+                try:
+                    if isinstance(reporter, PythonFileReporter):
+                        static = self._static(request.store, path, spec, prepared, needs_arcs)
+                        if static is not None:
+                            reporter = make_reporter(reporter, static)
+                    found[path] = cov._analyze(path, file_reporter=reporter)
+                except Exception as exc:  # noqa: BLE001 - coverage's NotPython, NoSource, ...
+                    found[path] = f"coverage.py cannot analyse it: {type(exc).__name__}: {exc}"
         return found
 
     @staticmethod
@@ -267,6 +273,33 @@ class CoverageGate:
             return None  # coverage.py parses it itself, the slow way
         save_cached(store, path, spec, static)
         return static
+
+
+class MeasuredFiles:
+    """The files coverage.py measured, for "was this file imported?" questions.
+
+    coverage.py usually stores real absolute paths, so a file's realpath is looked up as it is;
+    only when that misses (``relative_files``, symlinked folders) are all measured names
+    resolved, once.
+    """
+
+    def __init__(self, names: Iterable[str]) -> None:
+        """Remember the names as coverage.py stored them."""
+        self._names = set(names)
+        self._resolved: set[str] | None = None
+
+    def __bool__(self) -> bool:
+        """True when anything was measured."""
+        return bool(self._names)
+
+    def contains(self, path: str) -> bool:
+        """Whether ``path`` (absolute) was measured."""
+        real = os.path.realpath(path)
+        if real in self._names:
+            return True
+        if self._resolved is None:
+            self._resolved = {os.path.realpath(name) for name in self._names}
+        return real in self._resolved
 
 
 def _absolute_files(request: GateRequest) -> list[str]:

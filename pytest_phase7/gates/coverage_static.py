@@ -200,16 +200,14 @@ class UnsupportedCoverageError(Exception):
     """This coverage.py does not expose what a static analysis needs."""
 
 
-def _first_line(multiline: Mapping[int, int], line: int) -> int:
-    # PythonParser.first_line: negative line numbers are the exits of code objects.
-    if line < 0:
-        return -multiline.get(-line, -line)
-    return multiline.get(line, line)
-
-
 def make_reporter(real: FileReporter, static: StaticAnalysis) -> FileReporter:
     """A ``FileReporter`` for ``real``'s file that answers from ``static`` (no parsing)."""
     from coverage.plugin import FileReporter  # noqa: PLC0415
+
+    # PythonParser.first_line, as one dict lookup (called for every measured line and both ends
+    # of every arc): negative line numbers are code-object exits and map like their positives.
+    signed = {**static.multiline, **{-line: -first for line, first in static.multiline.items()}}
+    get = signed.get
 
     class StaticFileReporter(FileReporter):
         """Answers coverage.py's analysis questions from a :class:`StaticAnalysis`."""
@@ -233,15 +231,14 @@ def make_reporter(real: FileReporter, static: StaticAnalysis) -> FileReporter:
             return dict(static.multiline)
 
         def translate_lines(self, lines: Iterable[int]) -> set[int]:
-            return {_first_line(static.multiline, line) for line in lines}
+            return {get(line, line) for line in lines}
 
         def translate_arcs(self, arcs: Iterable[Arc]) -> set[Arc]:
-            fixers = static.jump_fixers or {}
-            fixed = (fixers.get(arc, arc) for arc in arcs)
-            return {
-                (_first_line(static.multiline, a), _first_line(static.multiline, b))
-                for a, b in (arc for arc in fixed if arc is not None)
-            }
+            fixers = static.jump_fixers
+            if fixers:
+                fixed = (fixers.get(arc, arc) for arc in arcs)
+                arcs = (arc for arc in fixed if arc is not None)
+            return {(get(a, a), get(b, b)) for a, b in arcs}
 
         def no_branch_lines(self) -> set[int]:
             return set(static.no_branch)
