@@ -22,9 +22,11 @@ running:
 * ``fingerprint``: the cache keys of the ruff, mypy and docstrings gates (``gates.cache``), i.e.
   what a warm run pays before it can reuse results (stub files are one line: real projects
   hash more bytes, see ``run.py``);
-* ``off: load_table``: what ``pytest`` *without* ``--phase7`` pays to decide that phase7 is off
-  (``settings.load_table``, called by ``session.is_enabled``), when the manifest is
-  ``phase7.toml`` (which ``load_table`` parses whole).
+* ``off: table check``: what ``pytest`` *without* ``--phase7`` pays to decide that phase7 is
+  off when the manifest is ``phase7.toml`` (``settings.TableSource(...).may_enable()``: the file
+  is read once and scanned for the key ``enabled``, not parsed);
+* ``off: load_table``: for comparison, parsing that table whole (``settings.load_table``), which
+  the off path did twice before it was made cheap, and which a run with phase7 on does once.
 
 Writes the table to ``benchmarks/RESULTS.md`` (section ``overhead``) unless ``--no-write``.
 """
@@ -55,6 +57,7 @@ EXTRA = (
     "decide incomplete",
     "decide incomplete, required",
     "fingerprint",
+    "off: table check",
     "off: load_table",
 )
 
@@ -125,7 +128,7 @@ def measure_size(
     from pytest_phase7.model import BUILTIN_GATES
     from pytest_phase7.report import render_terminal
     from pytest_phase7.resolve import RepoIndex, resolve_items
-    from pytest_phase7.settings import Settings, load_table
+    from pytest_phase7.settings import Settings, TableSource, load_table
     from pytest_phase7.status import batch_kinds, decide, derive_outcome
 
     modules = max(20, items // 5)
@@ -140,6 +143,8 @@ def measure_size(
         lambda: load_manifest(md_dir / "PHASE7_EXECUTION_PLAN.md"), repeat
     )
     out["load toml"], _ = timed(lambda: load_manifest(toml_dir / "phase7.toml"), repeat)
+    out["off: table check"], may = timed(lambda: TableSource(toml_dir).may_enable(), repeat)
+    assert may is False, "the generated phase7.toml should not look like it enables phase7"
     out["off: load_table"], _ = timed(lambda: load_table(toml_dir), repeat)
 
     def resolve() -> tuple[Any, Any]:
@@ -255,19 +260,23 @@ import pytest  # already imported when pytest loads its plugins: not phase7's co
 started = time.perf_counter()
 import pytest_phase7.plugin
 plugin = time.perf_counter()
+heavy = [m for m in ("pytest_phase7.session", "coverage") if m in sys.modules]
 import pytest_phase7.session
-print(plugin - started, time.perf_counter() - plugin)
+print(plugin - started, time.perf_counter() - plugin, ",".join(heavy) or "-")
 """
 
 
 def off_path(repeat: int) -> str:
     """What phase7 costs a pytest run that does not enable it: the imports, in fresh processes.
 
-    ``plugin`` is imported by pytest's entry point; ``session`` (with ``engine``, ``gates``,
-    ``resolve``, ``status``, ``model``) is imported by the ``pytest_load_initial_conftests`` hook
-    to decide whether to inject coverage, also when phase7 is off.
+    ``plugin`` (with ``settings`` and ``errors``) is imported by pytest's entry point, and is all
+    a run without phase7 imports: the hooks decide "off" with it alone. ``session`` (with
+    ``engine``, ``gates``, ``resolve``, ``status``, ``model``) is timed for comparison: the
+    ``pytest_load_initial_conftests`` hook imported it, and ``coverage``, also when phase7 was
+    off (``tests/test_perf_plugin_off.py`` checks that a plain run no longer does).
     """
     plugin_s, session_s = [], []
+    heavy = set()
     for _ in range(repeat * 2):
         out = subprocess.run(
             [sys.executable, "-c", OFF_PATH_SNIPPET],
@@ -278,13 +287,16 @@ def off_path(repeat: int) -> str:
         ).stdout.split()
         plugin_s.append(float(out[0]))
         session_s.append(float(out[1]))
+        heavy.add(out[2])
     return (
         f"Plugin off (`pytest` without `--phase7`), fresh processes, median of {repeat * 2}: "
-        f"importing `pytest_phase7.plugin` {statistics.median(plugin_s) * 1000:.1f} ms, then "
-        f"`pytest_phase7.session` (imported by `pytest_load_initial_conftests` even when phase7 "
-        f"is off) {statistics.median(session_s) * 1000:.1f} ms; plus `settings.load_table` twice "
-        "(`_early_enabled` and `is_enabled`), see `off: load_table` above for its cost when the "
-        "manifest is `phase7.toml`."
+        f"importing `pytest_phase7.plugin` (with `settings`, `errors`) "
+        f"{statistics.median(plugin_s) * 1000:.1f} ms, which imports "
+        f"{'nothing else' if heavy == {'-'} else ', '.join(sorted(heavy))}; the hooks decide "
+        "that phase7 is off with it alone, reading the phase7 table file once and parsing it "
+        "only if its text could enable phase7 (`off: table check` above). For comparison, "
+        f"`pytest_phase7.session`, which the off path imported before (with `coverage`), takes "
+        f"{statistics.median(session_s) * 1000:.1f} ms more."
     )
 
 
