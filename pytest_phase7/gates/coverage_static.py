@@ -213,27 +213,35 @@ def make_reporter(real: FileReporter, static: StaticAnalysis) -> FileReporter:
         """Answers coverage.py's analysis questions from a :class:`StaticAnalysis`."""
 
         def __init__(self) -> None:
+            """Report on the same file as ``real``."""
             super().__init__(real.filename)
 
         def relative_filename(self) -> str:
+            """The name ``real`` reports under."""
             return real.relative_filename()
 
         def source(self) -> str:
+            """The file's source, read by ``real``."""
             return real.source()
 
         def lines(self) -> set[int]:
+            """The statements' line numbers."""
             return set(static.statements)
 
         def excluded_lines(self) -> set[int]:
+            """The excluded statements' line numbers."""
             return set(static.excluded)
 
         def multiline_map(self) -> dict[int, int]:
+            """Continuation line -> first line of its statement."""
             return dict(static.multiline)
 
         def translate_lines(self, lines: Iterable[int]) -> set[int]:
+            """Measured lines as statements' first lines (``PythonParser.translate_lines``)."""
             return {get(line, line) for line in lines}
 
         def translate_arcs(self, arcs: Iterable[Arc]) -> set[Arc]:
+            """Measured arcs, ``with`` jumps fixed, as first lines (``translate_arcs``)."""
             fixers = static.jump_fixers
             if fixers:
                 fixed = (fixers.get(arc, arc) for arc in arcs)
@@ -241,12 +249,15 @@ def make_reporter(real: FileReporter, static: StaticAnalysis) -> FileReporter:
             return {(get(a, a), get(b, b)) for a, b in arcs}
 
         def no_branch_lines(self) -> set[int]:
+            """Lines whose branches are not counted (the partial-branch pragmas)."""
             return set(static.no_branch)
 
         def arcs(self) -> set[Arc]:
+            """Every possible arc."""
             return set(static.arcs or ())
 
         def exit_counts(self) -> dict[int, int]:
+            """How many ways out each line has."""
             return dict(static.exit_counts or {})
 
     return StaticFileReporter()
