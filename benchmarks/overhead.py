@@ -12,8 +12,9 @@ running:
 * ``load``: ``manifest.load_manifest`` of the Markdown plan (``load toml``: of ``phase7.toml``);
 * ``resolve``: ``resolve.RepoIndex`` (one walk of the repo) + ``resolve.resolve_items``;
 * ``engine``: ``engine.Engine(...)`` construction (which target each gate checks);
-* ``status``: ``status.derive_outcome`` for every item with synthetic ``GateResult`` s, then
-  ``status.decide`` (policy ``regression``);
+* ``status``: ``engine.Engine.finish`` with gates that return synthetic ``GateResult`` s at once:
+  every item's outcome (``status.derive_outcome``) and the verdict (``status.decide``, policy
+  ``regression``), as the plugin does after the tests;
 * ``render``: ``report.render_terminal`` of an ``engine.RunResult``;
 * ``total``: the sum of load + resolve + engine + status + render (the issue's target: <= 1 s at
   10k items, growing linearly);
@@ -63,17 +64,18 @@ EXTRA = (
 
 
 class FakeGate:
-    """A gate that is never run: only its name matters to the engine's set-up."""
+    """A gate that returns a prepared run at once (the tools' own time is not phase7's)."""
 
     def __init__(self, name: str, title: str, *, needs_session: bool) -> None:
-        """A named gate."""
+        """A named gate; ``prepared`` is set once the synthetic results exist."""
         self.name = name
         self.title = title
         self.needs_session = needs_session
+        self.prepared: Any = None
 
-    def run(self, request: Any) -> Any:  # pragma: no cover - never called
-        """Not used."""
-        raise NotImplementedError
+    def run(self, request: Any) -> Any:
+        """The prepared run."""
+        return self.prepared
 
 
 def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
@@ -129,7 +131,7 @@ def measure_size(
     from pytest_phase7.report import render_terminal
     from pytest_phase7.resolve import RepoIndex, resolve_items
     from pytest_phase7.settings import Settings, TableSource, load_table
-    from pytest_phase7.status import batch_kinds, decide, derive_outcome
+    from pytest_phase7.status import decide
 
     modules = max(20, items // 5)
     project = plan_project(modules, items, seed=11)
@@ -164,16 +166,14 @@ def measure_size(
 
     out["engine"], engine = timed(build, repeat)
     by_ref = synthetic_results(resolutions, BUILTIN_GATES)
-    kinds = batch_kinds(manifest)
 
-    def status(policy: str = "regression") -> tuple[list[Any], Any]:
-        outcomes = []
-        for resolution in resolutions:
-            results = by_ref.get(resolution.target.ref, ()) if resolution.target else ()
-            outcomes.append(derive_outcome(resolution, results, kinds[resolution.item.batch]))
-        return outcomes, decide(manifest, outcomes, policy)
+    for index_of, gate in enumerate(gates):
+        gate.prepared = GateRun(gate.name, {ref: row[index_of] for ref, row in by_ref.items()})
 
-    out["status"], (outcomes, verdict) = timed(status, repeat)
+    # What the plugin does after the tests: collect the gates' runs, derive every item's
+    # outcome, decide the verdict (Engine.finish, with gates that answer at once).
+    out["status"], result = timed(lambda: engine.finish(None), repeat)
+    outcomes = list(result.outcomes)
     out["decide incomplete"], _ = timed(lambda: decide(manifest, outcomes, "incomplete"), repeat)
     required = dataclasses.replace(
         manifest, batches=tuple(dataclasses.replace(b, required=True) for b in manifest.batches)
@@ -186,19 +186,6 @@ def measure_size(
         out["decide incomplete, required"], _ = timed(
             lambda: decide(required, outcomes, "incomplete"), repeat
         )
-    runs = tuple(
-        GateRun(g, {ref: row[i] for ref, row in by_ref.items()})
-        for i, g in enumerate(BUILTIN_GATES)
-    )
-    result = engine_mod.RunResult(
-        manifest=manifest,
-        rootdir=str(md_dir),
-        gates=BUILTIN_GATES,
-        gate_titles=tuple((g.name, g.title) for g in gates),
-        outcomes=tuple(outcomes),
-        gate_runs=runs,
-        verdict=verdict,
-    )
     out["render"], lines = timed(lambda: render_terminal(result, 0), repeat)
     assert lines, "render_terminal returned nothing"
 

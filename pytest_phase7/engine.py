@@ -27,6 +27,7 @@ from pytest_phase7.gates.base import (
 )
 from pytest_phase7.gates.cache import ResultStore, cached_run, last_results, remember
 from pytest_phase7.gates.tools import kill_running
+from pytest_phase7.gcpause import paused
 from pytest_phase7.model import Manifest, PlanStatus, WorkItem
 from pytest_phase7.resolve import Resolution, Target
 from pytest_phase7.settings import Settings
@@ -188,6 +189,18 @@ class Engine:
                     "raise --phase7-timeout",
                 )
         self.close()
+        with paused():  # one outcome per item: see pytest_phase7.gcpause
+            return self._outcomes(runs, tests_failed=tests_failed, override=override, notes=notes)
+
+    def _outcomes(
+        self,
+        runs: dict[str, GateRun],
+        *,
+        tests_failed: int,
+        override: StatusOverride | None,
+        notes: Sequence[str],
+    ) -> RunResult:
+        """Derive every item's outcome from the gate runs, and the verdict."""
         kinds = batch_kinds(self.manifest)
         outcomes = []
         for resolution in self.resolutions:

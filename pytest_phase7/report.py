@@ -28,6 +28,7 @@ from pathlib import Path
 from pytest_phase7 import __version__
 from pytest_phase7.engine import RunResult
 from pytest_phase7.gates.base import GateResult, GateStatus
+from pytest_phase7.gcpause import gc_paused
 from pytest_phase7.manifest.values import infer_kind
 from pytest_phase7.model import Batch, Criterion, Manifest, Phase, PlanStatus
 from pytest_phase7.resolve import ResolutionState
@@ -461,6 +462,7 @@ def common_folder(refs: Sequence[str]) -> str:
     return "/".join(shared) + "/" if shared else ""
 
 
+@gc_paused
 def render_terminal(result: RunResult, verbosity: int = 0) -> list[Line]:
     """The status table: a section per batch, then problems, then the verdict line last.
 

@@ -29,6 +29,7 @@ from pytest_phase7.gates.base import (
     result_from_json,
     result_to_json,
 )
+from pytest_phase7.gcpause import gc_paused
 from pytest_phase7.model import (
     Batch,
     BatchKind,
@@ -80,6 +81,7 @@ def _number(value: float | None) -> float | None:
     return value
 
 
+@gc_paused
 def to_document(data: ReportData) -> dict[str, Any]:
     """The report as JSON-able data (see the module docstring and the schema)."""
     result = data.result

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pytest_phase7.gates.base import GateResult, GateStatus
+from pytest_phase7.gcpause import gc_paused
 from pytest_phase7.model import Batch, CoverageGoal, PlanStatus
 from pytest_phase7.report import (
     STATUS_GLYPHS,
@@ -268,6 +269,7 @@ _LEVELS = (
 )
 
 
+@gc_paused
 def render_markdown(
     data: ReportData, *, max_chars: int | None = None, max_bytes: int | None = None
 ) -> str:

@@ -27,6 +27,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from pytest_phase7.gcpause import gc_paused
 from pytest_phase7.model import Manifest, WorkItem
 
 #: Folder names never searched: VCS, caches, virtual environments, build output.
@@ -106,6 +107,7 @@ def _normal_area(name: str) -> str:
 class RepoIndex:
     """Every file and folder under the rootdir, indexed by name, from one walk."""
 
+    @gc_paused
     def __init__(self, rootdir: Path) -> None:
         """Walk ``rootdir`` once (without following folder symlinks)."""
         self.rootdir = rootdir
@@ -195,6 +197,7 @@ class RepoIndex:
         return found
 
 
+@gc_paused
 def resolve_items(
     manifest: Manifest,
     rootdir: Path,

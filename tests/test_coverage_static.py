@@ -290,23 +290,48 @@ def run_gate(
         os.chdir(old)
 
 
+class Spy:
+    """Counts the coverage gate's parses: in the worker (files sent) and in-process."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from pytest_phase7.gates import coverage as gate_module
+
+        self.sent_to_worker: list[int] = []
+        self.parsed_in_process = 0
+        real_worker, real_parse = gate_module._run_worker, gate_module.analyse_file
+
+        def worker(request: Any, spec: Any, files: Any) -> Any:
+            self.sent_to_worker.append(len(files))
+            return real_worker(request, spec, files)
+
+        def parse(path: str, spec: Any) -> Any:
+            self.parsed_in_process += 1
+            return real_parse(path, spec)
+
+        monkeypatch.setattr(gate_module, "_run_worker", worker)
+        monkeypatch.setattr(gate_module, "analyse_file", parse)
+
+
 @pytest.mark.parametrize("branch", [False, True])
 def test_prepared_then_cached_figures_equal_coverage_report(
     tmp_path: Path, branch: bool, monkeypatch: pytest.MonkeyPatch
 ):
     root = measured(tmp_path, branch)
     store = DictStore()
+    cold_spy = Spy(monkeypatch)
     cold = run_gate(root, CoverageGate(), store, monkeypatch)
-    assert cold.context == (
-        "static analysis: 0 file(s) from the cache, 1 parsed while the tests ran",
-    )
+    # Parsed once, by the worker while "the tests ran"; nothing left to parse after them.
+    assert (cold_spy.sent_to_worker, cold_spy.parsed_in_process) == ([1], 0)
+    assert len(store.data) == 1
+    warm_spy = Spy(monkeypatch)
     warm = run_gate(root, CoverageGate(), store, monkeypatch)
-    assert warm.context == ("static analysis: 1 file(s) from the cache",)
+    assert (warm_spy.sent_to_worker, warm_spy.parsed_in_process) == ([], 0)  # from the cache
     unprepared = run_gate(root, CoverageGate(), None, monkeypatch, prepare=False)
     expected = report_total(root, "tricky.py")
     for run in (cold, warm, unprepared):
         assert run.results["tricky.py"].display == expected
         assert run.results["tricky.py"].details == unprepared.results["tricky.py"].details
+    assert cold.results == warm.results  # how the analysis was obtained never shows
 
 
 def test_file_edited_after_preparation_is_analysed_again(
@@ -331,11 +356,9 @@ def test_file_edited_after_preparation_is_analysed_again(
 def test_failing_worker_costs_time_not_figures(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     root = measured(tmp_path, branch=True)
     monkeypatch.setattr("pytest_phase7.gates.coverage.WORKER", "pytest_phase7.no_such_worker")
+    spy = Spy(monkeypatch)
     run = run_gate(root, CoverageGate(), DictStore(), monkeypatch)
-    (note,) = run.context
-    assert note.startswith("static analysis: 0 file(s) from the cache, 0 parsed while the tests")
-    assert "worker failed: " in note
-    assert "No module named" in note
+    assert (spy.sent_to_worker, spy.parsed_in_process) == ([1], 1)  # parsed again, after
     assert run.results["tricky.py"].display == report_total(root, "tricky.py")
 
 

@@ -73,7 +73,6 @@ class CoverageGate:
         """No static analysis prepared yet."""
         self._prepared: dict[str, StaticAnalysis] = {}
         self._prepared_spec = ""
-        self._prepare_note = ""
         self._lock = threading.Lock()
 
     def prepare(self, request: GateRequest) -> None:
@@ -101,17 +100,13 @@ class CoverageGate:
                 prepared[path] = cached
             else:
                 missing.append(path)
-        note = f"static analysis: {len(prepared)} file(s) from the cache"
         if missing:
-            computed, problem = _run_worker(request, spec, missing)
-            for path, analysis in computed.items():
+            # A worker that fails costs time, not figures: run() parses what is missing.
+            for path, analysis in _run_worker(request, spec, missing).items():
                 prepared[path] = analysis
                 save_cached(request.store, path, spec, analysis)
-            note += f", {len(computed)} parsed while the tests ran"
-            if problem:
-                note += f" ({problem})"
         with self._lock:
-            self._prepared, self._prepared_spec, self._prepare_note = prepared, spec.key, note
+            self._prepared, self._prepared_spec = prepared, spec.key
 
     def run(self, request: GateRequest) -> GateRun:
         """Read this session's coverage data for every target."""
@@ -198,14 +193,11 @@ class CoverageGate:
                 branch_measured=branch_measured,
                 details=tuple(details),
             )
-        with self._lock:
-            note = self._prepare_note
         return GateRun(
             self.name,
             results,
             tool_version=coverage.__version__,
             seconds=time.perf_counter() - started,
-            context=(note,) if note else (),
         )
 
     def _analyse(self, cov: Coverage, request: GateRequest) -> dict[str, Analysis | str | None]:
@@ -309,8 +301,8 @@ def _absolute_files(request: GateRequest) -> list[str]:
 
 def _run_worker(
     request: GateRequest, spec: StaticSpec, files: Sequence[str]
-) -> tuple[dict[str, StaticAnalysis], str]:
-    """Parse ``files`` in the worker process; the analyses it produced and a problem, if any."""
+) -> dict[str, StaticAnalysis]:
+    """Parse ``files`` in the worker process; the analyses it produced (none if it failed)."""
     argv = [sys.executable, "-m", WORKER, *spec.to_argv(), "--", *files]
     try:
         output = run_tool(
@@ -320,21 +312,21 @@ def _run_worker(
             SAFE_PATH_ENV,
             niceness=BACKGROUND_NICENESS,
         )
-    except ToolMissing as exc:
-        return {}, f"worker could not start: {exc}"
+    except ToolMissing:
+        return {}
     if output.timed_out or output.returncode != 0:
-        return {}, f"worker failed: {output.first_line() or output.returncode}"
+        return {}
     try:
         document = json.loads(output.stdout)
         if document["spec"] != spec.key:
-            return {}, "worker used other coverage settings"
+            return {}  # another coverage.py or Python answered: its analyses would not fit
         computed = {}
         for path, raw in document["files"].items():
             if "error" not in raw:
                 computed[path] = StaticAnalysis.from_json(raw)
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        return {}, f"worker output unreadable: {type(exc).__name__}"
-    return computed, ""
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return {}
+    return computed
 
 
 def _judge(

@@ -17,6 +17,7 @@ from pathlib import Path, PurePath
 from typing import TYPE_CHECKING
 
 from pytest_phase7.errors import ManifestError
+from pytest_phase7.gcpause import gc_paused
 from pytest_phase7.manifest.markdown import parse_markdown
 from pytest_phase7.manifest.toml import MANIFEST_TABLE_KEYS, parse_toml, root_key_line, to_toml
 from pytest_phase7.manifest.values import show, split_lines
@@ -48,6 +49,7 @@ _TOML_POSITION = re.compile(r"\s*\(at line ([0-9]+), column ([0-9]+)\)")
 _TOML_AT_END = re.compile(r"\s*\(at end of document\)")
 
 
+@gc_paused
 def load_manifest(path: Path, *, display: str | None = None, root: Path | None = None) -> Manifest:
     """Load the manifest at ``path``: ``.toml`` files as TOML, anything else as a Markdown plan.
 
