@@ -6,13 +6,12 @@ Everything that reads ``pytest.Config`` or ``pytest.Session`` lives here, so the
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
-from pytest_phase7 import plugin
+from pytest_phase7.activation import outer_coverage, read_settings
 from pytest_phase7.engine import Engine, RunResult
 from pytest_phase7.errors import Phase7Error
 from pytest_phase7.gates.base import Gate, SessionData
@@ -23,34 +22,6 @@ from pytest_phase7.status import ItemOutcome
 FULL_RUN_HINT = (
     "run the whole test suite (no -k/-m/--lf/node ids), or narrow the gates with --phase7-gates"
 )
-
-
-def read_settings(config: pytest.Config) -> tuple[Settings, dict[str, object], str]:
-    """Resolve the settings of this run (CLI > ini > ``[tool.phase7]`` > defaults).
-
-    Returns the settings, the raw phase7 table and its label (for manifest loading). The table
-    file is read once per run (see :func:`pytest_phase7.plugin.read_settings`).
-    """
-    return plugin.read_settings(config)
-
-
-def is_enabled(config: pytest.Config) -> bool:
-    """True when ``--phase7``, ``phase7 = true`` (ini) or ``enabled = true`` (table) is set.
-
-    Lives in :mod:`pytest_phase7.plugin`, so that a run without phase7 does not import this
-    module (and the engine, gates, resolver behind it) to find out.
-    """
-    return plugin.is_enabled(config)
-
-
-def wants_coverage_injection(config: pytest.Config, namespace: argparse.Namespace) -> bool:
-    """True when phase7 is on and the user neither asked for coverage nor turned it off."""
-    return plugin.wants_coverage_injection(config, namespace)
-
-
-def _early_enabled(config: pytest.Config) -> bool:
-    # The implementation moved to the plugin module (see is_enabled); kept for callers.
-    return plugin._early_enabled(config)
 
 
 def build_engine(config: pytest.Config) -> Engine:
@@ -299,7 +270,7 @@ def session_data(
         return SessionData(None, "coverage was disabled with --no-cov", "drop --no-cov")
     cov_plugin = config.pluginmanager.getplugin("_cov")
     controller = getattr(cov_plugin, "cov_controller", None)
-    cov = getattr(controller, "cov", None) or _outer_coverage()
+    cov = getattr(controller, "cov", None) or outer_coverage()
     if cov is None:
         return SessionData(
             None,
@@ -307,14 +278,6 @@ def session_data(
             "keep pytest-cov enabled (no -p no:pytest_cov) or run under coverage run -m pytest",
         )
     return SessionData(cov, problem, FULL_RUN_HINT if problem else "")
-
-
-def _outer_coverage() -> object | None:
-    """The coverage.py measurement this process already runs under (``coverage run -m pytest``).
-
-    See :func:`pytest_phase7.plugin.outer_coverage` (which does not import ``coverage``).
-    """
-    return plugin.outer_coverage()
 
 
 def finish_run(

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from pytest_phase7 import plugin, session, settings
+from pytest_phase7 import activation, settings
 from pytest_phase7.errors import Phase7Error
 from pytest_phase7.settings import OPTIONS, TableSource, load_table, resolve
 
@@ -72,7 +72,7 @@ def write_table(root: Path, key: str) -> None:
 
 
 def reference_is_enabled(config: Any) -> bool:
-    """``session.is_enabled`` as it was: the whole table parsed and every setting resolved."""
+    """``is_enabled`` as it was: the whole table parsed and every setting resolved."""
     if getattr(config.option, "phase7", False):
         return True
     try:
@@ -85,7 +85,7 @@ def reference_is_enabled(config: Any) -> bool:
 
 
 def reference_early_enabled(config: Any) -> bool:
-    """``session._early_enabled`` as it was (exceptions count as off, as its caller did)."""
+    """``early_enabled`` as it was (exceptions count as off, as its caller did)."""
     raw = config.getini("phase7")
     if raw:
         return str(raw).strip().lower() in {"1", "true", "yes", "on"}
@@ -102,11 +102,10 @@ def test_enabled_decisions_match_the_full_parse(tmp_path: Path, key: str, ini: s
     write_table(tmp_path, key)
     ini_values = {"phase7": ini} if ini else {}
     expected = reference_is_enabled(FakeConfig(tmp_path, ini_values))
-    assert plugin.is_enabled(FakeConfig(tmp_path, ini_values)) is expected
-    assert session.is_enabled(FakeConfig(tmp_path, ini_values)) is expected
+    assert activation.is_enabled(FakeConfig(tmp_path, ini_values)) is expected
     early = reference_early_enabled(FakeConfig(tmp_path, ini_values))
     try:
-        got = plugin._early_enabled(FakeConfig(tmp_path, ini_values))
+        got = activation.early_enabled(FakeConfig(tmp_path, ini_values))
     except Phase7Error:
         got = False  # wants_coverage_injection turns it into "off"
     assert got is early
@@ -124,8 +123,8 @@ def test_the_matrix_holds_both_answers(tmp_path: Path) -> None:
 def test_command_line_flag_wins_without_reading_anything(tmp_path: Path) -> None:
     write_table(tmp_path, "bad TOML")
     config = FakeConfig(tmp_path, {}, cli_phase7=True)
-    assert plugin.is_enabled(config) is True
-    assert plugin.TABLE_KEY not in config.stash
+    assert activation.is_enabled(config) is True
+    assert activation.TABLE_KEY not in config.stash
 
 
 def count_parses(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
@@ -152,12 +151,12 @@ def test_a_run_parses_the_table_once(
 ) -> None:
     write_table(tmp_path, key)
     parsed = count_parses(monkeypatch)
-    monkeypatch.setattr(plugin, "outer_coverage", lambda: None)
+    monkeypatch.setattr(activation, "outer_coverage", lambda: None)
     config = FakeConfig(tmp_path, {})
     # What one run asks, in order: coverage injection, pytest_configure, the engine's set-up.
-    plugin.wants_coverage_injection(config, early_namespace())  # type: ignore[arg-type]
-    if plugin.is_enabled(config):  # type: ignore[arg-type]
-        session.read_settings(config)  # type: ignore[arg-type]
+    activation.wants_coverage_injection(config, early_namespace())  # type: ignore[arg-type]
+    if activation.is_enabled(config):  # type: ignore[arg-type]
+        activation.read_settings(config)  # type: ignore[arg-type]
     assert len(parsed) == 1
 
 
@@ -167,10 +166,10 @@ def test_an_off_run_parses_no_table(
 ) -> None:
     write_table(tmp_path, key)
     parsed = count_parses(monkeypatch)
-    monkeypatch.setattr(plugin, "outer_coverage", lambda: None)
+    monkeypatch.setattr(activation, "outer_coverage", lambda: None)
     config = FakeConfig(tmp_path, {})
-    assert plugin.wants_coverage_injection(config, early_namespace()) is False  # type: ignore[arg-type]
-    assert plugin.is_enabled(config) is False  # type: ignore[arg-type]
+    assert activation.wants_coverage_injection(config, early_namespace()) is False  # type: ignore[arg-type]
+    assert activation.is_enabled(config) is False  # type: ignore[arg-type]
     assert parsed == []
 
 
@@ -197,8 +196,7 @@ def test_an_unreadable_table_is_off_and_reported_when_asked(tmp_path: Path) -> N
 
 def test_outer_coverage_does_not_import_coverage(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delitem(sys.modules, "coverage", raising=False)
-    assert plugin.outer_coverage() is None
-    assert session._outer_coverage() is None
+    assert activation.outer_coverage() is None
     assert "coverage" not in sys.modules
 
 
@@ -207,8 +205,7 @@ def test_outer_coverage_returns_the_running_measurement(monkeypatch: pytest.Monk
     fake = types.ModuleType("coverage")
     fake.Coverage = type("Coverage", (), {"current": staticmethod(lambda: running)})  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "coverage", fake)
-    assert plugin.outer_coverage() is running
-    assert session._outer_coverage() is running
+    assert activation.outer_coverage() is running
 
 
 PROBE = """

@@ -1,0 +1,105 @@
+"""Is phase7 on for this run? Decided in every pytest run, so it imports almost nothing.
+
+Only :mod:`pytest_phase7.settings` and :mod:`pytest_phase7.errors` are imported here: a run without
+``--phase7`` must not pay for the engine, the gates, the resolver or ``coverage``. The phase7
+table file is read once per run (kept in ``config.stash``) and parsed only when its text could
+turn phase7 on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import pytest
+
+from pytest_phase7.errors import Phase7Error
+from pytest_phase7.settings import OPTIONS, Settings, TableSource, resolve
+
+#: This run's phase7 table file, read once (the early coverage check, ``pytest_configure`` and
+#: the engine's set-up all need it).
+TABLE_KEY = pytest.StashKey[TableSource]()
+
+#: What the ini option ``phase7`` must say to turn phase7 on (as ``settings._bool`` reads it).
+_TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+
+
+def table_source(config: pytest.Config) -> TableSource:
+    """This run's phase7 table file, read on first use and kept in ``config.stash``."""
+    source = config.stash.get(TABLE_KEY, None)
+    if source is None:
+        source = config.stash[TABLE_KEY] = TableSource(config.rootpath)
+    return source
+
+
+def read_settings(config: pytest.Config) -> tuple[Settings, dict[str, object], str]:
+    """Resolve the settings of this run (CLI > ini > ``[tool.phase7]`` > defaults).
+
+    Returns the settings, the raw phase7 table and its label (for manifest loading).
+    """
+    table, label = table_source(config).table()
+    cli = {option.name: getattr(config.option, option.dest, None) for option in OPTIONS}
+    ini = {option.name: config.getini(option.ini) for option in OPTIONS}
+    inipath = str(config.inipath) if config.inipath else ""
+    return resolve(cli, ini, table, table_path=label, ini_path=inipath), table, label
+
+
+def is_enabled(config: pytest.Config) -> bool:
+    """True when ``--phase7``, ``phase7 = true`` (ini) or ``enabled = true`` (table) is set.
+
+    A broken configuration counts as enabled when the command line asks for phase7, so that the
+    error is reported; otherwise a project whose table is broken is not punished on plain runs.
+    """
+    if getattr(config.option, "phase7", False):
+        return True
+    raw = config.getini("phase7")
+    if raw:
+        # Anything but a true word makes the settings say "off" or fail: off either way.
+        if str(raw).strip().lower() not in _TRUE_WORDS:
+            return False
+    elif not table_source(config).may_enable():
+        return False  # the table cannot set enabled: off, whatever else it holds
+    try:
+        return read_settings(config)[0].enabled
+    except Phase7Error:
+        return False
+
+
+def wants_coverage_injection(config: pytest.Config, namespace: argparse.Namespace) -> bool:
+    """True when phase7 is on and the user neither asked for coverage nor turned it off."""
+    if not hasattr(namespace, "cov_source") or getattr(namespace, "no_cov", False):
+        return False
+    if namespace.cov_source or outer_coverage() is not None:
+        return False
+    if getattr(namespace, "phase7", False):
+        return True
+    try:
+        return early_enabled(config)
+    except Exception:  # noqa: BLE001 - any problem is reported later, in pytest_configure
+        return False
+
+
+def early_enabled(config: pytest.Config) -> bool:
+    """Whether the ini option or the table turns phase7 on, before pytest-cov decides to measure.
+
+    The full settings are not resolved yet at that point: only ``phase7`` (ini) and the table's
+    ``enabled`` key count; a table that cannot set ``enabled`` is not parsed.
+    """
+    raw = config.getini("phase7")
+    if raw:
+        return str(raw).strip().lower() in _TRUE_WORDS
+    source = table_source(config)
+    return source.may_enable() and source.table()[0].get("enabled") is True
+
+
+def outer_coverage() -> object | None:
+    """The coverage.py measurement this process already runs under (``coverage run -m pytest``).
+
+    pytest-cov starts measuring after plugins are imported; ``coverage run`` measures from the
+    start. phase7 uses such a measurement as it is, rather than nesting a second one inside it.
+    A measurement implies that ``coverage`` is imported: when it is not, there is none, and
+    importing it just to ask would cost every pytest run (phase7 on or off) ~60 ms.
+    """
+    coverage = sys.modules.get("coverage")
+    current = getattr(getattr(coverage, "Coverage", None), "current", None)
+    return current() if current is not None else None
