@@ -242,6 +242,21 @@ def test_cache_entries_are_checked(tmp_path: Path):
     (key,) = store.data
     store.data[key] = {"spec": spec.key, "analysis": {"digest": "x"}}  # damaged
     assert load_cached(store, path, spec) is None
+    good = static.to_json()
+    damaged = [
+        {**good, "statements": [*good["statements"], "7"]},
+        {**good, "excluded": [True]},
+        {**good, "arcs": [*good["arcs"], [1, 2, 3]]},
+        {**good, "arcs": [*good["arcs"], [1, "2"]]},
+        {**good, "multiline": [[2, None]]},
+        {**good, "exit_counts": [[1, 1.5]]},
+        {**good, "jump_fixers": [[1, 2, "3", 4]]},
+    ]
+    for entry in damaged:
+        store.data[key] = {"spec": spec.key, "analysis": entry}
+        assert load_cached(store, path, spec) is None, entry
+    store.data[key] = {"spec": spec.key, "analysis": good}
+    assert load_cached(store, path, spec) == static
     assert static.usable_for(file_digest(path), needs_arcs=True)
     assert not static.usable_for("0" * 64, needs_arcs=False)
     no_arcs = analyse_file(path, spec_for(loaded(measured(tmp_path / "b", branch=False))))

@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -125,25 +125,53 @@ class StaticAnalysis:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> StaticAnalysis:
-        """Rebuild from :meth:`to_json`; malformed data raises ``KeyError/TypeError/ValueError``."""
+        """Rebuild from :meth:`to_json`; malformed data raises ``KeyError/TypeError/ValueError``.
+
+        Every number is checked to be an int: a damaged cache entry must be recomputed, never
+        turned into a figure. The checks and conversions run in C (``map``): a warm run loads
+        every target's entry while the tests run, sharing the GIL with them.
+        """
         arcs = exit_counts = fixers = None
         if "arcs" in data:
-            arcs = frozenset((int(a), int(b)) for a, b in data["arcs"])
-            exit_counts = {int(line): int(count) for line, count in data["exit_counts"]}
+            arcs = frozenset(map(_pair, data["arcs"]))
+            exit_counts = dict(map(_pair, data["exit_counts"]))
             fixers = {
-                (int(a), int(b)): None if c is None else (int(c), int(d))
-                for a, b, c, d in data["jump_fixers"]
+                _pair(entry[:2]): None if entry[2] is None else _pair(entry[2:])
+                for entry in data["jump_fixers"]
             }
+            _ints(fixers)
+            _ints(arc for arc in fixers.values() if arc is not None)
+            _ints(arcs)
+            _ints(exit_counts.items())
+        multiline = dict(map(_pair, data["multiline"]))
+        _ints(multiline.items())
         return cls(
             digest=str(data["digest"]),
-            statements=frozenset(int(n) for n in data["statements"]),
-            excluded=frozenset(int(n) for n in data["excluded"]),
-            no_branch=frozenset(int(n) for n in data["no_branch"]),
-            multiline={int(a): int(b) for a, b in data["multiline"]},
+            statements=_int_set(data["statements"]),
+            excluded=_int_set(data["excluded"]),
+            no_branch=_int_set(data["no_branch"]),
+            multiline=multiline,
             arcs=arcs,
             exit_counts=exit_counts,
             jump_fixers=fixers,
         )
+
+
+def _pair(values: Sequence[int]) -> tuple[int, int]:
+    first, second = values  # ValueError unless exactly two
+    return first, second
+
+
+def _int_set(values: Iterable[int]) -> frozenset[int]:
+    numbers = frozenset(values)
+    if not set(map(type, numbers)) <= {int}:
+        raise TypeError("expected line numbers")
+    return numbers
+
+
+def _ints(pairs: Iterable[tuple[int, int]]) -> None:
+    for part in zip(*pairs, strict=True):
+        _int_set(part)
 
 
 def file_digest(path: str) -> str:
