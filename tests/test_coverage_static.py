@@ -475,3 +475,26 @@ def test_worker_main_in_process(tmp_path: Path, capsys: pytest.CaptureFixture[st
     with pytest.raises(SystemExit) as usage:
         _coverage_worker.main(["--", "x.py"])  # no --exclude/--partial
     assert usage.value.code == 2
+
+
+def test_analyser_without_coverage_internals_uses_analyze(tmp_path: Path):
+    from pytest_phase7.gates.coverage import _analyser
+
+    root = measured(tmp_path, branch=True)
+    cov = loaded(root)
+    path = str(root / "tricky.py")
+
+    class WithoutMapper:
+        """A coverage.py that has ``_analyze`` but no ``_file_mapper``."""
+
+        config = cov.config
+        calls = 0
+
+        def _analyze(self, morf: str, file_reporter: Any) -> Any:
+            WithoutMapper.calls += 1
+            return cov._analyze(morf, file_reporter=file_reporter)
+
+    fast = _analyser(cov, cov.get_data())(path, cov._get_file_reporter(path))
+    fallback = _analyser(WithoutMapper(), cov.get_data())(path, cov._get_file_reporter(path))  # type: ignore[arg-type]
+    assert WithoutMapper.calls == 1
+    assert facts(fast) == facts(fallback) == facts(cov._analyze(path))

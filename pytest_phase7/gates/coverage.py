@@ -20,7 +20,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from pytest_phase7.gates.base import (
@@ -50,7 +50,8 @@ from pytest_phase7.gates.tools import (
 )
 
 if TYPE_CHECKING:
-    from coverage import Coverage
+    from coverage import Coverage, CoverageData
+    from coverage.plugin import FileReporter
     from coverage.results import Analysis, Numbers
 
     from pytest_phase7.gates.cache import ResultStore
@@ -222,6 +223,7 @@ class CoverageGate:
         with self._lock:
             prepared = self._prepared if self._prepared_spec == spec.key else {}
         found: dict[str, Analysis | str | None] = {}
+        analyse = _analyser(cov, data)
         # coverage.py opens and closes its SQLite file for every query (three per file) unless a
         # connection is already open: hold one for the whole loop (1,400 files: -1.3 s).
         hold_open = getattr(data, "_connect", None)
@@ -238,7 +240,7 @@ class CoverageGate:
                         static = self._static(request.store, path, spec, prepared, needs_arcs)
                         if static is not None:
                             reporter = make_reporter(reporter, static)
-                    found[path] = cov._analyze(path, file_reporter=reporter)
+                    found[path] = analyse(path, reporter)
                 except Exception as exc:  # noqa: BLE001 - coverage's NotPython, NoSource, ...
                     found[path] = f"coverage.py cannot analyse it: {type(exc).__name__}: {exc}"
         return found
@@ -292,6 +294,25 @@ class MeasuredFiles:
         if self._resolved is None:
             self._resolved = {os.path.realpath(name) for name in self._names}
         return real in self._resolved
+
+
+def _analyser(cov: Coverage, data: CoverageData) -> Callable[[str, FileReporter], Analysis]:
+    """``Coverage._analyze`` for many files: the data and precision are looked up once.
+
+    ``_analyze`` is ``analysis_from_file_reporter(self.get_data(), precision, reporter,
+    self._file_mapper(reporter.filename))``, and ``get_data`` costs about 1 ms per call; with
+    the same data for every file the figures are the same. Falls back to ``_analyze`` on a
+    coverage.py without these internals.
+    """
+    from coverage.results import analysis_from_file_reporter  # noqa: PLC0415
+
+    mapper = getattr(cov, "_file_mapper", None)
+    if not callable(mapper):
+        return lambda path, reporter: cov._analyze(path, file_reporter=reporter)
+    precision = cov.config.precision
+    return lambda path, reporter: analysis_from_file_reporter(
+        data, precision, reporter, mapper(reporter.filename)
+    )
 
 
 def _absolute_files(request: GateRequest) -> list[str]:
