@@ -25,7 +25,14 @@ from pytest_phase7.gates.base import (
     SessionData,
     error_run,
 )
-from pytest_phase7.gates.cache import ResultStore, cached_run, last_results, remember
+from pytest_phase7.gates.cache import (
+    CacheLookup,
+    ResultStore,
+    cached_run,
+    last_results,
+    lookup,
+    remember,
+)
 from pytest_phase7.gates.tools import kill_running
 from pytest_phase7.gcpause import paused
 from pytest_phase7.model import Manifest, PlanStatus, WorkItem
@@ -75,6 +82,20 @@ class RunResult:
 
 
 StatusOverride = Callable[[ItemOutcome], "PlanStatus | None"]
+
+
+@dataclass(frozen=True)
+class StaticPlan:
+    """A static gate's run as planned at session start (see :meth:`Engine._plan_static`)."""
+
+    request: GateRequest
+    carried: Mapping[str, GateResult]
+    looked_up: CacheLookup | None
+
+    @property
+    def needs_tool(self) -> bool:
+        """True when the tool must run: targets to check and no cached answer for them."""
+        return bool(self.request.targets) and (self.looked_up is None or self.looked_up.hit is None)
 
 
 def applicable_gates(
@@ -131,6 +152,7 @@ class Engine:
         self._pool: concurrent.futures.ThreadPoolExecutor | None = None
         self._futures: dict[str, concurrent.futures.Future[GateRun]] = {}
         self._preparing: dict[str, concurrent.futures.Future[None]] = {}
+        self._ready: dict[str, GateRun] = {}
 
     def start(self) -> None:
         """Start the static gates, and session gates' preparation, in background threads.
@@ -151,8 +173,13 @@ class Engine:
             max_workers=len(static) + len(preparing), thread_name_prefix="phase7-gate"
         )
         for gate in static:
-            request = self._request(gate, None)
-            self._futures[gate.name] = self._pool.submit(self._run_static, gate, request)
+            plan = self._plan_static(gate, self._request(gate, None))
+            if plan.needs_tool:
+                self._futures[gate.name] = self._pool.submit(self._complete_static, gate, plan)
+            else:
+                # A cache hit (or nothing to re-check) is answered here, before the tests start:
+                # hashing hundreds of files in a thread would fight the tests for the GIL.
+                self._ready[gate.name] = self._complete_static(gate, plan)
         for gate in preparing:
             self._preparing[gate.name] = self._pool.submit(
                 gate.prepare,  # type: ignore[attr-defined]
@@ -176,6 +203,8 @@ class Engine:
             elif gate.needs_session:
                 self._wait_for_preparation(gate.name)
                 runs[gate.name] = _safe_run(gate, self._request(gate, session))
+            elif gate.name in self._ready:
+                runs[gate.name] = self._ready[gate.name]
             elif gate.name not in self._futures:
                 runs[gate.name] = self._run_static(gate, self._request(gate, None))
         for name, future in self._futures.items():
@@ -238,10 +267,15 @@ class Engine:
             future.result(timeout=self.settings.timeout + JOIN_GRACE_SECONDS)
 
     def _run_static(self, gate: Gate, request: GateRequest) -> GateRun:
-        """Run a static gate through the cache; in changed-only mode, only on changed targets.
+        """Run a static gate through the cache; in changed-only mode, only on changed targets."""
+        return self._complete_static(gate, self._plan_static(gate, request))
 
-        Unchanged targets carry their last known result (marked ``carried``); a target with no
-        known result is checked, so nothing passes without having been measured once.
+    def _plan_static(self, gate: Gate, request: GateRequest) -> StaticPlan:
+        """What a static gate run needs: which targets to check, what is carried, the cache.
+
+        Unchanged targets (changed-only mode) carry their last known result (marked
+        ``carried``); a target with no known result is checked, so nothing passes without
+        having been measured once.
         """
         carried: dict[str, GateResult] = {}
         if self.changed is not None:
@@ -253,12 +287,26 @@ class Engine:
                 else:
                     fresh.append(target)
             request = replace(request, targets=tuple(fresh))
+        looked_up = None
         if request.targets:
-            run = cached_run(gate, request, self.store, self.project_files, _safe_run)
+            looked_up = lookup(gate, request, self.store, self.project_files)
+        return StaticPlan(request, carried, looked_up)
+
+    def _complete_static(self, gate: Gate, plan: StaticPlan) -> GateRun:
+        """Finish a planned static run: the cache hit or the tool, plus the carried results."""
+        if plan.request.targets:
+            run = cached_run(
+                gate,
+                plan.request,
+                self.store,
+                self.project_files,
+                _safe_run,
+                looked_up=plan.looked_up,
+            )
             remember(self.store, run)
         else:
             run = GateRun(gate.name, {})
-        return replace(run, results={**carried, **run.results}) if carried else run
+        return replace(run, results={**plan.carried, **run.results}) if plan.carried else run
 
     def close(self) -> None:
         """Stop the gate threads; tools still running (an interrupted session) are killed."""

@@ -250,3 +250,32 @@ def test_remember_writes_only_what_is_new(repo: Path):
     cache_module.remember(store, changed)
     assert store.writes == 2
     assert cache_module.last_results(store, gate.name)["target.py"].status is GateStatus.FAIL
+
+
+def test_cache_hits_are_answered_at_session_start_without_a_thread(repo: Path) -> None:
+    from pytest_phase7.engine import Engine
+    from pytest_phase7.gates.base import SessionData
+    from pytest_phase7.manifest import load_manifest
+    from pytest_phase7.resolve import resolve_items
+
+    (repo / "PLAN.md").write_text(PLAN.replace("mod.py", "target.py"))
+    manifest = load_manifest(repo / "PLAN.md")
+    resolutions = resolve_items(manifest, repo)
+    gate, store = CountingGate(), DictStore()
+
+    def session() -> tuple[Engine, GateRun]:
+        engine = Engine(Settings(), manifest, resolutions, repo, [gate], store=store)
+        engine.start()
+        (run,) = engine.finish(SessionData(None)).gate_runs
+        return engine, run
+
+    cold_engine, cold = session()
+    assert gate.calls == 1
+    assert "count" not in cold_engine._ready  # the tool ran in a gate thread
+    assert not cold.results["target.py"].cached
+    warm_engine, warm = session()
+    assert gate.calls == 1  # not run again
+    assert "count" in warm_engine._ready  # answered in start(), before the tests
+    assert not warm_engine._futures
+    assert warm.results["target.py"].cached
+    assert warm.results["target.py"].status is cold.results["target.py"].status

@@ -196,36 +196,65 @@ def run_from_json(data: Mapping[str, Any]) -> GateRun:
         raise ValueError(f"malformed cached gate run: {exc}") from None
 
 
+@dataclass(frozen=True)
+class CacheLookup:
+    """What the cache knows about one gate run: its key (None: not cached) and a stored hit."""
+
+    key: str | None
+    hit: GateRun | None = None
+
+
+def lookup(
+    gate: Gate, request: GateRequest, store: ResultStore | None, project_files: Sequence[str]
+) -> CacheLookup:
+    """Fingerprint the run and return the stored result when the fingerprint matches."""
+    policy: CachePolicy | None = getattr(gate, "cache_policy", None)
+    if store is None or policy is None:
+        return CacheLookup(None)
+    started = time.perf_counter()
+    current = fingerprint(gate, policy, request, project_files)
+    stored = store.get(_key(gate), None)
+    if isinstance(stored, dict) and stored.get("fingerprint") == current:
+        try:
+            hit = run_from_json(stored["run"])
+        except ValueError:
+            return CacheLookup(current)
+        marked = {ref: replace(r, cached=True) for ref, r in hit.results.items()}
+        return CacheLookup(
+            current, replace(hit, results=marked, seconds=time.perf_counter() - started)
+        )
+    return CacheLookup(current)
+
+
 def cached_run(
     gate: Gate,
     request: GateRequest,
     store: ResultStore | None,
     project_files: Sequence[str],
     runner: Callable[[Gate, GateRequest], GateRun],
+    *,
+    looked_up: CacheLookup | None = None,
 ) -> GateRun:
     """Return the stored run when its fingerprint matches; else run (via ``runner``) and store.
 
-    Only runs without ERROR results are stored: a tool that could not measure is asked again.
+    ``looked_up`` is a :func:`lookup` made earlier for the same request. Only runs without
+    ERROR results are stored: a tool that could not measure is asked again.
     """
-    policy: CachePolicy | None = getattr(gate, "cache_policy", None)
-    if store is None or policy is None:
-        return runner(gate, request)
-    started = time.perf_counter()
-    key = f"phase7/gates/{gate.name}"
-    current = fingerprint(gate, policy, request, project_files)
-    stored = store.get(key, None)
-    if isinstance(stored, dict) and stored.get("fingerprint") == current:
-        try:
-            hit = run_from_json(stored["run"])
-        except ValueError:
-            hit = None
-        if hit is not None:
-            marked = {ref: replace(r, cached=True) for ref, r in hit.results.items()}
-            return replace(hit, results=marked, seconds=time.perf_counter() - started)
+    found = looked_up if looked_up is not None else lookup(gate, request, store, project_files)
+    if found.hit is not None:
+        return found.hit
     fresh = runner(gate, request)
-    if not any(r.status is GateStatus.ERROR for r in fresh.results.values()):
-        store.set(key, {"fingerprint": current, "run": run_to_json(fresh)})
+    if (
+        store is not None
+        and found.key is not None
+        and not any(r.status is GateStatus.ERROR for r in fresh.results.values())
+    ):
+        store.set(_key(gate), {"fingerprint": found.key, "run": run_to_json(fresh)})
     return fresh
+
+
+def _key(gate: Gate) -> str:
+    return f"phase7/gates/{gate.name}"
 
 
 def last_results(store: ResultStore | None, gate: str) -> dict[str, GateResult]:
