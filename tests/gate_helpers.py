@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from pytest_phase7.resolve import Target, TargetKind
@@ -18,3 +19,19 @@ def write(root: Path, files: dict[str, str]) -> None:
 def file_target(rel: str) -> Target:
     """A single-file target."""
     return Target(TargetKind.FILE, rel, (rel,))
+
+
+class DictStore:
+    """An in-memory stand-in for pytest's cache: values go through JSON, as on disk."""
+
+    def __init__(self) -> None:
+        """Start empty."""
+        self.data: dict[str, object] = {}
+
+    def get(self, key: str, default: object) -> object:
+        """The stored value, or ``default``."""
+        return self.data.get(key, default)
+
+    def set(self, key: str, value: object) -> None:
+        """Store a JSON-serialisable value (a copy, as pytest's cache would read it back)."""
+        self.data[key] = json.loads(json.dumps(value))

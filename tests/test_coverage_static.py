@@ -16,7 +16,7 @@ from typing import Any
 
 import coverage
 import pytest
-from gate_helpers import file_target, write
+from gate_helpers import DictStore, file_target, write
 
 from pytest_phase7.gates import coverage_static
 from pytest_phase7.gates.base import GateRequest, GateStatus, SessionData
@@ -215,17 +215,6 @@ def test_exclusion_settings_change_the_key(tmp_path: Path):
     assert plain.key != stricter.key
     path = str(root / "tricky.py")
     assert analyse_file(path, stricter).excluded > analyse_file(path, plain).excluded
-
-
-class DictStore:
-    def __init__(self) -> None:
-        self.data: dict[str, object] = {}
-
-    def get(self, key: str, default: object) -> object:
-        return self.data.get(key, default)
-
-    def set(self, key: str, value: object) -> None:
-        self.data[key] = json.loads(json.dumps(value))
 
 
 def test_cache_entries_are_checked(tmp_path: Path):

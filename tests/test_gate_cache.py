@@ -5,23 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from gate_helpers import DictStore
 
 from pytest_phase7.gates import cache as cache_module
 from pytest_phase7.gates.base import GateRequest, GateResult, GateRun, GateStatus
 from pytest_phase7.gates.cache import CachePolicy, cached_run, run_from_json, run_to_json
 from pytest_phase7.resolve import Target, TargetKind
 from pytest_phase7.settings import Settings
-
-
-class DictStore:
-    def __init__(self) -> None:
-        self.data: dict[str, object] = {}
-
-    def get(self, key: str, default: object) -> object:
-        return self.data.get(key, default)
-
-    def set(self, key: str, value: object) -> None:
-        self.data[key] = value
 
 
 class CountingGate:
