@@ -1,8 +1,9 @@
 """Run the gates over the resolved targets and turn their results into a :class:`RunResult`.
 
-Static gates (ruff, mypy, docstrings, custom ones with ``needs_session = False``) start in
-background threads as soon as :meth:`Engine.start` is called (at session start) and run while the
-tests run; session gates (coverage) run in :meth:`Engine.finish` once the session's data exists.
+Static gates (ruff, mypy, docstrings, custom ones with ``needs_session = False``) are looked up
+in the cache when :meth:`Engine.start` is called (at session start); those with no cached answer
+start in background threads and run while the tests run. Session gates (coverage) may prepare in
+a background thread meanwhile, and run in :meth:`Engine.finish` once the session's data exists.
 A gate that raises is an ERROR for all its targets, never a crash of the session.
 """
 
@@ -172,6 +173,11 @@ class Engine:
         self._pool = concurrent.futures.ThreadPoolExecutor(
             max_workers=len(static) + len(preparing), thread_name_prefix="phase7-gate"
         )
+        for gate in preparing:  # first: the coverage worker then starts at once
+            self._preparing[gate.name] = self._pool.submit(
+                gate.prepare,  # type: ignore[attr-defined]
+                self._request(gate, None),
+            )
         for gate in static:
             plan = self._plan_static(gate, self._request(gate, None))
             if plan.needs_tool:
@@ -180,11 +186,6 @@ class Engine:
                 # A cache hit (or nothing to re-check) is answered here, before the tests start:
                 # hashing hundreds of files in a thread would fight the tests for the GIL.
                 self._ready[gate.name] = self._complete_static(gate, plan)
-        for gate in preparing:
-            self._preparing[gate.name] = self._pool.submit(
-                gate.prepare,  # type: ignore[attr-defined]
-                self._request(gate, None),
-            )
 
     def finish(
         self,
