@@ -487,3 +487,14 @@ def test_analyser_without_coverage_internals_uses_analyze(tmp_path: Path):
     fallback = _analyser(WithoutMapper(), cov.get_data())(path, cov._get_file_reporter(path))  # type: ignore[arg-type]
     assert WithoutMapper.calls == 1
     assert facts(fast) == facts(fallback) == facts(cov._analyze(path))
+
+
+def test_unprepared_run_uses_the_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    # `phase7 gate` (no session, nothing prepared) still finds what an earlier run cached.
+    root = measured(tmp_path, branch=True)
+    store = DictStore()
+    first = run_gate(root, CoverageGate(), store, monkeypatch, prepare=False)
+    spy = Spy(monkeypatch)
+    second = run_gate(root, CoverageGate(), store, monkeypatch, prepare=False)
+    assert (spy.sent_to_worker, spy.parsed_in_process) == ([], 0)
+    assert second.results == first.results

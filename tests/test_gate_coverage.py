@@ -8,6 +8,7 @@ compared with what ``coverage report`` prints for the same file and configuratio
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -267,3 +268,21 @@ def test_broken_coverage_object_is_error(tmp_path: Path):
     result = CoverageGate().run(request).results["x.py"]
     assert result.status is GateStatus.ERROR
     assert "coverage.py failed: RuntimeError: corrupt data file" in result.reason
+
+
+def test_paths_remapping_is_applied_before_asking_what_was_measured(tmp_path: Path):
+    # Data recorded in another checkout (a CI shard), read here through [paths]: coverage report
+    # remaps it, and so must every part of the gate ("never imported" included).
+    (tmp_path / "shard").mkdir()
+    elsewhere = project(tmp_path / "shard", "[run]\nsource = pkg\n")
+    here = tmp_path / "here"
+    shutil.copytree(elsewhere, here)
+    shutil.rmtree(elsewhere)  # that checkout is gone; its paths live on in the data only
+    (here / ".coveragerc").write_text(
+        f"[run]\nsource = pkg\n[paths]\nsource =\n    {here}/pkg\n    {elsewhere}/pkg\n"
+    )
+    run = gate_run(here, [file_target("pkg/branchy.py")])
+    result = run.results["pkg/branchy.py"]
+    assert result.status is not GateStatus.ERROR, result.reason
+    assert result.display == report_total(here, "pkg/branchy.py") + "%"
+    assert not any("never imported" in d for d in result.details)

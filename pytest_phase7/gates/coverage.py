@@ -138,6 +138,9 @@ class CoverageGate:
         configured = cov.get_option("report:precision")
         precision = configured if isinstance(configured, int) else 0
         branch_measured = bool(cov.get_option("run:branch"))
+        # As Coverage.report does before analysing: apply [paths] remapping to the data, so that
+        # "was it measured?" and the analysis both see the remapped names.
+        cov._prepare_data_for_reporting()
         data = cov.get_data()
         measured = MeasuredFiles(data.measured_files())
         if not measured:
@@ -150,7 +153,7 @@ class CoverageGate:
                 "coverage.py recorded no data in this session (no file was measured)",
                 NO_MEASUREMENT_HINT,
             )
-        analyses = self._analyse(cov, request)
+        analyses = self._analyse(cov, data, request)
         filtered = bool(cov.get_option("run:source") or cov.get_option("run:source_pkgs"))
 
         results: dict[str, GateResult] = {}
@@ -201,7 +204,9 @@ class CoverageGate:
             seconds=time.perf_counter() - started,
         )
 
-    def _analyse(self, cov: Coverage, request: GateRequest) -> dict[str, Analysis | str | None]:
+    def _analyse(
+        self, cov: Coverage, data: CoverageData, request: GateRequest
+    ) -> dict[str, Analysis | str | None]:
         """Each target file's ``Analysis`` (the private calls are those ``coverage report`` makes).
 
         None when ``[report] include/omit`` leaves a file out; a one-line reason when coverage.py
@@ -210,15 +215,12 @@ class CoverageGate:
         from coverage.files import GlobMatcher, prep_patterns  # noqa: PLC0415
         from coverage.python import PythonFileReporter  # noqa: PLC0415
 
-        # As Coverage.report does before analysing: apply [paths] remapping to the data.
-        cov._prepare_data_for_reporting()
         config = cov.config
         include = config.report_include and GlobMatcher(
             prep_patterns(config.report_include), "report_include"
         )
         omit = config.report_omit and GlobMatcher(prep_patterns(config.report_omit), "report_omit")
         spec = spec_for(cov)
-        data = cov.get_data()
         needs_arcs = data.has_arcs()
         with self._lock:
             prepared = self._prepared if self._prepared_spec == spec.key else {}
@@ -256,6 +258,9 @@ class CoverageGate:
         """The file's static analysis: prepared, cached or computed now (None: not supported)."""
         digest = file_digest(path)
         static = prepared.get(path)
+        if static is not None and static.usable_for(digest, needs_arcs=needs_arcs):
+            return static
+        static = load_cached(store, path, spec)  # not prepared (phase7 gate, a late file)
         if static is not None and static.usable_for(digest, needs_arcs=needs_arcs):
             return static
         wanted = StaticSpec(
