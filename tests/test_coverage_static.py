@@ -18,7 +18,7 @@ import coverage
 import pytest
 from gate_helpers import DictStore, file_target, write
 
-from pytest_phase7.gates import coverage_static
+from pytest_phase7.gates import coverage_memo, coverage_static
 from pytest_phase7.gates.base import GateRequest, GateStatus, SessionData
 from pytest_phase7.gates.coverage import WORKER, CoverageGate
 from pytest_phase7.gates.coverage_static import (
@@ -294,6 +294,11 @@ def run_gate(
         os.chdir(old)
 
 
+def forget_figures(store: DictStore) -> None:
+    """Drop the figures memo, so that a warm run needs the static analysis again."""
+    del store.data[coverage_memo.MEMO_KEY]
+
+
 class Spy:
     """Counts the coverage gate's parses: in the worker (files sent) and in-process."""
 
@@ -326,7 +331,8 @@ def test_prepared_then_cached_figures_equal_coverage_report(
     cold = run_gate(root, CoverageGate(), store, monkeypatch)
     # Parsed once, by the worker while "the tests ran"; nothing left to parse after them.
     assert (cold_spy.sent_to_worker, cold_spy.parsed_in_process) == ([1], 0)
-    assert len(store.data) == 1
+    assert len([k for k in store.data if k.startswith(coverage_static.STORE_PREFIX)]) == 1
+    forget_figures(store)  # the static cache, not the figures memo, must answer here
     warm_spy = Spy(monkeypatch)
     warm = run_gate(root, CoverageGate(), store, monkeypatch)
     assert (warm_spy.sent_to_worker, warm_spy.parsed_in_process) == ([], 0)  # from the cache
@@ -494,7 +500,199 @@ def test_unprepared_run_uses_the_cache(tmp_path: Path, monkeypatch: pytest.Monke
     root = measured(tmp_path, branch=True)
     store = DictStore()
     first = run_gate(root, CoverageGate(), store, monkeypatch, prepare=False)
+    forget_figures(store)
     spy = Spy(monkeypatch)
     second = run_gate(root, CoverageGate(), store, monkeypatch, prepare=False)
     assert (spy.sent_to_worker, spy.parsed_in_process) == ([], 0)
     assert second.results == first.results
+
+
+# --- the figures memo: a file whose bytes and measured data are unchanged is not analysed ----
+
+#: Runs other code of ``tricky`` than DRIVER does: same file, different measured data.
+OTHER_DRIVER = """\
+import tricky
+tricky.multi(20, 2)
+tricky.partial(0)
+tricky.matcher({"k": 1})
+"""
+
+
+class AnalysisSpy:
+    """Counts coverage.py analyses and static-cache reads made by the coverage gate."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from pytest_phase7.gates import coverage as gate_module
+
+        self.analysed = 0
+        self.static_loads = 0
+        real_analyser, real_load = gate_module._analyser, gate_module.load_cached
+
+        def analyser(cov: Any, data: Any) -> Any:
+            analyse = real_analyser(cov, data)
+
+            def counted(path: str, reporter: Any) -> Any:
+                self.analysed += 1
+                return analyse(path, reporter)
+
+            return counted
+
+        def load(*args: Any) -> Any:
+            self.static_loads += 1
+            return real_load(*args)
+
+        monkeypatch.setattr(gate_module, "_analyser", analyser)
+        monkeypatch.setattr(gate_module, "load_cached", load)
+
+
+def rerun_coverage(root: Path, driver: str) -> None:
+    (root / "driver.py").write_text(driver)
+    subprocess.run([sys.executable, "-m", "coverage", "run", "driver.py"], cwd=root, check=True)
+
+
+@pytest.mark.parametrize("branch", [False, True])
+def test_warm_run_is_answered_by_the_memo(
+    tmp_path: Path, branch: bool, monkeypatch: pytest.MonkeyPatch
+):
+    root = measured(tmp_path, branch)
+    store = DictStore()
+    cold = run_gate(root, CoverageGate(), store, monkeypatch)
+    rerun_coverage(root, DRIVER)  # a new session that ran the same tests
+    spy = AnalysisSpy(monkeypatch)
+    warm = run_gate(root, CoverageGate(), store, monkeypatch)
+    # Neither prepared (the memo was expected to answer) nor analysed after the tests.
+    assert (spy.analysed, spy.static_loads) == (0, 0)
+    assert warm.results == cold.results
+    assert warm.results["tricky.py"].display == report_total(root, "tricky.py")
+
+
+@pytest.mark.parametrize("branch", [False, True])
+def test_tests_that_ran_differently_are_analysed_again(
+    tmp_path: Path, branch: bool, monkeypatch: pytest.MonkeyPatch
+):
+    root = measured(tmp_path, branch)
+    store = DictStore()
+    first = run_gate(root, CoverageGate(), store, monkeypatch).results["tricky.py"]
+    rerun_coverage(root, OTHER_DRIVER)  # same file, other lines and branches measured
+    spy = AnalysisSpy(monkeypatch)
+    second = run_gate(root, CoverageGate(), store, monkeypatch).results["tricky.py"]
+    assert spy.analysed == 1
+    assert second.display == report_total(root, "tricky.py") != first.display
+    cov = loaded(root)
+    own = cov._analyze(str(root / "tricky.py"))
+    assert second.details == (f"tricky.py: missing {own.missing_formatted(branches=True)}",)
+
+
+def test_edited_file_and_changed_settings_are_analysed_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    root = measured(tmp_path, branch=True)
+    store = DictStore()
+    run_gate(root, CoverageGate(), store, monkeypatch)
+    with (root / "tricky.py").open("a") as source:
+        source.write("\n\ndef added():\n    return 1\n")
+    rerun_coverage(root, DRIVER)
+    spy = AnalysisSpy(monkeypatch)
+    edited = run_gate(root, CoverageGate(), store, monkeypatch).results["tricky.py"]
+    assert spy.analysed == 1
+    assert edited.display == report_total(root, "tricky.py")
+    # Same bytes, same data, other exclusions: another spec, so another analysis.
+    (root / ".coveragerc").write_text(
+        "[run]\nbranch = True\n[report]\nexclude_also =\n    def multi\n"
+    )
+    spy = AnalysisSpy(monkeypatch)
+    excluded = run_gate(root, CoverageGate(), store, monkeypatch).results["tricky.py"]
+    assert spy.analysed == 1
+    assert excluded.display == report_total(root, "tricky.py")
+    assert dict(excluded.extra)["statements"] < dict(edited.extra)["statements"]
+
+
+def test_damaged_memo_entries_are_analysed_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    root = measured(tmp_path, branch=True)
+    store = DictStore()
+    good = run_gate(root, CoverageGate(), store, monkeypatch).results["tricky.py"]
+    memo: Any = store.data[coverage_memo.MEMO_KEY]
+    ((path, entry),) = memo["files"].items()
+    digest, key, figures = entry
+    damaged = [
+        [digest, key, [*figures[:6], 7]],  # missing lines not a string
+        [digest, key, [True, *figures[1:]]],  # a bool is no count
+        [digest, key, [-1, *figures[1:]]],
+        [digest, key, figures[:6]],
+        [digest, None, figures],
+        [digest, key],
+        "garbage",
+    ]
+    for value in damaged:
+        store.data[coverage_memo.MEMO_KEY] = {**memo, "files": {path: value}}
+        spy = AnalysisSpy(monkeypatch)
+        result = run_gate(root, CoverageGate(), store, monkeypatch).results["tricky.py"]
+        assert spy.analysed == 1, value
+        assert result == good
+    for document in ({**memo, "format": 0}, {**memo, "files": []}, [], None):
+        store.data[coverage_memo.MEMO_KEY] = document
+        spy = AnalysisSpy(monkeypatch)
+        assert run_gate(root, CoverageGate(), store, monkeypatch).results["tricky.py"] == good
+        assert spy.analysed == 1, document
+
+
+class CountingStore(DictStore):
+    """A DictStore that counts writes of the figures memo."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.memo_writes = 0
+
+    def set(self, key: str, value: object) -> None:
+        self.memo_writes += key == coverage_memo.MEMO_KEY
+        super().set(key, value)
+
+
+def test_memo_holds_the_current_targets_and_is_written_only_when_it_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    root = measured(tmp_path, branch=False)
+    store = CountingStore()
+    run_gate(root, CoverageGate(), store, monkeypatch)
+    run_gate(root, CoverageGate(), store, monkeypatch)
+    assert store.memo_writes == 1  # the warm run had nothing new to say
+    (root / "other.py").write_text("X = 1\n")
+    cov = loaded(root)
+    old = Path.cwd()
+    os.chdir(root)
+    try:
+        CoverageGate().run(
+            GateRequest(root, (file_target("other.py"),), Settings(), SessionData(cov), store)
+        )
+    finally:
+        os.chdir(old)
+    memo: Any = store.data[coverage_memo.MEMO_KEY]
+    assert list(memo["files"]) == [str(root / "other.py")]  # tricky.py is no target any more
+
+
+def test_figures_and_keys():
+    from coverage.results import Numbers
+
+    figures = coverage_memo.FileFigures(10, 1, 2, 4, 1, 2, "3-4, 7->9")
+    assert coverage_memo.FileFigures.from_json(figures.to_json()) == figures
+    assert figures.numbers(2) == Numbers(
+        precision=2,
+        n_files=1,
+        n_statements=10,
+        n_excluded=1,
+        n_missing=2,
+        n_branches=4,
+        n_partial_branches=1,
+        n_missing_branches=2,
+    )
+    key = coverage_memo.measured_key
+    assert key("s", "d", True, [(1, 2), (2, -1)]) == key("s", "d", True, [(2, -1), (1, 2)])
+    variants = {
+        key("s", "d", True, [(1, 2)]),
+        key("t", "d", True, [(1, 2)]),
+        key("s", "e", True, [(1, 2)]),
+        key("s", "d", False, [(1, 2)]),
+        key("s", "d", True, [(1, 3)]),
+        key("s", "d", True, []),
+    }
+    assert len(variants) == 6

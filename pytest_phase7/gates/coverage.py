@@ -9,7 +9,9 @@ and judged with ``should_fail_under`` at the project's ``precision``. That is ex
 The expensive part of that analysis, parsing each file, does not depend on the tests: the gate
 has it done while the tests run and caches it per file (:meth:`CoverageGate.prepare`,
 :mod:`pytest_phase7.gates.coverage_static`), so after the tests only the measured lines are
-combined with it.
+combined with it. When a file's bytes and its measured data are both what they were in the last
+run, the figures are too: they come from :mod:`pytest_phase7.gates.coverage_memo` without any
+analysis, and only the files that changed (or ran differently) are analysed.
 """
 
 from __future__ import annotations
@@ -29,6 +31,12 @@ from pytest_phase7.gates.base import (
     GateRun,
     GateStatus,
     error_run,
+)
+from pytest_phase7.gates.coverage_memo import (
+    FiguresMemo,
+    FileFigures,
+    measured_key,
+    remembered_digests,
 )
 from pytest_phase7.gates.coverage_static import (
     StaticAnalysis,
@@ -89,6 +97,9 @@ class CoverageGate:
         if cov is None:
             return  # nothing measures yet (e.g. --no-cov): nothing to prepare for
         spec = spec_for(cov)
+        # A file whose figures the last run remembered from these very bytes will most likely
+        # be answered by the memo: its analysis is loaded only if the tests ran it differently.
+        remembered = remembered_digests(request.store, spec.key)
         prepared: dict[str, StaticAnalysis] = {}
         missing: list[str] = []
         for path in _absolute_files(request):
@@ -96,6 +107,8 @@ class CoverageGate:
                 digest = file_digest(path)
             except OSError:
                 continue  # run() reports it
+            if remembered.get(path) == digest:
+                continue
             cached = load_cached(request.store, path, spec)
             if cached is not None and cached.usable_for(digest, needs_arcs=spec.arcs):
                 prepared[path] = cached
@@ -163,21 +176,20 @@ class CoverageGate:
             problem = ""
             for rel in target.files:
                 path = os.path.abspath(request.rootdir / rel)
-                analysis = analyses.get(path)
-                if isinstance(analysis, str):
-                    problem = f"{rel}: {analysis}"
+                figures = analyses.get(path)
+                if isinstance(figures, str):
+                    problem = f"{rel}: {figures}"
                     break
-                if analysis is None:
+                if figures is None:
                     problem = f"{rel} is left out of coverage's report by its omit/include settings"
                     break
                 imported = measured.contains(path)
                 if not imported and filtered:
                     problem = f"{rel} is outside coverage's measured source"
                     break
-                numbers.append(analysis.numbers)
-                missing = analysis.missing_formatted(branches=True)
-                if missing:
-                    details.append(f"{rel}: missing {missing}")
+                numbers.append(figures.numbers(precision))
+                if figures.missing:
+                    details.append(f"{rel}: missing {figures.missing}")
                 if not imported:
                     details.append(f"{rel}: never imported by the tests")
             if problem:
@@ -206,11 +218,12 @@ class CoverageGate:
 
     def _analyse(
         self, cov: Coverage, data: CoverageData, request: GateRequest
-    ) -> dict[str, Analysis | str | None]:
-        """Each target file's ``Analysis`` (the private calls are those ``coverage report`` makes).
+    ) -> dict[str, FileFigures | str | None]:
+        """Each target file's figures (the private calls are those ``coverage report`` makes).
 
         None when ``[report] include/omit`` leaves a file out; a one-line reason when coverage.py
-        cannot analyse it.
+        cannot analyse it. Python files whose bytes and measured data are those of the last run
+        are answered by the memo; the others are analysed by coverage.py.
         """
         from coverage.files import GlobMatcher, prep_patterns  # noqa: PLC0415
         from coverage.python import PythonFileReporter  # noqa: PLC0415
@@ -224,8 +237,10 @@ class CoverageGate:
         needs_arcs = data.has_arcs()
         with self._lock:
             prepared = self._prepared if self._prepared_spec == spec.key else {}
-        found: dict[str, Analysis | str | None] = {}
+        found: dict[str, FileFigures | str | None] = {}
         analyse = _analyser(cov, data)
+        memo = FiguresMemo(request.store, spec.key)
+        mapper = getattr(cov, "_file_mapper", None)
         # coverage.py opens and closes its SQLite file for every query (three per file) unless a
         # connection is already open: hold one for the whole loop (1,400 files: -1.3 s).
         hold_open = getattr(data, "_connect", None)
@@ -238,13 +253,26 @@ class CoverageGate:
                     found[path] = None
                     continue
                 try:
-                    if isinstance(reporter, PythonFileReporter):
-                        static = self._static(request.store, path, spec, prepared, needs_arcs)
+                    if not isinstance(reporter, PythonFileReporter) or not callable(mapper):
+                        found[path] = FileFigures.from_analysis(analyse(path, reporter))
+                        continue
+                    digest = file_digest(path)
+                    name = mapper(reporter.filename)  # the name the data knows the file by
+                    recorded = data.arcs(name) if needs_arcs else data.lines(name)
+                    key = measured_key(spec.key, digest, needs_arcs, recorded or ())
+                    figures = memo.get(path, key)
+                    if figures is None:
+                        static = self._static(
+                            request.store, path, spec, prepared, needs_arcs, digest=digest
+                        )
                         if static is not None:
                             reporter = make_reporter(reporter, static)
-                    found[path] = analyse(path, reporter)
+                        figures = FileFigures.from_analysis(analyse(path, reporter))
+                    memo.put(path, digest, key, figures)
+                    found[path] = figures
                 except Exception as exc:  # noqa: BLE001 - coverage's NotPython, NoSource, ...
                     found[path] = f"coverage.py cannot analyse it: {type(exc).__name__}: {exc}"
+        memo.save()
         return found
 
     @staticmethod
@@ -254,9 +282,13 @@ class CoverageGate:
         spec: StaticSpec,
         prepared: dict[str, StaticAnalysis],
         needs_arcs: bool,
+        *,
+        digest: str,
     ) -> StaticAnalysis | None:
-        """The file's static analysis: prepared, cached or computed now (None: not supported)."""
-        digest = file_digest(path)
+        """The file's static analysis: prepared, cached or computed now (None: not supported).
+
+        ``digest`` is the SHA-256 of the file's bytes as the caller read them.
+        """
         static = prepared.get(path)
         if static is not None and static.usable_for(digest, needs_arcs=needs_arcs):
             return static
