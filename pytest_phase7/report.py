@@ -37,6 +37,12 @@ from pytest_phase7.status import HIGHER_IS_BETTER, REPORT_ORDER, ItemOutcome
 #: The widest the table may be.
 MAX_WIDTH = 100
 
+#: At ``-v``: gate details shown per item (the rest is counted) and characters per detail line
+#: (a file with hundreds of missing ranges is one line). ``-vv`` shows everything, as pytest
+#: itself truncates at ``-v`` and shows all at ``-vv``; the JSON report always has everything.
+MAX_TERMINAL_DETAILS = 10
+MAX_DETAIL_CHARS = 2 * MAX_WIDTH
+
 #: Short gate titles for table headers.
 SHORT_TITLES = {"coverage": "Cov", "ruff": "Ruff", "mypy": "Mypy", "docstrings": "Docs"}
 
@@ -468,7 +474,8 @@ def render_terminal(result: RunResult, verbosity: int = 0) -> list[Line]:
 
     Each batch's title line carries its subtotals (items done / total, hours done / total).
     ``verbosity`` < 0 (``-q``) shows only items that are not DONE; > 0 (``-v``) adds each gate's
-    details (missing lines, violations, messages, undocumented names) under its item. Targets are
+    details (missing lines, violations, messages, undocumented names) under its item, bounded
+    per item at ``-v`` and complete at ``-vv`` (:func:`terminal_details`). Targets are
     shown relative to the folder they all share, named once in the header, and as their folder
     alone when they end with the item's File cell. The table fits :data:`MAX_WIDTH` columns:
     long names are shortened in the middle.
@@ -535,7 +542,8 @@ def render_terminal(result: RunResult, verbosity: int = 0) -> list[Line]:
                 ]
             )
             if verbosity > 0:
-                lines.extend([(f"      {detail}", {})] for detail in item_details(row.outcome))
+                details = terminal_details(row.outcome, verbosity)
+                lines.extend([(f"      {detail}", {})] for detail in details)
     lines.extend(_problem_lines(result))
     if any(r.carried for o in result.outcomes for r in o.results):
         lines.append([(CARRIED_NOTE, {"yellow": True})])
@@ -546,6 +554,26 @@ def render_terminal(result: RunResult, verbosity: int = 0) -> list[Line]:
         [(verdict.summary, {"red": True, "bold": True} if verdict.blocked else {"green": True})]
     )
     return lines
+
+
+def terminal_details(outcome: ItemOutcome, verbosity: int) -> list[str]:
+    """An item's details for the terminal: all of them at ``-vv``, a bounded view at ``-v``.
+
+    At ``-v`` at most :data:`MAX_TERMINAL_DETAILS` lines of at most :data:`MAX_DETAIL_CHARS`
+    characters; what is left out is said, with how to see it.
+    """
+    details = item_details(outcome)
+    if verbosity >= 2:
+        return details
+    # Folding a single line away would take a line to say so: show it instead.
+    limit = len(details) if len(details) <= MAX_TERMINAL_DETAILS + 1 else MAX_TERMINAL_DETAILS
+    shown = [
+        detail if len(detail) <= MAX_DETAIL_CHARS else detail[: MAX_DETAIL_CHARS - 1] + "…"
+        for detail in details[:limit]
+    ]
+    if len(details) > limit:
+        shown.append(f"… and {len(details) - limit} more (-vv shows all)")
+    return shown
 
 
 def item_details(outcome: ItemOutcome) -> list[str]:

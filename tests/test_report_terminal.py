@@ -11,6 +11,8 @@ import pytest
 from pytest_phase7.gates.base import GateResult, GateStatus
 from pytest_phase7.model import Criterion, PlanStatus
 from pytest_phase7.report import (
+    MAX_DETAIL_CHARS,
+    MAX_TERMINAL_DETAILS,
     MAX_WIDTH,
     ReportData,
     batch_progress,
@@ -66,6 +68,26 @@ def test_verbose_adds_each_gates_details():
     assert "[return-value]" in text
     assert "agents.py:17 tokenize" in text
     assert "gate times: coverage 0.00s" in text
+
+
+def test_verbose_details_are_bounded_and_very_verbose_shows_all():
+    result = golden().result
+    many = tuple(f"src/x.py:{n}: E501 line too long" for n in range(1, 31))
+    long_missing = "src/x.py: missing " + ", ".join(f"{n}-{n + 1}" for n in range(1, 900, 3))
+    first, *rest = result.outcomes
+    noisy = GateResult("ruff", GateStatus.FAIL, metric=31.0, details=(long_missing, *many))
+    changed = replace(result, outcomes=(replace(first, results=(noisy,)), *rest))
+    verbose = plain(render_terminal(changed, 1))
+    shown = [line for line in verbose if line.startswith("      ruff: src/x.py")]
+    assert len(shown) == MAX_TERMINAL_DETAILS
+    assert len(shown[0].strip()) == MAX_DETAIL_CHARS
+    assert shown[0].endswith("…")
+    assert "      … and 21 more (-vv shows all)" in verbose
+    very = plain(render_terminal(changed, 2))
+    assert [line.strip() for line in very if line.startswith("      ruff: src/x.py")] == [
+        f"ruff: {detail}" for detail in (long_missing, *many)
+    ]
+    assert not any("more (-vv shows all)" in line for line in very)
 
 
 def test_progress_and_criteria_of_the_example():
