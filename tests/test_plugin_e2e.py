@@ -395,6 +395,55 @@ def test_coverage_run_measurement_is_used(pytester: pytest.Pytester):
         assert f" {expected}%" in table_row(out, number), out
 
 
+PATHS_CONFIG = "[run]\nsource = src\nbranch = true\n[paths]\nsource =\n    src/\n    */src/\n"
+
+
+@pytest.mark.parametrize("runner", ["coverage run", "pytest-cov"])
+def test_paths_remapping_measures_and_leaves_the_saved_data_alone(
+    pytester: pytest.Pytester, runner: str
+):
+    # [paths] makes coverage.py report through a remapped copy of the data. The gate must map a
+    # copy of its own: replacing the data of the Coverage object that is still measuring
+    # (coverage run) made it ERROR and broke coverage.py's own save at exit.
+    make_project(pytester)
+    (pytester.path / ".coveragerc").write_text(PATHS_CONFIG)
+    # Each runner as it is used: `coverage run -m pytest`, or pytest-cov's `pytest --cov`.
+    if runner == "coverage run":
+        command, measure = [sys.executable, "-m", "coverage", "run", "-m", "pytest"], []
+    else:
+        command, measure = [sys.executable, "-m", "pytest"], ["--cov"]
+    plain = pytester.run(*command, "-p", "no:phase7", *measure)
+    assert plain.ret == 0, plain.stdout.str()
+    saved_without_phase7 = report_text(pytester.path)
+    # A clean checkout: with no data file yet, nothing is flushed when the gate reads the data.
+    (pytester.path / ".coverage").unlink()
+    result = pytester.run(*command, "--phase7", *measure)
+    out = result.stdout.str() + result.stderr.str()
+    assert "No data was collected" not in out
+    assert "Can't touch files" not in out
+    assert "ERROR" not in "\n".join(phase7_section(result.stdout.str())), out
+    for number, rel in (
+        (1, "src/core/good.py"),
+        (2, "src/core/half.py"),
+        (3, "src/core/unused.py"),
+    ):
+        assert f" {coverage_report_percent(pytester.path, rel)}%" in table_row(out, number), out
+    # What the run saved is what it saves without phase7 (the never-imported file included).
+    assert report_text(pytester.path) == saved_without_phase7
+    assert "src/core/unused.py" in saved_without_phase7
+
+
+def report_text(cwd: Path) -> str:
+    proc = subprocess.run(
+        [sys.executable, "-m", "coverage", "report", "--show-missing"],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return proc.stdout
+
+
 def test_user_cov_options_are_honoured(pytester: pytest.Pytester):
     make_project(pytester)
     result = pytester.runpytest_subprocess(

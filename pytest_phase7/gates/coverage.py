@@ -151,10 +151,7 @@ class CoverageGate:
         configured = cov.get_option("report:precision")
         precision = configured if isinstance(configured, int) else 0
         branch_measured = bool(cov.get_option("run:branch"))
-        # As Coverage.report does before analysing: apply [paths] remapping to the data, so that
-        # "was it measured?" and the analysis both see the remapped names.
-        cov._prepare_data_for_reporting()
-        data = cov.get_data()
+        data = remapped(cov, cov.get_data())
         measured = MeasuredFiles(data.measured_files())
         if not measured:
             # `coverage report` refuses this too ("No data to report"): a measurement that
@@ -304,6 +301,25 @@ class CoverageGate:
             return None  # coverage.py parses it itself, the slow way
         save_cached(store, path, spec, static)
         return static
+
+
+def remapped(cov: Coverage, data: CoverageData) -> CoverageData:
+    """``data`` as ``coverage report`` sees it: with the ``[paths]`` remapping applied.
+
+    Then "was it measured?" and the analysis both see the remapped names. coverage.py's own
+    ``Coverage._prepare_data_for_reporting`` does this by replacing the object's data with a
+    remapped in-memory copy. On the Coverage object that is still measuring the session
+    (``coverage run -m pytest``) that lost what was not yet flushed and broke its save at exit,
+    so the gate maps a copy of its own (with the aliases that method uses) and leaves the
+    user's object alone. ``data`` must be flushed already (``Coverage.get_data`` does that).
+    """
+    if not cov.config.paths:
+        return data
+    from coverage import CoverageData  # noqa: PLC0415
+
+    mapped = CoverageData(no_disk=True)
+    mapped.update(data, map_path=cov._make_aliases().map)
+    return mapped
 
 
 class MeasuredFiles:
