@@ -28,6 +28,7 @@ from pytest_phase7.gates.base import (
 )
 from pytest_phase7.gates.cache import (
     CacheLookup,
+    FileDigests,
     ResultStore,
     cached_run,
     last_results,
@@ -178,8 +179,9 @@ class Engine:
                 gate.prepare,  # type: ignore[attr-defined]
                 self._request(gate, None),
             )
+        digests = FileDigests()  # the gates' fingerprints share their files: hash each once
         for gate in static:
-            plan = self._plan_static(gate, self._request(gate, None))
+            plan = self._plan_static(gate, self._request(gate, None), digests)
             if plan.needs_tool:
                 self._futures[gate.name] = self._pool.submit(self._complete_static, gate, plan)
             else:
@@ -271,7 +273,9 @@ class Engine:
         """Run a static gate through the cache; in changed-only mode, only on changed targets."""
         return self._complete_static(gate, self._plan_static(gate, request))
 
-    def _plan_static(self, gate: Gate, request: GateRequest) -> StaticPlan:
+    def _plan_static(
+        self, gate: Gate, request: GateRequest, digests: FileDigests | None = None
+    ) -> StaticPlan:
         """What a static gate run needs: which targets to check, what is carried, the cache.
 
         Unchanged targets (changed-only mode) carry their last known result (marked
@@ -290,7 +294,7 @@ class Engine:
             request = replace(request, targets=tuple(fresh))
         looked_up = None
         if request.targets:
-            looked_up = lookup(gate, request, self.store, self.project_files)
+            looked_up = lookup(gate, request, self.store, self.project_files, digests)
         return StaticPlan(request, carried, looked_up)
 
     def _complete_static(self, gate: Gate, plan: StaticPlan) -> GateRun:

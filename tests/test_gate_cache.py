@@ -269,3 +269,34 @@ def test_cache_hits_are_answered_at_session_start_without_a_thread(repo: Path) -
     assert not warm_engine._futures
     assert warm.results["target.py"].cached
     assert warm.results["target.py"].status is cold.results["target.py"].status
+
+
+def test_fingerprints_of_one_run_share_file_digests(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reads: list[str] = []
+    real_read = Path.read_bytes
+
+    def counted(path: Path) -> bytes:
+        reads.append(path.name)
+        return real_read(path)
+
+    monkeypatch.setattr(Path, "read_bytes", counted)
+    request = request_for(repo)
+    files = ("other.py", "target.py")
+    whole, targets = CountingGate(whole_project=True), CountingGate()
+    alone = [cache_module.fingerprint(g, g.cache_policy, request, files) for g in (whole, targets)]
+    reads.clear()
+    digests = cache_module.FileDigests()
+    shared = [
+        cache_module.fingerprint(g, g.cache_policy, request, files, digests)
+        for g in (whole, targets)
+    ]
+    assert shared == alone  # sharing changes the cost, never the key
+    assert sorted(reads) == ["other.py", "pyproject.toml", "target.py"]  # each read once
+    (repo / "target.py").write_text("x = 2\n")
+    again = cache_module.fingerprint(targets, targets.cache_policy, request, files)
+    assert again != alone[1]  # a new run reads the edited file again
+    (repo / "target.py").unlink()
+    gone = cache_module.FileDigests().of(repo / "target.py")
+    assert gone.startswith(b"<unreadable: ")

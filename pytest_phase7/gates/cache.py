@@ -56,7 +56,7 @@ USER_CONFIGS = (
 #: Environment variables (or prefixes) that change what the tools report.
 ENV_PREFIXES = ("RUFF_", "MYPY", "PYTHONPATH", "XDG_CONFIG_HOME", "INTERROGATE")
 
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3
 
 
 @dataclass(frozen=True)
@@ -90,13 +90,43 @@ def _version(distribution: str) -> str:
         return "missing"
 
 
-def _hash_file(update: Callable[[bytes], object], path: Path) -> None:
-    update(str(path).encode("utf-8", "surrogateescape") + b"\0")
-    try:
-        update(path.read_bytes())
-    except OSError as exc:
-        update(f"<unreadable: {exc.errno}>".encode())
-    update(b"\0")
+class FileDigests:
+    """Each file's SHA-256 and each file set's config files, computed once per run.
+
+    The gates' fingerprints at session start share most of their inputs (mypy's covers every
+    project file, ruff's and interrogate's the targets among them, all the same config files):
+    one instance, shared by them, reads and hashes each file once. Made anew for every run,
+    so a file edited between runs is always read again.
+    """
+
+    def __init__(self) -> None:
+        """Nothing known yet."""
+        self._digests: dict[str, bytes] = {}
+        self._configs: dict[tuple[str, frozenset[str]], list[Path]] = {}
+
+    def of(self, path: Path) -> bytes:
+        """The SHA-256 of ``path``'s bytes, or a marker naming why it cannot be read."""
+        name = str(path)
+        known = self._digests.get(name)
+        if known is None:
+            try:
+                known = hashlib.sha256(path.read_bytes()).digest()
+            except OSError as exc:
+                known = f"<unreadable: {exc.errno}>".encode()
+            self._digests[name] = known
+        return known
+
+    def config_files(self, rootdir: Path, files: Iterable[str]) -> list[Path]:
+        """:func:`config_files`, once per file set."""
+        key = (str(rootdir), frozenset(files))
+        found = self._configs.get(key)
+        if found is None:
+            found = self._configs[key] = config_files(rootdir, key[1])
+        return found
+
+
+def _hash_file(update: Callable[[bytes], object], path: Path, digests: FileDigests) -> None:
+    update(str(path).encode("utf-8", "surrogateescape") + b"\0" + digests.of(path) + b"\0")
 
 
 #: Names on ``sys.path`` that record an installed distribution (its name and version).
@@ -126,9 +156,11 @@ def config_files(rootdir: Path, files: Iterable[str]) -> list[Path]:
     # Resolve each folder once, not each file (a warm run does this in a gate thread).
     for name in {os.path.dirname(rel) for rel in files}:
         folders.add((rootdir / name).resolve())
+    root = str(rootdir)  # string joins: a Path per file costs more than the check itself
     for rel in files:
-        if os.path.islink(rootdir / rel):  # a symlinked file: its real folder's configs too
-            folders.add((rootdir / rel).resolve().parent)
+        full = os.path.join(root, rel)
+        if os.path.islink(full):  # a symlinked file: its real folder's configs too
+            folders.add(Path(os.path.realpath(full)).parent)
     seen: set[Path] = set()
     for folder in sorted(folders):
         for ancestor in (folder, *folder.parents):
@@ -141,9 +173,18 @@ def config_files(rootdir: Path, files: Iterable[str]) -> list[Path]:
 
 
 def fingerprint(
-    gate: Gate, policy: CachePolicy, request: GateRequest, project_files: Sequence[str]
+    gate: Gate,
+    policy: CachePolicy,
+    request: GateRequest,
+    project_files: Sequence[str],
+    digests: FileDigests | None = None,
 ) -> str:
-    """The cache key of one gate run (see the module docstring for what it covers)."""
+    """The cache key of one gate run (see the module docstring for what it covers).
+
+    ``digests`` shares file hashes between the fingerprints of one run.
+    """
+    if digests is None:
+        digests = FileDigests()
     digest = hashlib.sha256()
     env = sorted((k, v) for k, v in os.environ.items() if k.startswith(ENV_PREFIXES))
     head = [
@@ -164,9 +205,9 @@ def fingerprint(
         files = sorted(set(files) | set(project_files))
         digest.update("\n".join(installed_listing()).encode("utf-8", "surrogateescape"))
     for rel in files:
-        _hash_file(digest.update, request.rootdir / rel)
-    for path in config_files(request.rootdir, files):
-        _hash_file(digest.update, path)
+        _hash_file(digest.update, request.rootdir / rel, digests)
+    for path in digests.config_files(request.rootdir, files):
+        _hash_file(digest.update, path, digests)
     return digest.hexdigest()
 
 
@@ -205,14 +246,18 @@ class CacheLookup:
 
 
 def lookup(
-    gate: Gate, request: GateRequest, store: ResultStore | None, project_files: Sequence[str]
+    gate: Gate,
+    request: GateRequest,
+    store: ResultStore | None,
+    project_files: Sequence[str],
+    digests: FileDigests | None = None,
 ) -> CacheLookup:
     """Fingerprint the run and return the stored result when the fingerprint matches."""
     policy: CachePolicy | None = getattr(gate, "cache_policy", None)
     if store is None or policy is None:
         return CacheLookup(None)
     started = time.perf_counter()
-    current = fingerprint(gate, policy, request, project_files)
+    current = fingerprint(gate, policy, request, project_files, digests)
     stored = store.get(_key(gate), None)
     if isinstance(stored, dict) and stored.get("fingerprint") == current:
         try:

@@ -341,6 +341,8 @@ class MeasuredFiles:
 
     def contains(self, path: str) -> bool:
         """Whether ``path`` (absolute) was measured."""
+        if path in self._names:  # the usual case; realpath costs a system call per folder
+            return True
         real = os.path.realpath(path)
         if real in self._names:
             return True
