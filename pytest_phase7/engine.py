@@ -308,7 +308,7 @@ class Engine:
                 _safe_run,
                 looked_up=plan.looked_up,
             )
-            remember(self.store, run)
+            remember(self.store, run, plan.looked_up.key if plan.looked_up else None)
         else:
             run = GateRun(gate.name, {})
         return replace(run, results={**plan.carried, **run.results}) if plan.carried else run

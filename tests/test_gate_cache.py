@@ -222,6 +222,11 @@ class WriteCountingStore(DictStore):
     def __init__(self) -> None:
         super().__init__()
         self.writes = 0
+        self.reads = 0
+
+    def get(self, key: str, default: object) -> object:
+        self.reads += 1
+        return super().get(key, default)
 
     def set(self, key: str, value: object) -> None:
         self.writes += 1
@@ -300,3 +305,19 @@ def test_fingerprints_of_one_run_share_file_digests(
     (repo / "target.py").unlink()
     gone = cache_module.FileDigests().of(repo / "target.py")
     assert gone.startswith(b"<unreadable: ")
+
+
+def test_remember_skips_a_hit_merged_before_but_not_after_another_merge(repo: Path):
+    store = WriteCountingStore()
+    gate = CountingGate()
+    run = gate.run(request_for(repo))
+    cache_module.remember(store, run, "key-1")
+    reads = store.reads
+    cache_module.remember(store, run, "key-1")  # a cache hit of that run: one look, no parse
+    assert (store.writes, store.reads - reads) == (1, 1)
+    other = GateRun(gate.name, {"target.py": GateResult(gate.name, GateStatus.FAIL, metric=2.0)})
+    cache_module.remember(store, other, "key-2")  # e.g. a changed-only run merged since
+    assert cache_module.last_results(store, gate.name)["target.py"].status is GateStatus.FAIL
+    cache_module.remember(store, run, "key-1")  # the file reverted: key-1 hits again, merged
+    assert store.writes == 3
+    assert cache_module.last_results(store, gate.name)["target.py"].status is GateStatus.PASS

@@ -306,7 +306,10 @@ def last_results(store: ResultStore | None, gate: str) -> dict[str, GateResult]:
     """The last known result of every target this gate ever checked (for changed-only mode)."""
     if store is None:
         return {}
-    stored = store.get(f"phase7/last/{gate}", None)
+    return _results_of(store.get(f"phase7/last/{gate}", None), gate)
+
+
+def _results_of(stored: object, gate: str) -> dict[str, GateResult]:
     if not isinstance(stored, dict):
         return {}
     try:
@@ -315,11 +318,19 @@ def last_results(store: ResultStore | None, gate: str) -> dict[str, GateResult]:
         return {}
 
 
-def remember(store: ResultStore | None, run: GateRun) -> None:
-    """Merge a run's results (not its ERRORs) into the gate's last known results."""
+def remember(store: ResultStore | None, run: GateRun, key: str | None = None) -> None:
+    """Merge a run's results (not its ERRORs) into the gate's last known results.
+
+    ``key`` is the fingerprint the run was made under. When the last merge was made under the
+    same key, its results are those already merged (a cache hit): nothing is read or written.
+    """
     if store is None or not run.results:
         return
-    known = last_results(store, run.gate)
+    stored = store.get(f"phase7/last/{run.gate}", None)
+    merged_from = stored.get("merged_from") if isinstance(stored, dict) else None
+    if key is not None and merged_from == key:
+        return
+    known = _results_of(stored, run.gate)
     merged = {
         **known,
         **{
@@ -328,9 +339,7 @@ def remember(store: ResultStore | None, run: GateRun) -> None:
             if r.status is not GateStatus.ERROR
         },
     }
-    if merged == known:
-        return  # a cache hit usually: nothing new to write
-    store.set(
-        f"phase7/last/{run.gate}",
-        run_to_json(GateRun(run.gate, merged, tool_version=run.tool_version)),
-    )
+    if merged == known and merged_from == key:
+        return  # nothing new to write
+    document = run_to_json(GateRun(run.gate, merged, tool_version=run.tool_version))
+    store.set(f"phase7/last/{run.gate}", {**document, "merged_from": key})

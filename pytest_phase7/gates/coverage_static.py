@@ -25,6 +25,7 @@ import json
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -54,7 +55,7 @@ class StaticSpec:
     coverage_version: str
     python: str
 
-    @property
+    @cached_property  # asked once per target file after the tests: hashed once per spec
     def key(self) -> str:
         """A short stable identifier of this spec (part of every cache entry)."""
         text = json.dumps(
