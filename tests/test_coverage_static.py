@@ -613,14 +613,16 @@ def test_damaged_memo_entries_are_analysed_again(tmp_path: Path, monkeypatch: py
     good = run_gate(root, CoverageGate(), store, monkeypatch).results["tricky.py"]
     memo: Any = store.data[coverage_memo.MEMO_KEY]
     ((path, entry),) = memo["files"].items()
-    digest, key, figures = entry
+    digest, key, figures, stat = entry
     damaged = [
-        [digest, key, [*figures[:6], 7]],  # missing lines not a string
-        [digest, key, [True, *figures[1:]]],  # a bool is no count
-        [digest, key, [-1, *figures[1:]]],
-        [digest, key, figures[:6]],
-        [digest, None, figures],
-        [digest, key],
+        [digest, key, [*figures[:6], 7], stat],  # missing lines not a string
+        [digest, key, [True, *figures[1:]], stat],  # a bool is no count
+        [digest, key, [-1, *figures[1:]], stat],
+        [digest, key, figures[:6], stat],
+        [digest, None, figures, stat],
+        [digest, key, figures, [stat[0], "1"]],
+        [digest, key, figures, [stat[0]]],
+        [digest, key, figures],
         "garbage",
     ]
     for value in damaged:
@@ -634,6 +636,45 @@ def test_damaged_memo_entries_are_analysed_again(tmp_path: Path, monkeypatch: py
         spy = AnalysisSpy(monkeypatch)
         assert run_gate(root, CoverageGate(), store, monkeypatch).results["tricky.py"] == good
         assert spy.analysed == 1, document
+
+
+def test_stat_hint_decides_the_preparation_never_the_figures(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    root = measured(tmp_path, branch=True)
+    rerun_coverage(root, OTHER_DRIVER)  # never runs withs(): its lines are not in the data
+    store = DictStore()
+    first = run_gate(root, CoverageGate(), store, monkeypatch).results["tricky.py"]
+    source = root / "tricky.py"
+    before = source.stat()
+    # Other bytes, same size, same lines, same measured data, old modification time restored:
+    # the hint says "unchanged", so nothing is prepared; the key (from the bytes) still misses.
+    text = source.read_text()
+    pragma = "  # pragma: no cover"
+    edited = text.replace("        x = int(path)\n", f"        x = int(path){pragma}\n")
+    comment = "# translate to the statement's first line.\n"
+    edited = edited.replace(comment, comment[: -len(pragma) - 1] + "\n")
+    assert len(edited) == len(text)
+    assert edited.count("\n") == text.count("\n")
+    source.write_text(edited)
+    os.utime(source, ns=(before.st_atime_ns, before.st_mtime_ns))
+    rerun_coverage(root, OTHER_DRIVER)
+    spy = AnalysisSpy(monkeypatch)
+    gate = CoverageGate()
+    fooled = run_gate(root, gate, store, monkeypatch).results["tricky.py"]
+    assert gate._prepared == {}  # not prepared...
+    assert spy.analysed == 1  # ...but analysed all the same
+    assert fooled.display == report_total(root, "tricky.py")
+    assert dict(fooled.extra)["statements"] == dict(first.extra)["statements"] - 1
+    # Touched only (same bytes, new time): prepared, although the memo then answers.
+    rerun_coverage(root, OTHER_DRIVER)
+    source.touch()
+    spy = AnalysisSpy(monkeypatch)
+    gate = CoverageGate()
+    touched = run_gate(root, gate, store, monkeypatch).results["tricky.py"]
+    assert list(gate._prepared) == [str(source)]
+    assert (spy.static_loads, spy.analysed) == (1, 0)  # loaded once, in the preparation
+    assert touched == fooled
 
 
 class CountingStore(DictStore):

@@ -12,11 +12,18 @@ then reads only the measured data (one query per file) and neither parses the fi
 ``Analysis``: :meth:`FiguresMemo.get` answers. A difference in any input is another key, and
 coverage.py analyses the file again. The memo holds the current targets only (one cache entry,
 replaced when it changes), so it never grows past the project.
+
+Each entry also keeps the file's size and modification time when its figures were made: at
+session start the gate's preparation asks :meth:`FiguresMemo.looks_unchanged` (a ``stat``, not a
+read) which files the memo will most likely answer, and prepares only the others. That is a
+hint for where to spend the preparation, never a figure: after the tests the key, built from the
+file's bytes, decides.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -30,7 +37,16 @@ if TYPE_CHECKING:
 MEMO_KEY = "phase7/coverage-figures"
 
 #: Bump when the stored form or the key's recipe changes: a memo of another format is ignored.
-MEMO_FORMAT = 1
+MEMO_FORMAT = 2
+
+#: A file's ``(st_mtime_ns, st_size)``: what the preparation compares.
+FileStat = tuple[int, int]
+
+
+def file_stat(path: str) -> FileStat:
+    """The size and modification time of ``path`` (``OSError`` when it cannot be read)."""
+    result = os.stat(path)
+    return result.st_mtime_ns, result.st_size
 
 
 @dataclass(frozen=True)
@@ -115,6 +131,7 @@ class _Entry:
     digest: str
     key: str
     figures: FileFigures
+    stat: FileStat
 
 
 class FiguresMemo:
@@ -132,28 +149,31 @@ class FiguresMemo:
         entry = self._known.get(path)
         return entry.figures if entry is not None and entry.key == key else None
 
-    def put(self, path: str, digest: str, key: str, figures: FileFigures) -> None:
-        """Record this run's figures of ``path`` (``digest``: its bytes' SHA-256)."""
-        self._fresh[path] = _Entry(digest, key, figures)
+    def looks_unchanged(self, path: str, stat: FileStat) -> bool:
+        """True when ``path`` has the size and modification time its remembered figures had.
+
+        A hint for the preparation only: whether the figures apply is decided by :meth:`get`.
+        """
+        entry = self._known.get(path)
+        return entry is not None and entry.stat == stat
+
+    def put(self, path: str, digest: str, key: str, figures: FileFigures, stat: FileStat) -> None:
+        """Record this run's figures of ``path``.
+
+        ``digest`` is the SHA-256 of its bytes, ``stat`` its :func:`file_stat` before they
+        were read.
+        """
+        self._fresh[path] = _Entry(digest, key, figures, stat)
 
     def save(self) -> None:
         """Keep this run's figures for the next run; nothing is written when nothing changed."""
         if self._store is None or self._fresh == self._known:
             return
         files = {
-            path: [entry.digest, entry.key, entry.figures.to_json()]
+            path: [entry.digest, entry.key, entry.figures.to_json(), list(entry.stat)]
             for path, entry in sorted(self._fresh.items())
         }
         self._store.set(MEMO_KEY, {"format": MEMO_FORMAT, "spec": self._spec_key, "files": files})
-
-
-def remembered_digests(store: ResultStore | None, spec_key: str) -> dict[str, str]:
-    """For each file the memo holds under ``spec_key``: the digest its figures were made from.
-
-    The coverage gate's preparation skips the static analysis of a file whose bytes are the
-    same: unless the tests ran differently, the memo answers for it after the tests.
-    """
-    return {path: entry.digest for path, entry in _load(store, spec_key).items()}
 
 
 def _load(store: ResultStore | None, spec_key: str) -> dict[str, _Entry]:
@@ -168,10 +188,12 @@ def _load(store: ResultStore | None, spec_key: str) -> dict[str, _Entry]:
     files: Mapping[str, Any] = raw["files"]
     for path, value in files.items():
         try:
-            digest, key, figures = value
+            digest, key, figures, (mtime, size) = value
             if not isinstance(digest, str) or not isinstance(key, str):
                 raise TypeError("expected a digest and a key")
-            known[path] = _Entry(digest, key, FileFigures.from_json(figures))
+            if type(mtime) is not int or type(size) is not int:
+                raise TypeError("expected a modification time and a size")
+            known[path] = _Entry(digest, key, FileFigures.from_json(figures), (mtime, size))
         except (TypeError, ValueError):
             continue  # a damaged entry is analysed again, never turned into a figure
     return known
