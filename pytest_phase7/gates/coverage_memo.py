@@ -49,6 +49,17 @@ def file_stat(path: str) -> FileStat:
     return result.st_mtime_ns, result.st_size
 
 
+#: The per-file counts of coverage.py's ``Numbers`` that the figures keep, in stored order.
+COUNTS = (
+    "n_statements",
+    "n_excluded",
+    "n_missing",
+    "n_branches",
+    "n_partial_branches",
+    "n_missing_branches",
+)
+
+
 @dataclass(frozen=True)
 class FileFigures:
     """What the coverage gate takes from one file's ``Analysis``: counts and missing lines."""
@@ -65,49 +76,28 @@ class FileFigures:
     @classmethod
     def from_analysis(cls, analysis: Analysis) -> FileFigures:
         """The figures of coverage.py's own analysis of a file."""
-        numbers = analysis.numbers
-        return cls(
-            n_statements=numbers.n_statements,
-            n_excluded=numbers.n_excluded,
-            n_missing=numbers.n_missing,
-            n_branches=numbers.n_branches,
-            n_partial_branches=numbers.n_partial_branches,
-            n_missing_branches=numbers.n_missing_branches,
-            missing=analysis.missing_formatted(branches=True),
-        )
+        counts = [getattr(analysis.numbers, name) for name in COUNTS]
+        return cls.from_json([*counts, analysis.missing_formatted(branches=True)])
+
+    def counts(self) -> dict[str, int]:
+        """The six counts by their ``Numbers`` names."""
+        return {name: getattr(self, name) for name in COUNTS}
 
     def numbers(self, precision: int) -> Numbers:
         """coverage.py's ``Numbers`` for this file, as ``Analysis.numbers`` would be."""
         from coverage.results import Numbers  # noqa: PLC0415
 
-        return Numbers(
-            precision=precision,
-            n_files=1,
-            n_statements=self.n_statements,
-            n_excluded=self.n_excluded,
-            n_missing=self.n_missing,
-            n_branches=self.n_branches,
-            n_partial_branches=self.n_partial_branches,
-            n_missing_branches=self.n_missing_branches,
-        )
+        return Numbers(precision=precision, n_files=1, **self.counts())
 
     def to_json(self) -> list[object]:
         """JSON-able form: the six counts, then the missing lines."""
-        return [
-            self.n_statements,
-            self.n_excluded,
-            self.n_missing,
-            self.n_branches,
-            self.n_partial_branches,
-            self.n_missing_branches,
-            self.missing,
-        ]
+        return [*self.counts().values(), self.missing]
 
     @classmethod
     def from_json(cls, data: object) -> FileFigures:
         """Rebuild from :meth:`to_json`; anything else raises ``TypeError``/``ValueError``."""
-        if not isinstance(data, list) or len(data) != 7:
-            raise ValueError("expected seven values")
+        if not isinstance(data, list) or len(data) != len(COUNTS) + 1:
+            raise ValueError("expected six counts and the missing lines")
         *counts, missing = data
         # bool is an int subclass: a damaged entry must not pass as a count.
         if not all(type(n) is int and n >= 0 for n in counts) or not isinstance(missing, str):
