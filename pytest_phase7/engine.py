@@ -308,7 +308,10 @@ class Engine:
                 _safe_run,
                 looked_up=plan.looked_up,
             )
-            remember(self.store, run, plan.looked_up.key if plan.looked_up else None)
+            # Only a cache hit is known to be merged already: a fresh run's results (an ERROR
+            # left out, a tool that works again) must always be merged.
+            found = plan.looked_up
+            remember(self.store, run, found.key if found and found.hit is not None else None)
         else:
             run = GateRun(gate.name, {})
         return replace(run, results={**plan.carried, **run.results}) if plan.carried else run

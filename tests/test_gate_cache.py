@@ -321,3 +321,25 @@ def test_remember_skips_a_hit_merged_before_but_not_after_another_merge(repo: Pa
     cache_module.remember(store, run, "key-1")  # the file reverted: key-1 hits again, merged
     assert store.writes == 3
     assert cache_module.last_results(store, gate.name)["target.py"].status is GateStatus.PASS
+
+
+def test_a_run_that_could_not_measure_is_merged_when_the_tool_works_again(repo: Path) -> None:
+    # Same inputs (same fingerprint) twice: first the tool fails (ERROR: neither cached nor
+    # merged), then it works. The second, fresh run must reach the last known results even
+    # though its key is the first run's.
+    from pytest_phase7.engine import Engine
+    from pytest_phase7.gates.base import SessionData
+    from pytest_phase7.manifest import load_manifest
+    from pytest_phase7.resolve import resolve_items
+
+    (repo / "PLAN.md").write_text(PLAN.replace("mod.py", "target.py"))
+    manifest = load_manifest(repo / "PLAN.md")
+    resolutions = resolve_items(manifest, repo)
+    store = DictStore()
+    for status in (GateStatus.ERROR, GateStatus.PASS):
+        engine = Engine(
+            Settings(), manifest, resolutions, repo, [CountingGate(status=status)], store=store
+        )
+        engine.start()
+        engine.finish(SessionData(None))
+    assert cache_module.last_results(store, "count")["target.py"].status is GateStatus.PASS
