@@ -321,8 +321,10 @@ def _results_of(stored: object, gate: str) -> dict[str, GateResult]:
 def remember(store: ResultStore | None, run: GateRun, key: str | None = None) -> None:
     """Merge a run's results (not its ERRORs) into the gate's last known results.
 
-    ``key`` is the fingerprint the run was made under. When the last merge was made under the
-    same key, its results are those already merged (a cache hit): nothing is read or written.
+    ``key`` is given for a cache hit only: the fingerprint of the stored run it returned. When
+    the last merge was of that same stored run, its results are merged already, and nothing is
+    read or written. A fresh run (``key`` None) is always merged: one under a known fingerprint
+    may differ from the stored run, e.g. where a failed tool's ERRORs were left out.
     """
     if store is None or not run.results:
         return
