@@ -32,8 +32,10 @@ from pytest_phase7.model import Manifest, Problem, Severity
 from pytest_phase7.resolve import Resolution, ResolutionState
 
 if TYPE_CHECKING:
+    from pytest_phase7.cachedir import CacheDirStore
     from pytest_phase7.engine import RunResult
     from pytest_phase7.gates.base import Gate
+    from pytest_phase7.gates.cache import ResultStore
     from pytest_phase7.report import ReportData
     from pytest_phase7.settings import Settings
     from pytest_phase7.status import Baseline
@@ -81,6 +83,15 @@ def _add_gate_options(parser: argparse.ArgumentParser) -> None:
         "--fail-on", default=None, help="merge policy: regression, incomplete, never"
     )
     parser.add_argument("--baseline", default=None, help="baseline JSON to compare against")
+    parser.add_argument(
+        "--cache-dir",
+        default=None,
+        help="pytest's cache folder, shared with pytest --phase7 (default: ROOTDIR/.pytest_cache; "
+        "give pytest's cache_dir here if your configuration changes it)",
+    )
+    parser.add_argument(
+        "--no-cache", action="store_true", help="neither read nor write cached results"
+    )
 
 
 def _add_output_options(parser: argparse.ArgumentParser) -> None:
@@ -355,8 +366,23 @@ def run_gates(args: argparse.Namespace) -> tuple[RunResult, ReportData, Settings
         base = Path.cwd() if args.baseline else rootdir
         path = (base / settings.baseline).resolve()
         baseline = load_baseline(path, display_path(path, rootdir))
-    result = gate_manifest(rootdir, manifest, settings, gates, data_file, baseline=baseline)
+    store = _store(args, rootdir)
+    result = gate_manifest(
+        rootdir, manifest, settings, gates, data_file, baseline=baseline, store=store
+    )
+    if store is not None and store.problem:
+        sys.stderr.write(f"phase7: warning: {store.problem}\n")
     return result, report_data(result, baseline), settings
+
+
+def _store(args: argparse.Namespace, rootdir: Path) -> CacheDirStore | None:
+    """The cache ``phase7 gate`` shares with ``pytest --phase7`` (None with ``--no-cache``)."""
+    from pytest_phase7.cachedir import DEFAULT_CACHE_DIR, CacheDirStore  # noqa: PLC0415
+
+    if getattr(args, "no_cache", False):
+        return None
+    given = getattr(args, "cache_dir", None)
+    return CacheDirStore(Path(given).resolve() if given else rootdir / DEFAULT_CACHE_DIR)
 
 
 def gate_manifest(
@@ -367,8 +393,12 @@ def gate_manifest(
     data_file: Path,
     *,
     baseline: Baseline | None = None,
+    store: ResultStore | None = None,
 ) -> RunResult:
-    """Resolve the manifest and run ``gates`` on it with the coverage data in ``data_file``."""
+    """Resolve the manifest and run ``gates`` on it with the coverage data in ``data_file``.
+
+    ``store`` keeps results between runs, as pytest's cache does for ``pytest --phase7``.
+    """
     import coverage  # noqa: PLC0415
 
     from pytest_phase7.engine import Engine  # noqa: PLC0415
@@ -378,7 +408,7 @@ def gate_manifest(
 
     index = RepoIndex(rootdir)
     resolutions = resolve_items(manifest, rootdir, settings.modules, index=index)
-    engine = Engine(settings, manifest, resolutions, rootdir, gates, baseline=baseline)
+    engine = Engine(settings, manifest, resolutions, rootdir, gates, baseline=baseline, store=store)
     with _working_directory(rootdir):
         try:
             cov = coverage.Coverage(data_file=str(data_file))

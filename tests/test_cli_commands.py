@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -124,6 +125,86 @@ def test_gate_gives_the_same_result_as_pytest_on_the_same_data(
     assert out.splitlines() == lines[start + 1 : end + 1]
     assert "1  Core    good.py" in out
     assert from_gate["items"][2]["results"][0]["metric"] == 0.0  # never imported: 0%
+
+
+def gate_results(project: Path, name: str) -> dict[str, dict[str, Any]]:
+    """Per gate, the results of item 2 (half.py) in a JSON report."""
+    document = json.loads((project / name).read_text(encoding="utf-8"))
+    return {r["gate"]: r for r in document["items"][1]["results"]}
+
+
+@pytest.mark.slow
+def test_gate_shares_pytests_cache(pytester: pytest.Pytester, project: Path):
+    ran = pytester.runpytest_subprocess(
+        "--phase7", "--phase7-gates=coverage,ruff", "--phase7-json=pytest.json"
+    )
+    ran.assert_outcomes(passed=2)
+    # Run as pytest ran (pytester puts the project on PYTHONPATH, which keys mypy and ruff).
+    phase7 = str(Path(sys.executable).parent / "phase7")
+    common = [phase7, "gate", "--gates", "coverage,ruff"]
+    assert pytester.run(*common, "--json", "warm.json").ret == EXIT_OK
+    warm = gate_results(project, "warm.json")
+    assert warm["ruff"]["cached"]  # what pytest --phase7 cached, in pytest's own folder
+    assert pytester.run(*common, "--no-cache", "--json", "cold.json").ret == EXIT_OK
+    cold = gate_results(project, "cold.json")
+    assert not cold["ruff"]["cached"]
+    from_pytest = gate_results(project, "pytest.json")
+    for results in (warm, cold):
+        assert results["coverage"]["metric"] == from_pytest["coverage"]["metric"]
+        assert results["ruff"]["metric"] == from_pytest["ruff"]["metric"]
+
+
+def test_gate_makes_a_cache_folder_as_pytest_would_and_reuses_it(project: Path):
+    common = ["gate", "--rootdir", str(project), "--gates", "ruff", "--coverage-file", "x"]
+    assert not (project / ".pytest_cache").exists()
+    run(*common, "--json", "first.json")
+    cache = project / ".pytest_cache"
+    assert (cache / ".gitignore").read_text().splitlines()[-1] == "*"
+    assert (cache / "CACHEDIR.TAG").read_bytes().startswith(b"Signature: 8a477f597d28d172789f06")
+    assert (cache / "v" / "phase7" / "gates" / "ruff").is_file()
+    run(*common, "--json", "second.json")
+    assert not gate_results(project, "first.json")["ruff"]["cached"]
+    assert gate_results(project, "second.json")["ruff"]["cached"]
+    elsewhere = project / "elsewhere"
+    run(*common, "--cache-dir", str(elsewhere), "--json", "third.json")
+    assert not gate_results(project, "third.json")["ruff"]["cached"]
+    assert (elsewhere / "v" / "phase7" / "gates" / "ruff").is_file()
+
+
+def test_a_cache_that_cannot_be_written_costs_the_cache_only(
+    project: Path, capsys: pytest.CaptureFixture[str]
+):
+    blocker = project / "not-a-folder"
+    blocker.write_text("a file where the cache folder would go\n")
+    common = ["gate", "--rootdir", str(project), "--gates", "ruff", "--coverage-file", "x"]
+    code, out = run(*common, "--cache-dir", str(blocker), "--json", "blocked.json")
+    warning = capsys.readouterr().err
+    assert warning.startswith(f"phase7: warning: cannot write the cache in {blocker}: ")
+    assert warning.count("\n") == 1  # one line, however many values failed
+    uncached_code, uncached_out = run(*common, "--no-cache", "--json", "uncached.json")
+    # Exactly what a run without a cache reports: the figures, the table, the exit code.
+    assert (code, out) == (uncached_code, uncached_out)
+    blocked, uncached = (
+        without_timings(json.loads((project / name).read_text(encoding="utf-8")))
+        for name in ("blocked.json", "uncached.json")
+    )
+    assert blocked == uncached
+    assert blocker.read_text() == "a file where the cache folder would go\n"
+
+
+def test_cache_keys_stay_inside_the_folder(tmp_path: Path):
+    from pytest_phase7.cachedir import CacheDirStore
+
+    store = CacheDirStore(tmp_path / "cache")
+    store.set("phase7/a", {"x": [1, "é"]})
+    assert store.get("phase7/a", None) == {"x": [1, "é"]}
+    assert store.get("phase7/missing", "default") == "default"
+    (tmp_path / "cache" / "v" / "phase7" / "torn").write_text("{not json")
+    assert store.get("phase7/torn", "default") == "default"
+    for key in ("../outside", "phase7/../../x", "/abs", "a//b"):
+        with pytest.raises(ValueError, match="would leave the cache folder"):
+            store.set(key, 1)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache"]
 
 
 @pytest.mark.slow

@@ -109,6 +109,33 @@ def test_setting_change_is_a_miss(repo: Path):
     assert gate.calls == 2
 
 
+def test_report_only_settings_share_the_cached_result(repo: Path):
+    gate, store = CountingGate(), DictStore()
+    cached_run(gate, request_for(repo), store, (), direct)
+    outputs = {
+        "md": "a.md",
+        "json": "a.json",
+        "fail_on": "never",
+        "history": "h.jsonl",
+        "update_manifest": True,
+        "gates": ("count",),
+        "hourly_rate": 80.0,
+    }
+    second = cached_run(gate, request_for(repo, **outputs), store, (), direct)
+    assert gate.calls == 1
+    assert all(r.cached for r in second.results.values())
+    # Everything else is in the key: every setting is either report-only or changes it.
+    from dataclasses import fields
+
+    from pytest_phase7.settings import Settings
+
+    names = {f.name for f in fields(Settings)}
+    assert names >= cache_module.REPORT_ONLY_SETTINGS
+    assert {n for n, _ in cache_module.gate_settings(Settings())} == (
+        names - cache_module.REPORT_ONLY_SETTINGS
+    )
+
+
 def test_env_change_is_a_miss(repo: Path, monkeypatch: pytest.MonkeyPatch):
     change = lambda: monkeypatch.setenv("MYPYPATH", "/elsewhere")  # noqa: E731
     assert run_twice(CountingGate(), repo, change) == 2

@@ -13,6 +13,7 @@ computed again. Only the last result per gate is kept. ``--cache-clear`` empties
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import importlib.metadata
 import os
@@ -33,6 +34,7 @@ from pytest_phase7.gates.base import (
     result_from_json,
     result_to_json,
 )
+from pytest_phase7.settings import Settings
 
 #: Files whose content configures ruff, mypy or interrogate (searched in every ancestor folder).
 CONFIG_NAMES = (
@@ -57,6 +59,37 @@ USER_CONFIGS = (
 ENV_PREFIXES = ("RUFF_", "MYPY", "PYTHONPATH", "XDG_CONFIG_HOME", "INTERROGATE")
 
 CACHE_FORMAT = 3
+
+#: Settings that decide what is done with the results (reports, the plan, the merge policy,
+#: which gates run), never what a gate finds: left out of the key, so that ``pytest --phase7
+#: --phase7-json=a.json`` and ``phase7 gate --json b.json`` share results. Every other setting,
+#: including any added later, is part of it.
+REPORT_ONLY_SETTINGS = frozenset(
+    {
+        "enabled",
+        "manifest",
+        "gates",
+        "fail_on",
+        "baseline",
+        "baseline_update",
+        "md",
+        "json",
+        "update_manifest",
+        "update_manifest_force",
+        "changed_since",
+        "history",
+        "hourly_rate",
+    }
+)
+
+
+def gate_settings(settings: Settings) -> tuple[tuple[str, object], ...]:
+    """The settings that can change a gate's results, by name (see :data:`REPORT_ONLY_SETTINGS`)."""
+    return tuple(
+        (f.name, getattr(settings, f.name))
+        for f in dataclasses.fields(settings)
+        if f.name not in REPORT_ONLY_SETTINGS
+    )
 
 
 @dataclass(frozen=True)
@@ -195,7 +228,7 @@ def fingerprint(
         f"python={sys.version}",
         f"executable={sys.executable}",
         *(f"{d}={_version(d)}" for d in policy.distributions),
-        f"settings={request.settings!r}",
+        f"settings={gate_settings(request.settings)!r}",
         f"env={env!r}",
         f"targets={[(t.ref, t.files) for t in request.targets]!r}",
     ]
