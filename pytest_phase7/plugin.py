@@ -57,12 +57,15 @@ def pytest_load_initial_conftests(
     """Switch pytest-cov on for ``--phase7`` when the user did not ask for coverage themselves.
 
     This must happen before pytest-cov's own ``pytest_load_initial_conftests`` (hence a wrapper),
-    which is where pytest-cov decides whether to measure. ``--no-cov`` is respected.
+    which is where pytest-cov decides whether to measure. ``--no-cov`` is respected. pytest-cov's
+    whole-source terminal report is left out (the status table has the targets' figures, and
+    that report costs more than the rest of a warm run), unless ``--cov-report`` asks for one.
     """
     namespace = early_config.known_args_namespace
     if wants_coverage_injection(early_config, namespace):
         namespace.cov_source = [True]
-        namespace.cov_report = {"": None}
+        if not getattr(namespace, "cov_report", None):
+            namespace.cov_report = {"": None}
     return (yield)
 
 

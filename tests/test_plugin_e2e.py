@@ -6,6 +6,7 @@ cannot interfere. Each project has its own ``pyproject.toml``, isolating it from
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -442,6 +443,22 @@ def report_text(cwd: Path) -> str:
         check=True,
     )
     return proc.stdout
+
+
+def test_users_own_cov_report_is_printed_and_none_by_default(pytester: pytest.Pytester):
+    make_project(pytester)
+    # phase7 switches measurement on without pytest-cov's whole-source report (it is slow and
+    # the table has the targets' figures); a report the user asks for is theirs to have.
+    asked = pytester.runpytest_subprocess(
+        "--phase7", "--phase7-gates=coverage", "--cov-report=term-missing"
+    )
+    out = asked.stdout.str()
+    assert "coverage: platform" in out, out
+    assert re.search(r"^src/core/half\.py\s+\d+\s+\d+\s+\d+%\s+\S", out, re.MULTILINE), out
+    assert "Phase 7 status" in out
+    default = pytester.runpytest_subprocess("--phase7", "--phase7-gates=coverage")
+    assert "coverage: platform" not in default.stdout.str()
+    assert "Phase 7 status" in default.stdout.str()
 
 
 def test_user_cov_options_are_honoured(pytester: pytest.Pytester):
