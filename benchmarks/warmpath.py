@@ -14,8 +14,7 @@ Measured in this process, one step at a time (no tests running, so no GIL conten
 * ``cache hit <gate>``: ``gates.cache.cached_run`` when the key matches (fingerprint + read +
   rebuild of the stored results); the tool must not run;
 * ``remember <gate>``: ``gates.cache.remember`` (what the engine does after every static run,
-  cached or not), with a store that serialises like pytest's cache (``json.dumps(indent=2)`` to a
-  file);
+  cached or not), with the store ``phase7 gate`` uses (pytest's cache layout and JSON);
 * ``coverage gate``: ``CoverageGate.run`` over this session's ``.coverage`` (per-target figures),
   and ``coverage json (all)``: ``Coverage.json_report`` over the whole ``source``.
 
@@ -28,7 +27,6 @@ from __future__ import annotations
 import argparse
 import functools
 import gc
-import json
 import os
 import statistics
 import sys
@@ -40,27 +38,7 @@ from typing import Any
 
 from common import update_section
 
-
-class FileStore:
-    """A ``ResultStore`` that serialises like pytest's ``config.cache`` (one JSON file a key)."""
-
-    def __init__(self, root: Path) -> None:
-        """Store under ``root``."""
-        self.root = root
-
-    def _path(self, key: str) -> Path:
-        return self.root / key.replace("/", "__")
-
-    def get(self, key: str, default: object) -> object:
-        """The stored value, or ``default``."""
-        try:
-            return json.loads(self._path(key).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return default
-
-    def set(self, key: str, value: object) -> None:
-        """Store a value as pytest does (``json.dumps(ensure_ascii=False, indent=2)``)."""
-        self._path(key).write_text(json.dumps(value, ensure_ascii=False, indent=2), "utf-8")
+from pytest_phase7.cachedir import CacheDirStore
 
 
 def timed(fn: Callable[[], Any], repeat: int) -> float:
@@ -105,7 +83,7 @@ def measure(project: Path, repeat: int) -> dict[str, float]:
     engine = Engine(settings, manifest, resolutions, project, gates)
     files = index.all_python_files()
     with tempfile.TemporaryDirectory(prefix="phase7-store-") as tmp:
-        store = FileStore(Path(tmp))
+        store = CacheDirStore(Path(tmp))  # pytest's layout and JSON, as config.cache
 
         def refuse(gate: Any, request: Any) -> Any:
             raise AssertionError(f"{gate.name} ran although its result is cached")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from gate_helpers import DictStore
@@ -12,6 +13,9 @@ from pytest_phase7.gates.base import GateRequest, GateResult, GateRun, GateStatu
 from pytest_phase7.gates.cache import CachePolicy, cached_run, run_from_json, run_to_json
 from pytest_phase7.resolve import Target, TargetKind
 from pytest_phase7.settings import Settings
+
+if TYPE_CHECKING:
+    from pytest_phase7.engine import Engine
 
 
 class CountingGate:
@@ -274,7 +278,8 @@ def test_remember_writes_only_what_is_new(repo: Path):
     assert cache_module.last_results(store, gate.name)["target.py"].status is GateStatus.FAIL
 
 
-def test_cache_hits_are_answered_at_session_start_without_a_thread(repo: Path) -> None:
+def engine_session(repo: Path, gate: CountingGate, store: DictStore) -> tuple[Engine, GateRun]:
+    """One session's engine over a one-item plan for ``target.py``: started, then finished."""
     from pytest_phase7.engine import Engine
     from pytest_phase7.gates.base import SessionData
     from pytest_phase7.manifest import load_manifest
@@ -282,14 +287,17 @@ def test_cache_hits_are_answered_at_session_start_without_a_thread(repo: Path) -
 
     (repo / "PLAN.md").write_text(PLAN.replace("mod.py", "target.py"))
     manifest = load_manifest(repo / "PLAN.md")
-    resolutions = resolve_items(manifest, repo)
+    engine = Engine(Settings(), manifest, resolve_items(manifest, repo), repo, [gate], store=store)
+    engine.start()
+    (run,) = engine.finish(SessionData(None)).gate_runs
+    return engine, run
+
+
+def test_cache_hits_are_answered_at_session_start_without_a_thread(repo: Path) -> None:
     gate, store = CountingGate(), DictStore()
 
     def session() -> tuple[Engine, GateRun]:
-        engine = Engine(Settings(), manifest, resolutions, repo, [gate], store=store)
-        engine.start()
-        (run,) = engine.finish(SessionData(None)).gate_runs
-        return engine, run
+        return engine_session(repo, gate, store)
 
     cold_engine, cold = session()
     assert gate.calls == 1
@@ -354,19 +362,7 @@ def test_a_run_that_could_not_measure_is_merged_when_the_tool_works_again(repo: 
     # Same inputs (same fingerprint) twice: first the tool fails (ERROR: neither cached nor
     # merged), then it works. The second, fresh run must reach the last known results even
     # though its key is the first run's.
-    from pytest_phase7.engine import Engine
-    from pytest_phase7.gates.base import SessionData
-    from pytest_phase7.manifest import load_manifest
-    from pytest_phase7.resolve import resolve_items
-
-    (repo / "PLAN.md").write_text(PLAN.replace("mod.py", "target.py"))
-    manifest = load_manifest(repo / "PLAN.md")
-    resolutions = resolve_items(manifest, repo)
     store = DictStore()
     for status in (GateStatus.ERROR, GateStatus.PASS):
-        engine = Engine(
-            Settings(), manifest, resolutions, repo, [CountingGate(status=status)], store=store
-        )
-        engine.start()
-        engine.finish(SessionData(None))
+        engine_session(repo, CountingGate(status=status), store)
     assert cache_module.last_results(store, "count")["target.py"].status is GateStatus.PASS
