@@ -613,16 +613,16 @@ def test_damaged_memo_entries_are_analysed_again(tmp_path: Path, monkeypatch: py
     good = run_gate(root, CoverageGate(), store, monkeypatch).results["tricky.py"]
     memo: Any = store.data[coverage_memo.MEMO_KEY]
     ((path, entry),) = memo["files"].items()
-    digest, key, figures, stat = entry
+    key, figures, stat = entry
     damaged = [
-        [digest, key, [*figures[:6], 7], stat],  # missing lines not a string
-        [digest, key, [True, *figures[1:]], stat],  # a bool is no count
-        [digest, key, [-1, *figures[1:]], stat],
-        [digest, key, figures[:6], stat],
-        [digest, None, figures, stat],
-        [digest, key, figures, [stat[0], "1"]],
-        [digest, key, figures, [stat[0]]],
-        [digest, key, figures],
+        [key, [*figures[:6], 7], stat],  # missing lines not a string
+        [key, [True, *figures[1:]], stat],  # a bool is no count
+        [key, [-1, *figures[1:]], stat],
+        [key, figures[:6], stat],
+        [None, figures, stat],
+        [key, figures, [stat[0], "1"]],
+        [key, figures, [stat[0]]],
+        [key, figures],
         "garbage",
     ]
     for value in damaged:

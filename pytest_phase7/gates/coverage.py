@@ -274,7 +274,7 @@ class CoverageGate:
                         if static is not None:
                             reporter = make_reporter(reporter, static)
                         figures = FileFigures.from_analysis(analyse(path, reporter))
-                    memo.put(path, digest, key, figures, stat)
+                    memo.put(path, key, figures, stat)
                     found[path] = figures
                 except Exception as exc:  # noqa: BLE001 - coverage's NotPython, NoSource, ...
                     found[path] = f"coverage.py cannot analyse it: {type(exc).__name__}: {exc}"

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 MEMO_KEY = "phase7/coverage-figures"
 
 #: Bump when the stored form or the key's recipe changes: a memo of another format is ignored.
-MEMO_FORMAT = 2
+MEMO_FORMAT = 3
 
 #: A file's ``(st_mtime_ns, st_size)``: what the preparation compares.
 FileStat = tuple[int, int]
@@ -118,8 +118,7 @@ def measured_key(spec_key: str, digest: str, arcs: bool, measured: Iterable[obje
 
 @dataclass(frozen=True)
 class _Entry:
-    digest: str
-    key: str
+    key: str  # covers the file's bytes (their digest is one of its inputs)
     figures: FileFigures
     stat: FileStat
 
@@ -147,20 +146,19 @@ class FiguresMemo:
         entry = self._known.get(path)
         return entry is not None and entry.stat == stat
 
-    def put(self, path: str, digest: str, key: str, figures: FileFigures, stat: FileStat) -> None:
+    def put(self, path: str, key: str, figures: FileFigures, stat: FileStat) -> None:
         """Record this run's figures of ``path``.
 
-        ``digest`` is the SHA-256 of its bytes, ``stat`` its :func:`file_stat` before they
-        were read.
+        ``stat`` is its :func:`file_stat`, taken before its bytes were read for ``key``.
         """
-        self._fresh[path] = _Entry(digest, key, figures, stat)
+        self._fresh[path] = _Entry(key, figures, stat)
 
     def save(self) -> None:
         """Keep this run's figures for the next run; nothing is written when nothing changed."""
         if self._store is None or self._fresh == self._known:
             return
         files = {
-            path: [entry.digest, entry.key, entry.figures.to_json(), list(entry.stat)]
+            path: [entry.key, entry.figures.to_json(), list(entry.stat)]
             for path, entry in sorted(self._fresh.items())
         }
         self._store.set(MEMO_KEY, {"format": MEMO_FORMAT, "spec": self._spec_key, "files": files})
@@ -178,12 +176,12 @@ def _load(store: ResultStore | None, spec_key: str) -> dict[str, _Entry]:
     files: Mapping[str, Any] = raw["files"]
     for path, value in files.items():
         try:
-            digest, key, figures, (mtime, size) = value
-            if not isinstance(digest, str) or not isinstance(key, str):
-                raise TypeError("expected a digest and a key")
+            key, figures, (mtime, size) = value
+            if not isinstance(key, str):
+                raise TypeError("expected a key")
             if type(mtime) is not int or type(size) is not int:
                 raise TypeError("expected a modification time and a size")
-            known[path] = _Entry(digest, key, FileFigures.from_json(figures), (mtime, size))
+            known[path] = _Entry(key, FileFigures.from_json(figures), (mtime, size))
         except (TypeError, ValueError):
             continue  # a damaged entry is analysed again, never turned into a figure
     return known
