@@ -366,3 +366,14 @@ def test_a_run_that_could_not_measure_is_merged_when_the_tool_works_again(repo: 
     for status in (GateStatus.ERROR, GateStatus.PASS):
         engine_session(repo, CountingGate(status=status), store)
     assert cache_module.last_results(store, "count")["target.py"].status is GateStatus.PASS
+
+
+def test_a_fresh_run_that_changes_nothing_writes_nothing(repo: Path):
+    store = WriteCountingStore()
+    run = CountingGate().run(request_for(repo))
+    cache_module.remember(store, run, "key-1")  # a cache hit's results, merged
+    cache_module.remember(store, run)  # a fresh run with the same results
+    assert store.writes == 1
+    reads = store.reads
+    cache_module.remember(store, run, "key-1")  # the hit's results are still merged: skipped
+    assert (store.writes, store.reads - reads) == (1, 1)

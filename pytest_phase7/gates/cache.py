@@ -374,7 +374,8 @@ def remember(store: ResultStore | None, run: GateRun, key: str | None = None) ->
             if r.status is not GateStatus.ERROR
         },
     }
-    if merged == known and merged_from == key:
-        return  # nothing new to write
+    if merged == known and key is None:
+        # Nothing new from a fresh run; the document still holds the hit it was merged from.
+        return  # (a hit with nothing new is written once, to record its key)
     document = run_to_json(GateRun(run.gate, merged, tool_version=run.tool_version))
     store.set(f"phase7/last/{run.gate}", {**document, "merged_from": key})
