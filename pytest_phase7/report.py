@@ -489,14 +489,6 @@ _NO_TARGET = {
 }
 
 
-def target_cell(outcome: ItemOutcome) -> str:
-    """The target column: the resolved path, or why there is none."""
-    resolution = outcome.resolution
-    if resolution.target is not None:
-        return resolution.target.ref
-    return _NO_TARGET[resolution.state]
-
-
 @dataclass(frozen=True, slots=True)
 class Row:
     """One rendered table row and the outcome it shows."""
