@@ -21,7 +21,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -366,9 +366,24 @@ def run_gates(args: argparse.Namespace) -> tuple[RunResult, ReportData, Settings
         base = Path.cwd() if args.baseline else rootdir
         path = (base / settings.baseline).resolve()
         baseline = load_baseline(path, display_path(path, rootdir))
+    first_run: dict[int, dict[str, float]] = {}
+    if settings.history:
+        from pytest_phase7.history import first_metrics  # noqa: PLC0415
+
+        try:
+            first_run = first_metrics((rootdir / settings.history).resolve())
+        except OSError as exc:
+            raise ConfigError(f"cannot read history {settings.history}: {exc}") from None
     store = _store(args, rootdir)
     result = gate_manifest(
-        rootdir, manifest, settings, gates, data_file, baseline=baseline, store=store
+        rootdir,
+        manifest,
+        settings,
+        gates,
+        data_file,
+        baseline=baseline,
+        store=store,
+        first_run=first_run,
     )
     if store is not None and store.problem:
         sys.stderr.write(f"phase7: warning: {store.problem}\n")
@@ -394,10 +409,12 @@ def gate_manifest(
     *,
     baseline: Baseline | None = None,
     store: ResultStore | None = None,
+    first_run: Mapping[int, Mapping[str, float]] | None = None,
 ) -> RunResult:
     """Resolve the manifest and run ``gates`` on it with the coverage data in ``data_file``.
 
-    ``store`` keeps results between runs, as pytest's cache does for ``pytest --phase7``.
+    ``store`` keeps results between runs, as pytest's cache does for ``pytest --phase7``;
+    ``first_run`` is each item's first recorded metrics (the history's starting points).
     """
     import coverage  # noqa: PLC0415
 
@@ -408,7 +425,16 @@ def gate_manifest(
 
     index = RepoIndex(rootdir)
     resolutions = resolve_items(manifest, rootdir, settings.modules, index=index)
-    engine = Engine(settings, manifest, resolutions, rootdir, gates, baseline=baseline, store=store)
+    engine = Engine(
+        settings,
+        manifest,
+        resolutions,
+        rootdir,
+        gates,
+        baseline=baseline,
+        store=store,
+        first_run=first_run,
+    )
     with _working_directory(rootdir):
         try:
             cov = coverage.Coverage(data_file=str(data_file))
@@ -420,11 +446,16 @@ def gate_manifest(
 
 
 def _print_table(data: ReportData, args: argparse.Namespace, out: TextIO) -> None:
-    from pytest_phase7.report import terminal_lines, to_text, use_color  # noqa: PLC0415
+    from pytest_phase7.report import (  # noqa: PLC0415
+        terminal_lines,
+        terminal_width,
+        to_text,
+        use_color,
+    )
 
     verbosity = args.verbose - args.quiet
     color = use_color(args.color, out.isatty())
-    out.write(to_text(terminal_lines(data, verbosity), color=color))
+    out.write(to_text(terminal_lines(data, verbosity, terminal_width()), color=color))
 
 
 def gate_command(args: argparse.Namespace, out: TextIO) -> int:
@@ -469,7 +500,12 @@ def gate_command(args: argparse.Namespace, out: TextIO) -> int:
 def report_command(args: argparse.Namespace, out: TextIO) -> int:
     """``phase7 report``: re-render a saved JSON report as the terminal table, Markdown or JSON."""
     from pytest_phase7.atomic import write_atomic  # noqa: PLC0415
-    from pytest_phase7.report import terminal_lines, to_text, use_color  # noqa: PLC0415
+    from pytest_phase7.report import (  # noqa: PLC0415
+        terminal_lines,
+        terminal_width,
+        to_text,
+        use_color,
+    )
     from pytest_phase7.report_json import dumps, load_report  # noqa: PLC0415
     from pytest_phase7.report_md import MAX_COMMENT_CHARS, render_markdown  # noqa: PLC0415
 
@@ -482,7 +518,7 @@ def report_command(args: argparse.Namespace, out: TextIO) -> int:
     else:
         verbosity = args.verbose - args.quiet
         color = args.output is None and use_color(args.color, out.isatty())
-        text = to_text(terminal_lines(data, verbosity), color=color)
+        text = to_text(terminal_lines(data, verbosity, terminal_width()), color=color)
     if args.output:
         try:
             write_atomic(Path(args.output), text.encode("utf-8"))

@@ -125,8 +125,13 @@ class Engine:
         store: ResultStore | None = None,
         project_files: Sequence[str] = (),
         changed: frozenset[str] | None = None,
+        first_run: Mapping[int, Mapping[str, float]] | None = None,
     ) -> None:
-        """Prepare which gate checks which targets; nothing runs yet."""
+        """Prepare which gate checks which targets; nothing runs yet.
+
+        ``first_run`` is, per item number, the metrics the history first recorded for it
+        (:func:`pytest_phase7.history.first_metrics`): a starting point for the status rule.
+        """
         self.settings = settings
         self.manifest = manifest
         self.resolutions = tuple(resolutions)
@@ -136,6 +141,7 @@ class Engine:
         self.store = store
         self.project_files = tuple(project_files)
         self.changed = changed
+        self.first_run = first_run or {}
         batches = {b.number: b.gates for b in manifest.batches}
         names = [g.name for g in self.gates]
         self.applicable: dict[int, tuple[str, ...]] = {
@@ -234,11 +240,19 @@ class Engine:
     ) -> RunResult:
         """Derive every item's outcome from the gate runs, and the verdict."""
         kinds = batch_kinds(self.manifest)
+        goals = {batch.number: batch.coverage_goal for batch in self.manifest.batches}
         outcomes = []
         for resolution in self.resolutions:
             item = resolution.item
             results = self._results_for(resolution, runs)
-            outcome = derive_outcome(resolution, results, kinds[item.batch], self.baseline)
+            outcome = derive_outcome(
+                resolution,
+                results,
+                kinds[item.batch],
+                self.baseline,
+                goal=goals.get(item.batch),
+                first_run=self.first_run.get(item.number),
+            )
             if override is not None:
                 forced = override(outcome)
                 if forced is not None and forced is not outcome.status:

@@ -147,6 +147,23 @@ def load_history(path: Path) -> tuple[list[HistoryEntry], list[str]]:
     return entries, warnings
 
 
+def first_metrics(path: Path) -> dict[int, dict[str, float]]:
+    """Per item and gate, the metric as the history at ``path`` first recorded it.
+
+    That is where the item started, for the status rule. Per gate, so that a gate added after
+    the first run starts where it was first measured. Corrupt lines are skipped (the Trends
+    section says so); a missing file has no entries; ``OSError`` propagates.
+    """
+    entries, _ = load_history(path)
+    first: dict[int, dict[str, float]] = {}
+    for entry in entries:
+        for number, snap in entry.items.items():
+            known = first.setdefault(number, {})
+            for gate, value in snap.metrics.items():
+                known.setdefault(gate, value)
+    return {number: metrics for number, metrics in first.items() if metrics}
+
+
 def deltas(previous: HistoryEntry | None, current: HistoryEntry) -> dict[int, dict[str, float]]:
     """Per item and gate: how much the metric moved since the previous run (non-zero only)."""
     if previous is None:

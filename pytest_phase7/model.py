@@ -174,6 +174,8 @@ class Manifest:
     front_matter: tuple[tuple[str, str], ...] = ()
     total_items: int | None = None
     total_items_line: int = field(default=0, compare=False)
+    duration_hours: float | None = None
+    duration_line: int = field(default=0, compare=False)
     batches: tuple[Batch, ...] = ()
     phases: tuple[Phase, ...] = ()
     criteria: tuple[Criterion, ...] = ()

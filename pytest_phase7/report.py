@@ -19,6 +19,7 @@ import math
 import os
 import platform
 import re
+import unicodedata
 import weakref
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -29,19 +30,20 @@ from pytest_phase7 import __version__
 from pytest_phase7.engine import RunResult
 from pytest_phase7.gates.base import GateResult, GateStatus
 from pytest_phase7.gcpause import gc_paused
+from pytest_phase7.manifest.checks import KIND_ASSUMED
 from pytest_phase7.manifest.values import infer_kind
 from pytest_phase7.model import Batch, Criterion, Manifest, Phase, PlanStatus
-from pytest_phase7.resolve import ResolutionState
+from pytest_phase7.resolve import ResolutionState, snake_case
 from pytest_phase7.status import HIGHER_IS_BETTER, REPORT_ORDER, ItemOutcome
 
-#: The widest the table may be.
-MAX_WIDTH = 100
+#: The table's width when no terminal says otherwise (a test, a file).
+DEFAULT_WIDTH = 100
 
 #: At ``-v``: gate details shown per item (the rest is counted) and characters per detail line
 #: (a file with hundreds of missing ranges is one line). ``-vv`` shows everything, as pytest
 #: itself truncates at ``-v`` and shows all at ``-vv``; the JSON report always has everything.
 MAX_TERMINAL_DETAILS = 10
-MAX_DETAIL_CHARS = 2 * MAX_WIDTH
+MAX_DETAIL_CHARS = 200
 
 #: Short gate titles for table headers.
 SHORT_TITLES = {"coverage": "Cov", "ruff": "Ruff", "mypy": "Mypy", "docstrings": "Docs"}
@@ -370,22 +372,75 @@ def _gate_figure(result: RunResult, gate: str) -> tuple[bool | None, str]:
 
 @dataclass(frozen=True)
 class Column:
-    """A table column: header, the most characters it may take, and alignment."""
+    """A table column: header, the most columns it may take (None: any), and alignment.
+
+    A column is never narrower than its header: headers are not cut.
+    """
 
     header: str
-    limit: int
+    limit: int | None = None
     right: bool = False
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        """A column is named by its header unless told otherwise (``Target (in src/)``)."""
+        if not self.name:
+            object.__setattr__(self, "name", self.header)
+
+
+def char_width(char: str) -> int:
+    """How many terminal columns one character takes: 0, 1 or 2.
+
+    Combining marks, variation selectors and zero-width characters take none; East Asian wide
+    and fullwidth characters (CJK, most emoji) take two. The same rule as pytest's own writer.
+    """
+    if unicodedata.combining(char) or unicodedata.category(char) in {"Mn", "Me", "Cf"}:
+        return 0
+    return 2 if unicodedata.east_asian_width(char) in {"W", "F"} else 1
+
+
+def display_width(text: str) -> int:
+    """The columns ``text`` takes on a terminal (not ``len``: see :func:`char_width`)."""
+    if text.isascii():
+        return len(text)
+    return sum(char_width(char) for char in text)
+
+
+def _take(text: str, width: int) -> str:
+    """The longest start of ``text`` that fits ``width`` columns (its marks kept with it)."""
+    used = 0
+    for index, char in enumerate(text):
+        used += char_width(char)
+        if used > width:
+            return text[:index]
+    return text
 
 
 def shorten(text: str, width: int) -> str:
-    """Shorten ``text`` to ``width`` characters by cutting the middle (``agent_…ers.py``)."""
-    if len(text) <= width:
+    """Shorten ``text`` to ``width`` columns by cutting the middle (``agent_…ers.py``)."""
+    if display_width(text) <= width:
         return text
     if width <= 1:
-        return text[:width]
-    head = (width - 1) // 2
-    tail = width - 1 - head
-    return text[:head] + "…" + text[len(text) - tail :]
+        return _take(text, width)
+    start = _take(text, (width - 1) // 2)
+    # The end gets what the start left: a wide character that did not fit gives its column.
+    end = _take(text[::-1], width - 1 - display_width(start))[::-1]
+    while end and not char_width(end[0]):  # a mark whose character was cut goes with it
+        end = end[1:]
+    # A wide character that did not fit leaves a column over: pad, so the cell keeps its width.
+    return start + "…" + end + " " * (width - 1 - display_width(start) - display_width(end))
+
+
+def terminal_width() -> int:
+    """The width the ``phase7`` command lays the table out for, as pytest's writer decides it.
+
+    ``COLUMNS``, else the terminal's width, else 80 (not a terminal); under 40, 80. So
+    ``phase7 gate`` prints the table ``pytest --phase7`` prints.
+    """
+    import shutil  # noqa: PLC0415 - only the command asks
+
+    width = shutil.get_terminal_size((80, 24)).columns
+    return width if width >= 40 else 80
 
 
 #: Footnote for results carried over in changed-only mode (``--phase7-changed-since``).
@@ -434,14 +489,6 @@ _NO_TARGET = {
 }
 
 
-def target_cell(outcome: ItemOutcome) -> str:
-    """The target column: the resolved path, or why there is none."""
-    resolution = outcome.resolution
-    if resolution.target is not None:
-        return resolution.target.ref
-    return _NO_TARGET[resolution.state]
-
-
 @dataclass(frozen=True, slots=True)
 class Row:
     """One rendered table row and the outcome it shows."""
@@ -469,40 +516,53 @@ def common_folder(refs: Sequence[str]) -> str:
 
 
 @gc_paused
-def render_terminal(result: RunResult, verbosity: int = 0) -> list[Line]:
-    """The status table: a section per batch, then problems, then the verdict line last.
+def render_terminal(
+    result: RunResult, verbosity: int = 0, width: int = DEFAULT_WIDTH
+) -> list[Line]:
+    """The status table: a section per batch, the success criteria, problems, the verdict last.
 
-    Each batch's title line carries its subtotals (items done / total, hours done / total).
-    ``verbosity`` < 0 (``-q``) shows only items that are not DONE; > 0 (``-v``) adds each gate's
+    Each batch's title line carries its subtotals (items done / total, hours done / total), and
+    each FAILED item of a batch says why on a line under its table. ``verbosity`` < 0 (``-q``)
+    shows only items that are not DONE and criteria not met; > 0 (``-v``) adds each gate's
     details (missing lines, violations, messages, undocumented names) under its item, bounded
-    per item at ``-v`` and complete at ``-vv`` (:func:`terminal_details`). Targets are
-    shown relative to the folder they all share, named once in the header, and as their folder
-    alone when they end with the item's File cell. The table fits :data:`MAX_WIDTH` columns:
-    long names are shortened in the middle.
+    per item at ``-v`` and complete at ``-vv`` (:func:`terminal_details`).
+
+    The table is laid out for ``width`` terminal columns (display width: wide characters take
+    two, combining marks none). Targets are shown as the folder they add to the File cell,
+    relative to the folder they all share (named once in the header); when the File cell is the
+    whole path the Target column is left out. Items not mapped to a target collapse to one row
+    per range. Only when the table does not fit are long names shortened in the middle; headers
+    never are.
     """
     gates = list(result.gates)
-    refs = [o.resolution.target.ref for o in result.outcomes if o.resolution.target is not None]
-    prefix = common_folder(refs)
+    pending = collapse_unmapped(
+        [o for o in result.outcomes if verbosity >= 0 or o.status is not PlanStatus.DONE]
+    )
+    parts = [_target_part(group[0]) for _, group in pending]
+    known = [part for part in parts if part is not None]
+    # A File cell that is the whole path leaves nothing to share: path = prefix + cell + File.
+    prefix = "" if "" in known else common_folder(known)
     columns = [
-        Column("#", 5, right=True),
-        Column("Module", 24),
-        Column("File", 32),
-        Column(f"Target (in {prefix})" if prefix else "Target", 48),
+        Column("#", right=True),
+        Column("Module"),
+        Column("File"),
+        Column(f"Target (in {prefix})" if prefix else "Target", name="Target"),
         *[Column(SHORT_TITLES.get(g, result.title_of(g)), 10, right=True) for g in gates],
-        Column("Status", 11),
+        Column("Status"),
     ]
     rows_by_batch: dict[int, list[Row]] = {}
-    for outcome in result.outcomes:
-        if verbosity < 0 and outcome.status is PlanStatus.DONE:
-            continue
-        target = target_cell(outcome)
-        if prefix and target.startswith(prefix):
-            target = target[len(prefix) :]
-        # Next to the File column, the folder is all the target adds: show just that.
-        file_name = outcome.item.file.strip("/")
-        if file_name and (target == file_name or target.endswith("/" + file_name)):
-            target = target[: -len(file_name)] or "./"
-        cells = [str(outcome.item.number), outcome.item.module, outcome.item.file, target]
+    repeated = True  # does every row's Target name its Module (agent_orchestration/)?
+    for (number, group), part in zip(pending, parts, strict=True):
+        outcome = group[0]
+        module = outcome.item.module
+        if module and repeated:
+            ref = outcome.resolution.target.ref if outcome.resolution.target else ""
+            repeated = snake_case(module) in ref.split("/")
+        if part is None:
+            target = _NO_TARGET[outcome.resolution.state]
+        else:
+            target = part[len(prefix) :] if part.startswith(prefix) else part
+        cells = [number, outcome.item.module, outcome.item.file, target]
         markups: list[dict[str, bool]] = [_PLAIN, _PLAIN, _PLAIN, _PLAIN]
         for gate in gates:
             gate_result = outcome.result(gate)
@@ -513,13 +573,47 @@ def render_terminal(result: RunResult, verbosity: int = 0) -> list[Line]:
         rows_by_batch.setdefault(outcome.item.batch, []).append(
             Row(outcome, tuple(cells), tuple(markups))
         )
-    widths = _fit_widths(columns, [row.cells for rows in rows_by_batch.values() for row in rows])
+    unmapped = _NO_TARGET[ResolutionState.UNMAPPED]
+    if all(row.cells[3] in {"", unmapped} for rows in rows_by_batch.values() for row in rows):
+        # Every File cell is its whole path: the Target column would only say "(not mapped)",
+        # which the empty File cell of such a row can say as well.
+        for rows in rows_by_batch.values():
+            rows[:] = [
+                Row(row.outcome, (*row.cells[:2], unmapped, "", *row.cells[4:]), row.markups)
+                if row.cells[3]
+                else row
+                for row in rows
+            ]
+    all_rows = [row.cells for rows in rows_by_batch.values() for row in rows]
+    # Columns nobody filled in (no Module anywhere; File the whole path) are left out; so is
+    # Module when the table is too wide and every Target names it: rather than cut a name that
+    # another column repeats, it is shown once.
+    kept = [
+        i
+        for i, column in enumerate(columns)
+        if column.name not in _OPTIONAL or any(cells[i] for cells in all_rows)
+    ]
+    if repeated and _natural_width([columns[i] for i in kept], all_rows, kept) > width:
+        kept = [i for i in kept if columns[i].name != "Module"]
+    if len(kept) < len(columns):
+        columns = [columns[i] for i in kept]
+        for batch_number, rows in rows_by_batch.items():
+            rows_by_batch[batch_number] = [
+                Row(
+                    row.outcome,
+                    tuple(row.cells[i] for i in kept),
+                    tuple(row.markups[i] for i in kept),
+                )
+                for row in rows
+            ]
+        all_rows = [tuple(cells[i] for i in kept) for cells in all_rows]
+    widths, gap = _fit_widths(columns, all_rows, width)
 
     # Per column: its width, alignment, the separator before it, and whether it is padded
     # (the last is not); computed once for every row.
     last = len(columns) - 1
-    layouts = [(widths[i], c.right, "  " if i else "", i < last) for i, c in enumerate(columns)]
-    header = _join([c.header for c in columns], columns, widths)
+    layouts = [(widths[i], c.right, gap if i else "", i < last) for i, c in enumerate(columns)]
+    header = _join([c.header for c in columns], columns, widths, gap)
     lines: list[Line] = []
     for batch in result.manifest.batches:
         outcomes = result.by_batch.get(batch.number, ())
@@ -527,7 +621,7 @@ def render_terminal(result: RunResult, verbosity: int = 0) -> list[Line]:
         if batch.priority:
             title += f" [{batch.priority}]"
         subtotal = f"  ({progress_text(batch_progress(result, batch))})"
-        title = shorten(title, MAX_WIDTH - len(subtotal))
+        title = shorten(title, max(8, width - display_width(subtotal)))
         lines.append([(title + subtotal, {"bold": True})])
         rows = rows_by_batch.get(batch.number, [])
         if not rows:
@@ -544,7 +638,9 @@ def render_terminal(result: RunResult, verbosity: int = 0) -> list[Line]:
             if verbosity > 0:
                 details = terminal_details(row.outcome, verbosity)
                 lines.extend([(f"      {detail}", {})] for detail in details)
-    lines.extend(_problem_lines(result))
+        lines.extend(_reason_lines(rows))
+    lines.extend(criteria_lines(result, verbosity, width))
+    lines.extend(_problem_lines(result, verbosity))
     if any(r.carried for o in result.outcomes for r in o.results):
         lines.append([(CARRIED_NOTE, {"yellow": True})])
     if verbosity > 0:
@@ -553,6 +649,97 @@ def render_terminal(result: RunResult, verbosity: int = 0) -> list[Line]:
     lines.append(
         [(verdict.summary, {"red": True, "bold": True} if verdict.blocked else {"green": True})]
     )
+    return lines
+
+
+#: Columns left out of the table when no row fills them in.
+_OPTIONAL = frozenset({"Module", "File", "Target"})
+
+
+def collapse_unmapped(outcomes: Sequence[ItemOutcome]) -> list[tuple[str, list[ItemOutcome]]]:
+    """The rows a table shows: each its ``#`` cell and its items (several: a collapsed range).
+
+    Consecutive items of a batch with no target named yet, numbered one after the other and
+    with the same status, are one row ``7-12``: a plan of 41 items with 6 mapped is not 35
+    empty rows.
+    """
+    pending: list[tuple[str, list[ItemOutcome]]] = []
+    previous: ItemOutcome | None = None
+    for outcome in outcomes:
+        if (
+            previous is not None
+            and outcome.resolution.state is ResolutionState.UNMAPPED
+            and previous.resolution.state is ResolutionState.UNMAPPED
+            and outcome.item.batch == previous.item.batch
+            and outcome.item.number == previous.item.number + 1
+            and outcome.status is previous.status
+        ):
+            group = pending[-1][1]
+            group.append(outcome)
+            pending[-1] = (f"{group[0].item.number}-{outcome.item.number}", group)
+        else:
+            pending.append((str(outcome.item.number), [outcome]))
+        previous = outcome
+    return pending
+
+
+def _target_part(outcome: ItemOutcome) -> str | None:
+    """What the target adds to the File cell: its folder ('' when File is the whole path).
+
+    The whole ref when the File cell does not end it; None when there is no target.
+    """
+    target = outcome.resolution.target
+    if target is None:
+        return None
+    ref = target.ref.rstrip("/")
+    file_name = outcome.item.file.strip().strip("/")
+    if file_name and (ref == file_name or ref.endswith("/" + file_name)):
+        return ref[: len(ref) - len(file_name)]
+    return target.ref
+
+
+def _reason_lines(rows: Sequence[Row]) -> list[Line]:
+    """Why each FAILED item of a batch failed: ``#3: recorded DONE, coverage 49% < 70%``.
+
+    Items failing for the same reason (a tool that could not run) share one line.
+    """
+    by_reason: dict[str, list[str]] = {}
+    for row in rows:
+        outcome = row.outcome
+        if outcome.status is PlanStatus.FAILED:
+            by_reason.setdefault(outcome.reason or "FAILED", []).append(f"#{outcome.item.number}")
+    return [
+        [(f"  {', '.join(numbers)}: {reason}", {"red": True})]
+        for reason, numbers in by_reason.items()
+    ]
+
+
+_CRITERION_MARKS: dict[bool | None, tuple[str, dict[str, bool]]] = {
+    True: ("\u2713", {"green": True}),
+    False: ("\u2717", {"red": True}),
+    None: ("?", {"yellow": True}),
+}
+
+
+def criteria_lines(result: RunResult, verbosity: int = 0, width: int = DEFAULT_WIDTH) -> list[Line]:
+    """The plan's success criteria, evaluated: one line each (``-q``: those not met).
+
+    ``✗ Unit Tests: 70%+ coverage for all modules — 5/7 targets ≥ 70% coverage``; when the
+    lines do not fit ``width``, the plan's own wording is left out, never the figure.
+    """
+    evaluated = [c for c in evaluate_criteria(result) if verbosity >= 0 or c.met is not True]
+    if not evaluated:
+        return []
+    full = [
+        (f"  {mark} {c.criterion.label}", f": {c.criterion.text}", f" \u2014 {c.figure}", markup)
+        for c in evaluated
+        for mark, markup in [_CRITERION_MARKS[c.met]]
+    ]
+    # The plan has the wording: when a line does not fit, every line leaves it out alike.
+    wording = all(display_width(head + text + tail) <= width for head, text, tail, _ in full)
+    lines: list[Line] = [[("Success criteria", {"bold": True})]]
+    for head, text, tail, markup in full:
+        lines.append([(head + (text if wording else "") + tail, markup)])
     return lines
 
 
@@ -593,7 +780,9 @@ def item_details(outcome: ItemOutcome) -> list[str]:
     return details
 
 
-def _problem_lines(result: RunResult) -> list[Line]:
+def _problem_lines(result: RunResult, verbosity: int = 0) -> list[Line]:
+    # Why each FAILED item failed is said under its batch (_reason_lines); here what the whole
+    # run shares: tools that could not run, the plan's own problems, notes.
     lines: list[Line] = []
     seen: set[str] = set()
     for outcome in result.outcomes:
@@ -607,32 +796,70 @@ def _problem_lines(result: RunResult) -> list[Line]:
                 if text not in seen:
                     seen.add(text)
                     lines.append([(text, {"red": True})])
-        if not outcome.results and outcome.reason:
-            lines.append([(f"#{outcome.item.number}: {outcome.reason}", {"red": True})])
     for problem in result.manifest.warnings:
-        lines.append([(f"warning: {problem}", {"yellow": True})])
+        if verbosity < 0 and KIND_ASSUMED in problem.message:
+            continue  # an assumption, not a problem: -q leaves it out
+        lines.append([(str(problem), {"yellow": True})])  # path:line: warning: message
     lines.extend([(note, {"yellow": True})] for note in result.notes)
     return lines
 
 
-#: Shrinking order for :func:`_fit_widths`: column index -> narrowest it may get, in two rounds
-#: (first to a readable width, then as narrow as still useful).
-_FLOORS = ({3: 20, 1: 12, 2: 16}, {3: 8, 1: 6, 2: 10})
+#: Shrinking order for :func:`_fit_widths`: column name -> the narrowest it may get, in two
+#: rounds (first to a readable width, then as narrow as still useful). Module goes first (the
+#: Target folder usually repeats it), File last (it is what an item is about). No column gets
+#: narrower than its header.
+_FLOORS = ({"Module": 12, "Target": 20, "File": 16}, {"Module": 6, "Target": 8, "File": 10})
 
 
-def _fit_widths(columns: Sequence[Column], rows: Sequence[Sequence[str]]) -> list[int]:
-    widths = [
-        min(column.limit, max([len(column.header), *(len(row[i]) for row in rows)]))
-        for i, column in enumerate(columns)
-    ]
-    # Shrink Target first, then Module, then File (never below their floors) to fit MAX_WIDTH.
-    for floors in _FLOORS:
-        for index, floor in floors.items():
-            excess = sum(widths) + 2 * (len(widths) - 1) - MAX_WIDTH
-            if excess <= 0:
-                return widths
-            widths[index] = max(min(floor, widths[index]), widths[index] - excess)
+def _column_widths(
+    columns: Sequence[Column], rows: Sequence[Sequence[str]], indexes: Sequence[int] | None = None
+) -> list[int]:
+    """What each column needs: its widest cell (within its limit), at least its header.
+
+    ``indexes`` says which cell of a row each column shows (default: one cell per column).
+    """
+    where = range(len(columns)) if indexes is None else indexes
+    widths = []
+    for column, i in zip(columns, where, strict=True):
+        header = display_width(column.header)
+        natural = max([header, *(display_width(row[i]) for row in rows)])
+        if column.limit is not None:
+            natural = min(natural, max(column.limit, header))
+        widths.append(natural)
     return widths
+
+
+def _natural_width(
+    columns: Sequence[Column], rows: Sequence[Sequence[str]], indexes: Sequence[int]
+) -> int:
+    """How wide the table is with nothing shortened."""
+    return sum(_column_widths(columns, rows, indexes)) + 2 * (len(columns) - 1)
+
+
+def _fit_widths(
+    columns: Sequence[Column], rows: Sequence[Sequence[str]], width: int
+) -> tuple[list[int], str]:
+    """Each column's width and the separator between columns, to fit ``width`` if possible.
+
+    Columns get what their widest cell needs; when that is too wide, Module, Target and File
+    give up columns in turn (never below their floors or headers), then the separator narrows
+    to one space. A table whose headers alone do not fit is wider than ``width``.
+    """
+    headers = [display_width(column.header) for column in columns]
+    widths = _column_widths(columns, rows)
+    index = {column.name: i for i, column in enumerate(columns)}
+    gap = "  "
+    for floors in _FLOORS:
+        for name, floor in floors.items():
+            excess = sum(widths) + len(gap) * (len(widths) - 1) - width
+            if excess <= 0:
+                return widths, gap
+            if name in index:
+                i = index[name]
+                widths[i] = max(min(max(floor, headers[i]), widths[i]), widths[i] - excess)
+    if sum(widths) + len(gap) * (len(widths) - 1) > width:
+        gap = " "
+    return widths, gap
 
 
 def _cell_text(cell: str, layout: tuple[int, bool, str, bool]) -> str:
@@ -645,11 +872,13 @@ def _cell_text(cell: str, layout: tuple[int, bool, str, bool]) -> str:
 
 
 def _pad(text: str, width: int, right: bool) -> str:
-    return text.rjust(width) if right else text.ljust(width)
+    """``text`` padded to ``width`` terminal columns (its display width, not ``len``)."""
+    fill = " " * (width - display_width(text))
+    return fill + text if right else text + fill
 
 
-def _join(cells: Sequence[str], columns: Sequence[Column], widths: Sequence[int]) -> str:
-    return "  ".join(
+def _join(cells: Sequence[str], columns: Sequence[Column], widths: Sequence[int], gap: str) -> str:
+    return gap.join(
         _pad(shorten(cell, widths[i]), widths[i], columns[i].right) for i, cell in enumerate(cells)
     ).rstrip()
 
@@ -668,9 +897,9 @@ def timing_line(result: RunResult) -> str:
     return "gate times: " + (", ".join(parts) if parts else "no gate ran")
 
 
-def terminal_lines(data: ReportData, verbosity: int = 0) -> list[Line]:
+def terminal_lines(data: ReportData, verbosity: int = 0, width: int = DEFAULT_WIDTH) -> list[Line]:
     """The terminal report of :class:`ReportData`: the table, hook sections, the verdict last."""
-    lines = render_terminal(data.result, verbosity)
+    lines = render_terminal(data.result, verbosity, width)
     body, verdict = lines[:-1], lines[-1]
     for title, text in data.sections:
         body.append([(f"--- {title} ---", {"bold": True})])

@@ -104,6 +104,7 @@ def to_document(data: ReportData) -> dict[str, Any]:
             "title": manifest.title,
             "front_matter": [list(pair) for pair in manifest.front_matter],
             "total_items": manifest.total_items,
+            "duration_hours": manifest.duration_hours,
             "problems": [
                 {
                     "severity": p.severity.value,
@@ -414,6 +415,7 @@ def _manifest(doc: Mapping[str, Any], by_batch: Mapping[int, list[WorkItem]]) ->
         title=str(raw["title"]),
         front_matter=_pairs(raw["front_matter"]),
         total_items=int(total) if total is not None else None,
+        duration_hours=_float(raw.get("duration_hours")),
         batches=tuple(batches),
         phases=tuple(
             Phase(

@@ -34,6 +34,7 @@ from pytest_phase7.report import (
     Progress,
     ReportData,
     batch_progress,
+    collapse_unmapped,
     evaluate_criteria,
     hours_text,
     item_details,
@@ -216,7 +217,10 @@ def _table(data: ReportData, outcomes: Sequence[ItemOutcome]) -> list[str]:
     ]
     aligns = ["---:", "---", "---", "---", "---:", *["---:" for _ in gates], "---"]
     lines = ["| " + " | ".join(headers) + " |", "|" + "|".join(aligns) + "|"]
-    lines += [_item_row(data, outcome, gates) for outcome in outcomes]
+    for number, group in collapse_unmapped(outcomes):
+        row = _item_row(data, group[0], gates)
+        # Items with no target yet, one after the other: one row for the range (``| 7-12 |``).
+        lines.append(row if len(group) == 1 else f"| {number} |" + row.split("|", 2)[2])
     return lines
 
 

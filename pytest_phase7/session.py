@@ -47,8 +47,8 @@ def build_engine(config: pytest.Config) -> Engine:
         raise_for_errors(manifest)
         if not config.pluginmanager.has_plugin("phase7-builtin-gates"):
             config.pluginmanager.register(BuiltinGates(), "phase7-builtin-gates")
+        history = _output_path(config, settings.history, "phase7_history")
         if not config.pluginmanager.has_plugin("phase7-insights"):
-            history = _output_path(config, settings.history, "phase7_history")
             config.pluginmanager.register(InsightSections(settings, history), "phase7-insights")
         gates = select_gates(config.hook.pytest_phase7_add_gates(config=config), settings)
         index = RepoIndex(config.rootpath)
@@ -74,7 +74,20 @@ def build_engine(config: pytest.Config) -> Engine:
         store=getattr(config, "cache", None),
         project_files=index.all_python_files(),
         changed=changed,
+        first_run=first_recorded(history),
     )
+
+
+def first_recorded(history: Path | None) -> dict[int, dict[str, float]]:
+    """Each item's metrics as the history first recorded them (none without a history)."""
+    from pytest_phase7.history import first_metrics  # noqa: PLC0415
+
+    if history is None:
+        return {}
+    try:
+        return first_metrics(history)
+    except OSError as exc:
+        raise pytest.UsageError(f"phase7: cannot read history {history}: {exc}") from None
 
 
 def _baseline_path(config: pytest.Config, settings: Settings) -> Path | None:
@@ -312,7 +325,9 @@ def write_summary(
             bold=True,
         )
         return
-    lines = render_terminal(result, config.get_verbosity())
+    # The terminal's width as pytest's own writer knows it (COLUMNS honoured).
+    width = config.get_terminal_writer().fullwidth
+    lines = render_terminal(result, config.get_verbosity(), width)
     sections = [
         section
         for group in config.hook.pytest_phase7_report_sections(result=result)

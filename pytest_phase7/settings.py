@@ -27,7 +27,9 @@ DEFAULT_MANIFEST_NAMES = ("phase7.toml", "PHASE7_EXECUTION_PLAN.md")
 
 #: ``[tool.phase7]`` keys that describe an inline manifest, not settings (the TOML loader's
 #: schema; ``manifest`` itself is a setting pointing at a manifest file).
-MANIFEST_KEYS = frozenset({"title", "total_items", "front_matter", "batches", "phases", "criteria"})
+MANIFEST_KEYS = frozenset(
+    {"title", "total_items", "duration_hours", "front_matter", "batches", "phases", "criteria"}
+)
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """From gate results to item statuses, and from statuses to the merge verdict.
 
-The rule (also in the README, with an example):
+The rule (also in the README, with worked examples):
 
 * An item whose target is ambiguous or escapes the rootdir, or any of whose gates is ERROR, is
   FAILED. So is an item whose target does not exist, except in a code-generation batch, where a
@@ -8,8 +8,11 @@ The rule (also in the README, with an example):
 * An item is DONE when every applicable gate passes (SKIP gates do not count).
 * An item the plan records as DONE that no longer passes, or whose metric got worse than its
   baseline, has regressed: FAILED.
-* Otherwise IN PROGRESS when some gate passes or some metric improved over the baseline; else
-  QUEUED. An unmapped item (no target named yet) keeps the status the plan records.
+* Otherwise IN PROGRESS when a *primary* metric of the batch's kind (:data:`PRIMARY_GATES`) has
+  moved from its starting point toward its target (:func:`starting_point`, :func:`moved`), or
+  when the plan records the item IN PROGRESS; else QUEUED. In a code-generation batch the
+  target existing is the progress. An unmapped item (no target named yet) keeps the status the
+  plan records.
 
 Merge policies (``fail_on``): ``regression`` blocks on any regression or ERROR; ``incomplete``
 blocks unless every item is DONE; ``never`` only reports. Items of a batch marked ``required``
@@ -23,7 +26,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from pytest_phase7.gates.base import GateResult, GateStatus
-from pytest_phase7.model import BatchKind, Manifest, PlanStatus, WorkItem
+from pytest_phase7.model import BatchKind, CoverageGoal, Manifest, PlanStatus, WorkItem
 from pytest_phase7.resolve import Resolution, ResolutionState
 
 #: The order statuses are counted and listed in.
@@ -34,6 +37,65 @@ Baseline = Mapping[str, Mapping[str, float]]
 
 #: Gates whose metric is "higher is better" (percentages); the others count problems.
 HIGHER_IS_BETTER = frozenset({"coverage", "docstrings"})
+
+#: Per kind of batch, the gates whose movement is progress on what the batch is about. A
+#: code-generation batch has none: there the progress is that the target exists at all.
+PRIMARY_GATES: Mapping[BatchKind, tuple[str, ...]] = {
+    BatchKind.TESTS: ("coverage",),
+    BatchKind.REFACTOR: ("ruff", "mypy"),
+    BatchKind.DOCS: ("docstrings",),
+    BatchKind.CODEGEN: (),
+}
+
+
+@dataclass(frozen=True)
+class Start:
+    """Where one gate's metric started for one item, and what says so (for messages)."""
+
+    value: float
+    source: str
+
+
+def starting_point(
+    gate: str,
+    before: Mapping[str, float],
+    goal: CoverageGoal | None,
+    first_run: Mapping[str, float],
+) -> Start | None:
+    """Where ``gate``'s metric started: the baseline, else the plan's "from", else the history.
+
+    ``before`` is the target's baseline, ``goal`` the batch's ``Target Coverage`` (its "from"
+    applies to the coverage gate), ``first_run`` the item's metrics as the first run in the
+    history recorded them. A "from" range such as ``5-27%`` does not say where this item
+    started: the history does, when it has the item; else the top of the range, so that only a
+    figure above every start the plan admits counts as moved.
+    """
+    if gate in before:
+        return Start(before[gate], "baseline")
+    history = Start(first_run[gate], "the first recorded run") if gate in first_run else None
+    if gate == "coverage" and goal is not None:
+        low, high = goal.from_low, goal.from_high
+        ranged = low is not None and high is not None and low != high
+        start = high if high is not None else low
+        if start is not None and not (ranged and history is not None):
+            return Start(start, "the plan's Target Coverage")
+    return history
+
+
+def moved(gate: str, metric: float, start: Start | None) -> bool:
+    """Whether ``metric`` has moved from ``start`` toward the gate's target.
+
+    Without a starting point a percentage above zero has moved (zero is where it can start at
+    worst); a count (ruff, mypy, custom gates) has not: with no record of where it started, a
+    count of problems, even zero, says nothing about work done.
+    """
+    if start is None:
+        return gate in HIGHER_IS_BETTER and metric > 0
+    return metric > start.value if gate in HIGHER_IS_BETTER else metric < start.value
+
+
+def _figure(gate: str, value: float) -> str:
+    return f"{value:g}%" if gate in HIGHER_IS_BETTER else f"{value:g}"
 
 
 @dataclass(frozen=True)
@@ -89,8 +151,15 @@ def derive_outcome(
     results: Sequence[GateResult],
     kind: BatchKind,
     baseline: Baseline | None = None,
+    *,
+    goal: CoverageGoal | None = None,
+    first_run: Mapping[str, float] | None = None,
 ) -> ItemOutcome:
-    """Apply the status rule (module docstring) to one item."""
+    """Apply the status rule (module docstring) to one item.
+
+    ``goal`` is the batch's ``Target Coverage`` and ``first_run`` the item's metrics in the
+    first run of the history: with the baseline, where :func:`starting_point` looks.
+    """
     item = resolution.item
     state = resolution.state
     if state is ResolutionState.UNMAPPED:
@@ -133,7 +202,7 @@ def derive_outcome(
     ref = resolution.target.ref if resolution.target else ""
     before = (baseline or {}).get(ref, {})
     worse = [
-        r.gate
+        r
         for r in applicable
         if r.metric is not None and r.gate in before and _worse(r.gate, r.metric, before[r.gate])
     ]
@@ -145,57 +214,63 @@ def derive_outcome(
         for r in applicable
     )
     all_pass = bool(applicable) and all(r.passed for r in applicable)
-    if errors:
-        reason = "; ".join(f"{r.gate}: {r.reason}" for r in errors)
+
+    def outcome(status: PlanStatus, reason: str = "", **flags: bool) -> ItemOutcome:
         return ItemOutcome(
-            item,
-            resolution,
-            tuple(results),
-            PlanStatus.FAILED,
-            reason=reason,
-            error=True,
-            improved=improved,
+            item, resolution, tuple(results), status, reason=reason, improved=improved, **flags
+        )
+
+    if errors:
+        return outcome(
+            PlanStatus.FAILED, "; ".join(f"{r.gate}: {r.reason}" for r in errors), error=True
         )
     if worse:
-        return ItemOutcome(
-            item,
-            resolution,
-            tuple(results),
-            PlanStatus.FAILED,
-            regression=True,
-            reason="worse than baseline: " + ", ".join(worse),
-            improved=improved,
+        changes = ", ".join(
+            f"{r.gate} {_figure(r.gate, before[r.gate])} \u2192 {_figure(r.gate, r.metric or 0)}"
+            for r in worse
         )
+        return outcome(PlanStatus.FAILED, "worse than baseline: " + changes, regression=True)
     if all_pass:
-        return ItemOutcome(item, resolution, tuple(results), PlanStatus.DONE, improved=improved)
-    failing = ", ".join(r.gate for r in applicable if not r.passed)
+        return outcome(PlanStatus.DONE)
+    failing = [r for r in applicable if not r.passed]
     if item.status is PlanStatus.DONE:
-        return ItemOutcome(
-            item,
-            resolution,
-            tuple(results),
-            PlanStatus.FAILED,
-            regression=True,
-            reason=f"recorded DONE but {failing} no longer pass",
-            improved=improved,
-        )
-    if improved or any(r.passed for r in applicable):
-        return ItemOutcome(
-            item,
-            resolution,
-            tuple(results),
-            PlanStatus.IN_PROGRESS,
-            reason=f"failing: {failing}",
-            improved=improved,
-        )
-    return ItemOutcome(
-        item,
-        resolution,
-        tuple(results),
-        PlanStatus.QUEUED,
-        reason=f"failing: {failing}",
-        improved=improved,
-    )
+        why = ", ".join(f"{r.gate} {r.reason}" if r.reason else f"{r.gate} fails" for r in failing)
+        return outcome(PlanStatus.FAILED, f"recorded DONE, {why}", regression=True)
+    reason = "failing: " + ", ".join(r.gate for r in failing)
+    progress = _progress(kind, applicable, before, goal, first_run or {})
+    if progress:
+        return outcome(PlanStatus.IN_PROGRESS, f"{reason}; {progress}")
+    if item.status is PlanStatus.IN_PROGRESS:
+        return outcome(PlanStatus.IN_PROGRESS, f"{reason}; the plan records it IN PROGRESS")
+    return outcome(PlanStatus.QUEUED, reason)
+
+
+def _progress(
+    kind: BatchKind,
+    applicable: Sequence[GateResult],
+    before: Mapping[str, float],
+    goal: CoverageGoal | None,
+    first_run: Mapping[str, float],
+) -> str:
+    """How a primary metric moved toward its target ('' when none did)."""
+    if kind is BatchKind.CODEGEN:
+        return "generated"
+    wanted = PRIMARY_GATES[kind]
+    # A batch whose **Gates:** narrow away every primary gate is about the gates it kept.
+    primary = [r for r in applicable if r.gate in wanted] or list(applicable)
+    moves = []
+    for r in primary:
+        if r.metric is None:
+            continue
+        start = starting_point(r.gate, before, goal, first_run)
+        if moved(r.gate, r.metric, start):
+            now = _figure(r.gate, r.metric)
+            moves.append(
+                f"{r.gate} {now} (above zero)"
+                if start is None
+                else f"{r.gate} {_figure(r.gate, start.value)} \u2192 {now} ({start.source})"
+            )
+    return "moved: " + ", ".join(moves) if moves else ""
 
 
 def decide(manifest: Manifest, outcomes: Sequence[ItemOutcome], policy: str) -> Verdict:

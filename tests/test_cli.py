@@ -32,12 +32,15 @@ def test_validate_shared_fixture_warns_about_undeclared_items(tmp_path: Path):
         ":14: warning: plan declares 47 work items but its batches cover 41; "
         "items 13-18 belong to no batch"
     )
+    assert lines[1].endswith(
+        ":15: warning: plan declares 77 hours but its batches add up to 85 (18+22+22+14+9)"
+    )
     # Batch 1's six files do not exist in an empty rootdir: each is reported, with the search.
     missing = [line for line in lines if "error: item" in line]
     assert len(missing) == 6
     assert "no folder named 'agent_orchestration'" in missing[0]
     assert lines[-1].endswith(
-        "5 batches, 41 items (6 mapped, 0 resolved), 3 phases, 5 criteria; 6 errors, 1 warnings"
+        "5 batches, 41 items (6 mapped, 0 resolved), 3 phases, 5 criteria; 6 errors, 2 warnings"
     )
 
 

@@ -21,6 +21,14 @@ def test_readme_starts_with_exactly_two_commands():
     assert "'.[test]'" in commands[1]
 
 
+def test_readme_example_table_is_the_golden_run_at_80_columns():
+    after = README.split("The example run ends with this table", 1)[1]
+    table = re.search(r"```\n(.*?)```", after, flags=re.DOTALL)
+    assert table is not None
+    golden = (ROOT / "tests" / "golden" / "example_tta.80.txt").read_text(encoding="utf-8")
+    assert table.group(1) == f"{' Phase 7 status '.center(80, '=')}\n{golden}"
+
+
 def test_ci_runs_the_readme_test_command():
     before_rule = README.split("\n---\n", 1)[0]
     test_command = re.findall(r"```bash\n(.*?)\n```", before_rule, flags=re.DOTALL)[1]

@@ -297,6 +297,7 @@ def test_xdist_writes_the_same_json_report_as_a_serial_run(project: pytest.Pytes
     assert "2 workers [2 items]" in done.stdout  # xdist really ran
     assert normalised(runs["parallel"]) == normalised(runs["serial"])
     items = runs["serial"]["items"]
-    assert [item["status"] for item in items] == ["DONE", "IN PROGRESS", "QUEUED"]
+    # Item 2 (large.py) is never imported: 0% coverage is no progress in a tests batch.
+    assert [item["status"] for item in items] == ["DONE", "QUEUED", "QUEUED"]
     metrics = {r["gate"]: r["metric"] for r in items[0]["results"]}
     assert metrics == {"size": 1, "coverage": 100, "ruff": 0}

@@ -15,6 +15,7 @@ from pytest_phase7.history import (
     delta_text,
     deltas,
     entry_to_json,
+    first_metrics,
     first_seen,
     load_history,
     snapshot,
@@ -121,6 +122,16 @@ def test_history_round_trip_and_deltas(tmp_path: Path):
     assert delta_text(-3.0) == "▼ 3"
     assert delta_text(7.54717) == "▲ 7.5"
     assert deltas(None, second) == {}
+
+
+def test_first_metrics_are_each_gates_first_recorded_value(tmp_path: Path):
+    path = tmp_path / "history.jsonl"
+    assert first_metrics(path) == {}
+    append_entry(path, snapshot(result_of(outcome(1, None, 2, cov(F, 40))), WHEN, None))
+    later = result_of(outcome(1, None, 2, cov(F, 52.5), ruff(F, 2)), outcome(2, None, 1))
+    append_entry(path, snapshot(later, WHEN, None))
+    # Coverage from the first run; ruff from the run that first measured it; item 2 nothing.
+    assert first_metrics(path) == {1: {"coverage": 40.0, "ruff": 2.0}}
 
 
 def test_error_metrics_are_not_recorded():

@@ -61,6 +61,28 @@ def test_history_records_runs_and_trends_show_changes(project: pytest.Pytester):
     assert "    line [1, 2]" in markdown
 
 
+def test_the_first_recorded_run_is_where_an_item_started(project: pytest.Pytester):
+    # large.py: 6 lines, size gate failing (at most 3). A count with no start has not moved.
+    def status_of_item_2(result: pytest.RunResult) -> str:
+        row = next(line for line in section(result) if line.split()[:1] == ["2"])
+        return " ".join(row.split()[-2:])
+
+    first = run(project, "--phase7", "--phase7-history=history.jsonl")
+    assert status_of_item_2(first).endswith("QUEUED")
+    (project.path / "core" / "large.py").write_text("a = 1\n" * 5)
+    second = run(project, "--phase7", "--phase7-history=history.jsonl")
+    assert status_of_item_2(second) == "IN PROGRESS"  # 6 -> 5 lines since the first run
+    # Without the history, nothing says where it started.
+    assert status_of_item_2(run(project, "--phase7")).endswith("QUEUED")
+
+
+def test_unreadable_history_is_a_usage_error(project: pytest.Pytester):
+    (project.path / "history.jsonl").mkdir()
+    result = run(project, "--phase7", "--phase7-history=history.jsonl")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "phase7: cannot read history" in result.stderr.str()
+
+
 def test_corrupt_history_line_is_a_warning_not_fatal(project: pytest.Pytester):
     (project.path / "history.jsonl").write_text('{"format": 1, "tim')
     result = run(project, "--phase7", "--phase7-history=history.jsonl")

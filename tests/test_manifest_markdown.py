@@ -209,13 +209,22 @@ def test_fixture_criteria(plan: Manifest) -> None:
 
 def test_fixture_problems(plan: Manifest) -> None:
     assert plan.errors == ()
-    problem = warning(plan)
-    assert problem == Problem(
-        Severity.WARNING,
-        str(FIXTURE),
-        14,
-        "plan declares 47 work items but its batches cover 41; items 13-18 belong to no batch",
+    assert plan.warnings == (
+        Problem(
+            Severity.WARNING,
+            str(FIXTURE),
+            14,
+            "plan declares 47 work items but its batches cover 41; items 13-18 belong to no batch",
+        ),
+        # The plan's own hours: 77 declared, 18+22+22+14+9 in its batches (its phases agree).
+        Problem(
+            Severity.WARNING,
+            str(FIXTURE),
+            15,
+            "plan declares 77 hours but its batches add up to 85 (18+22+22+14+9)",
+        ),
     )
+    assert plan.duration_hours == 77
     raise_for_errors(plan)
 
 
@@ -465,6 +474,23 @@ def test_kind_not_inferable_is_a_warning() -> None:
     problem = warning(manifest)
     assert problem.line == 3
     assert problem.message.startswith("batch 4: cannot tell the kind of work from the title")
+
+
+def test_kinds_assumed_for_several_batches_are_one_warning() -> None:
+    manifest = parse(
+        "# P\n\n### Batch 4: Cleanup\n\n### Batch 5: Polish\n\n### Batch 6: More\n"
+        "**Kind:** docs\n\n### Batch 7: Last\n"
+    )
+    assert [b.kind for b in manifest.batches] == [BatchKind.TESTS] * 2 + [
+        BatchKind.DOCS,
+        BatchKind.TESTS,
+    ]
+    problem = warning(manifest)
+    assert problem.line == 3
+    assert problem.message == (
+        "batches 4, 5 and 7: cannot tell the kind of work from the titles; "
+        "assuming tests (say **Kind:** tests, refactor, docs or codegen)"
+    )
 
 
 def test_explicit_kind_and_keys() -> None:
@@ -1003,4 +1029,75 @@ def test_many_missing_items_are_elided() -> None:
     assert warning(manifest).message == (
         "plan declares 30 work items but its batches cover 12; items 1, 3, 5, 7, 9, 11, 13, 15, "
         "17, 19, ... (3 more) belong to no batch"
+    )
+
+
+# --- the plan's own hours ----------------------------------------------------------------------
+
+HOURS_PLAN = """# P
+**Total Work Items:** 3
+**Estimated Duration:** {plan}
+
+### Batch 1: Unit Tests
+**Items:** 1-2
+**Duration:** {batch}
+
+| # | File | Est. Time |
+|---|------|-----------|
+| 1 | a.py | 2h |
+| 2 | b.py | {estimate} |
+
+### Batch 2: Documentation
+**Items:** 3
+**Duration:** 4 hours
+
+### Phase 7.1: Quick Wins (Batch 1 + 2)
+- **Duration:** {phase}
+"""
+
+
+def hours_plan(plan="9 hours", batch="5 hours", estimate="3h", phase="9 hours") -> Manifest:
+    return parse(HOURS_PLAN.format(plan=plan, batch=batch, estimate=estimate, phase=phase))
+
+
+def test_hours_that_add_up_say_nothing() -> None:
+    manifest = hours_plan()
+    assert manifest.problems == ()
+    assert (manifest.duration_hours, manifest.duration_line) == (9.0, 3)
+
+
+@pytest.mark.parametrize(
+    ("changes", "line", "message"),
+    [
+        ({"plan": "8 hours"}, 3, "plan declares 8 hours but its batches add up to 9 (5+4)"),
+        (
+            {"phase": "10 h"},
+            18,
+            "phase 7.1 declares 10 hours but its batches (1, 2) add up to 9 (5+4)",
+        ),
+        (
+            {"estimate": "2.5h"},
+            5,
+            "batch 1 declares 5 hours but its items' estimates add up to 4.5 (2+2.5)",
+        ),
+    ],
+)
+def test_hours_that_differ_are_a_warning(changes: dict[str, str], line: int, message: str) -> None:
+    problem = warning(hours_plan(**changes))
+    assert (problem.line, problem.message) == (line, message)
+
+
+def test_hours_with_an_unknown_part_are_not_compared() -> None:
+    # Item 2 gives no estimate: the batch's 5 hours cannot be checked against 2.
+    assert hours_plan(estimate="?").problems == ()
+    # A batch with no hours at all: neither the plan's total nor the phase's is checked.
+    text = HOURS_PLAN.format(plan="1 hour", batch="5 hours", estimate="3h", phase="1 hour")
+    assert parse(text.replace("**Duration:** 4 hours\n", "")).problems == ()
+
+
+def test_an_unreadable_plan_duration_is_a_warning() -> None:
+    problem = warning(hours_plan(plan="about a week"))
+    assert (problem.line, problem.message) == (
+        3,
+        "cannot read the duration 'about a week' (e.g. 77 hours)",
     )

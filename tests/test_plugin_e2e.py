@@ -155,9 +155,13 @@ def test_phase7_prints_table_with_coverage_equal_to_coverage_report(pytester: py
         assert f" {expected}%" in table_row(out, number), (rel, expected)
     assert "100%" in table_row(out, 1)
     assert table_row(out, 1).rstrip().endswith("DONE")
-    assert table_row(out, 2).rstrip().endswith("QUEUED")
+    # 40%, up from nothing (no starting point: above zero has moved); 0% has not moved.
+    assert table_row(out, 2).rstrip().endswith("IN PROGRESS")
     assert " 0% ✗" in table_row(out, 3)
-    assert phase7_section(out)[-1] == "phase7: OK (fail-on=regression): 1 DONE, 2 QUEUED"
+    assert table_row(out, 3).rstrip().endswith("QUEUED")
+    assert phase7_section(out)[-1] == (
+        "phase7: OK (fail-on=regression): 1 DONE, 1 IN PROGRESS, 1 QUEUED"
+    )
 
 
 def test_verdict_blocks_when_a_done_item_regresses(pytester: pytest.Pytester):

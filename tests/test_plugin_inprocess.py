@@ -91,11 +91,37 @@ def test_table_and_verdict(project: pytest.Pytester):
     assert result.ret == 0
     lines = section(result)
     assert lines[0] == "Batch 1: Unit Tests [CRITICAL]  (1/2 done, 1/2 h)"
-    assert lines[1].split() == ["#", "Module", "File", "Target", "(in", "core/)", "Size", "Status"]
-    assert lines[2].split() == ["1", "Core", "small.py", "./", "1", "DONE"]
-    assert lines[3].split() == ["2", "Core", "large.py", "./", "4", "✗", "QUEUED"]
+    assert lines[1].split() == ["#", "Module", "File", "Target", "Size", "Status"]
+    assert lines[2].split() == ["1", "Core", "small.py", "core/", "1", "DONE"]
+    assert lines[3].split() == ["2", "Core", "large.py", "core/", "4", "✗", "QUEUED"]
     assert lines[4] == "Batch 2: Documentation  (0/1 done)"
     assert lines[-1] == "phase7: OK (fail-on=regression): 1 DONE, 2 QUEUED"
+
+
+@pytest.mark.parametrize("columns", [30, 80, 200])
+def test_the_table_uses_the_terminals_width(
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, columns: int
+):
+    long_name = "a_module_with_a_rather_long_name_for_its_file.py"
+    (project.path / "core" / long_name).write_text("x = 1\n")
+    plan = (project.path / "PLAN.md").read_text().replace("small.py", long_name)
+    (project.path / "PLAN.md").write_text(plan)
+    monkeypatch.setenv("COLUMNS", str(columns))  # what pytest's terminal writer reads
+    lines = section(run(project, "--phase7", "--phase7-gates=size"))
+    # pytest's own writer takes 80 for a terminal narrower than 40: so does the table.
+    width = columns if columns >= 40 else 80
+    row = next(line for line in lines if line.split()[:1] == ["1"])
+    assert len(row) <= width
+    assert long_name in row  # the file name is not cut
+    # Module "Core" is repeated by the Target folder core/: with no room, it is shown once.
+    assert lines[1].split() == [
+        "#",
+        *(["Module"] if width > 100 else []),
+        "File",
+        "Target",
+        "Size",
+        "Status",
+    ]
 
 
 def test_quiet_hides_done_items_and_verbose_shows_details(project: pytest.Pytester):
@@ -132,7 +158,7 @@ def test_gate_narrowed_by_batch_is_skipped(project: pytest.Pytester):
     plan = project.path / "PLAN.md"
     plan.write_text(plan.read_text().replace("**Priority:** CRITICAL", "**Gates:** coverage"))
     lines = section(run(project, "--phase7", "--phase7-gates=size"))
-    assert lines[2].split() == ["1", "Core", "small.py", "./", "-", "QUEUED"]
+    assert lines[2].split() == ["1", "Core", "small.py", "core/", "-", "QUEUED"]
 
 
 def test_status_override_and_report_section_hooks(project: pytest.Pytester):

@@ -1,7 +1,10 @@
 """The Markdown report: golden files from a real run, escaping, GitHub's size limits, the summary.
 
 The golden files under ``tests/golden/`` are the output of a real run of the bundled example
-(``examples/tta``) with only the timings set to zero (and the rootdir named ``examples/tta``).
+(``examples/tta``) with only the timings set to zero (and the rootdir named ``examples/tta``):
+``example_tta.*`` with its own plan, ``shared_plan.*`` with the shared plan
+(``tests/fixtures/PHASE7_EXECUTION_PLAN.md``) in its place. The terminal files are rendered at
+100 columns (``.txt``, with ``-v``) and at 80 and 200 (``.80.txt``, ``.200.txt``).
 ``PHASE7_REGEN_GOLDEN=1 pytest tests/test_report_md.py`` rewrites them from a fresh run.
 """
 
@@ -99,8 +102,8 @@ def md_without_versions(text: str) -> str:
     )
 
 
-def golden_data() -> ReportData:
-    return load_report(GOLDEN / "example_tta.json")
+def golden_data(name: str = "example_tta") -> ReportData:
+    return load_report(GOLDEN / f"{name}.json")
 
 
 def check_golden(name: str, text: str) -> None:
@@ -110,10 +113,21 @@ def check_golden(name: str, text: str) -> None:
     assert text == path.read_text(encoding="utf-8"), f"{name} differs; PHASE7_REGEN_GOLDEN=1"
 
 
+#: The golden runs: name -> the plan put in the example's place (None: its own).
+GOLDEN_RUNS = {
+    "example_tta": None,
+    "shared_plan": Path(__file__).parent / "fixtures" / "PHASE7_EXECUTION_PLAN.md",
+}
+
+
 @pytest.mark.slow
-def test_golden_files_are_a_real_run_of_the_bundled_example(tmp_path: Path):
+@pytest.mark.parametrize("name", sorted(GOLDEN_RUNS))
+def test_golden_files_are_a_real_run_of_the_bundled_example(tmp_path: Path, name: str):
     example = tmp_path / "tta"
     shutil.copytree(REPO / "examples" / "tta", example)
+    plan = GOLDEN_RUNS[name]
+    if plan is not None:
+        shutil.copyfile(plan, example / "PHASE7_EXECUTION_PLAN.md")
     env = {k: v for k, v in os.environ.items() if k != "GITHUB_STEP_SUMMARY"}
     proc = subprocess.run(
         [
@@ -141,8 +155,8 @@ def test_golden_files_are_a_real_run_of_the_bundled_example(tmp_path: Path):
     assert render_markdown(data, max_chars=MAX_COMMENT_CHARS) == written_md
     as_json = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
     if REGEN:
-        (GOLDEN / "example_tta.json").write_text(as_json, encoding="utf-8")
-    golden = json.loads((GOLDEN / "example_tta.json").read_text(encoding="utf-8"))
+        (GOLDEN / f"{name}.json").write_text(as_json, encoding="utf-8")
+    golden = json.loads((GOLDEN / f"{name}.json").read_text(encoding="utf-8"))
     drift = (
         ""
         if golden["tool_versions"] == document["tool_versions"]
@@ -152,10 +166,17 @@ def test_golden_files_are_a_real_run_of_the_bundled_example(tmp_path: Path):
     )
     assert without_versions(document) == without_versions(golden), "report differs" + drift
     if REGEN:
-        (GOLDEN / "example_tta.md").write_text(written_md, encoding="utf-8")
-    golden_md = (GOLDEN / "example_tta.md").read_text(encoding="utf-8")
+        (GOLDEN / f"{name}.md").write_text(written_md, encoding="utf-8")
+    golden_md = (GOLDEN / f"{name}.md").read_text(encoding="utf-8")
     assert md_without_versions(written_md) == md_without_versions(golden_md), "md differs" + drift
-    check_golden("example_tta.txt", to_text(terminal_lines(data, 1)))
+    check_terminal_goldens(name, data)
+
+
+def check_terminal_goldens(name: str, data: ReportData) -> None:
+    """The terminal renderings of a golden run: at 100 columns with -v, and at 80 and 200."""
+    check_golden(f"{name}.txt", to_text(terminal_lines(data, 1)))
+    for width in (80, 200):
+        check_golden(f"{name}.{width}.txt", to_text(terminal_lines(data, 0, width)))
 
 
 def test_version_placeholders_hide_versions_only():
@@ -175,9 +196,11 @@ def test_version_placeholders_hide_versions_only():
     )
 
 
-def test_markdown_golden():
-    text = render_markdown(golden_data(), max_chars=MAX_COMMENT_CHARS)
-    check_golden("example_tta.md", text)
+@pytest.mark.parametrize("name", sorted(GOLDEN_RUNS))
+def test_markdown_and_terminal_goldens(name: str):
+    data = golden_data(name)
+    check_golden(f"{name}.md", render_markdown(data, max_chars=MAX_COMMENT_CHARS))
+    check_terminal_goldens(name, data)
 
 
 def test_golden_markdown_reads_like_the_plan():
@@ -228,8 +251,9 @@ def check_valid_markdown(text: str) -> None:
     assert "<script" not in text.lower()
 
 
-def test_golden_markdown_is_valid():
-    check_valid_markdown((GOLDEN / "example_tta.md").read_text(encoding="utf-8"))
+@pytest.mark.parametrize("name", sorted(GOLDEN_RUNS))
+def test_golden_markdown_is_valid(name: str):
+    check_valid_markdown((GOLDEN / f"{name}.md").read_text(encoding="utf-8"))
 
 
 # --- synthetic results ---------------------------------------------------------------------

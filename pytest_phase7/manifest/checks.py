@@ -3,7 +3,8 @@
 Each loader reads its format into :class:`BatchDraft` objects (a batch with its declared range
 still unchecked, plus the item rows it lists) and hands them to :func:`assemble`, which validates
 ranges, fills in the unmapped items a range implies, and reports overlaps, duplicates, phases
-naming unknown batches and a declared total that the batches do not add up to. Doing this in one
+naming unknown batches, a declared total that the batches do not add up to, and declared hours
+(the plan's, a phase's, a batch's) that the level below does not add up to. Doing this in one
 place is what makes a Markdown plan and its TOML twin load to equal models with equal problems.
 """
 
@@ -39,6 +40,8 @@ class ProblemLog:
         """Start an empty log for the file shown as ``path``."""
         self.path = path
         self.problems: list[Problem] = []
+        #: Batches whose kind was assumed (line, number, title): said once, in one warning.
+        self.assumed_kinds: list[tuple[int, int, str]] = []
 
     def error(self, line: int, message: str) -> None:
         """Record a problem that makes the manifest unusable."""
@@ -72,8 +75,8 @@ def batch_kind(
 ) -> BatchKind:
     """Decide a batch's kind: the explicit value if it is valid, else inferred from the title.
 
-    An unknown explicit kind is an ERROR; a title that names no kind of work is a WARNING and
-    the batch counts as tests, the most common kind.
+    An unknown explicit kind is an ERROR; a title that names no kind of work counts as tests,
+    the most common kind, and :func:`assemble` says so in one warning for all such batches.
     """
     if explicit is not None:
         kind = read_kind(explicit)
@@ -84,12 +87,28 @@ def batch_kind(
     if inferred is not None:
         return inferred
     if explicit is None:
-        log.warning(
-            line,
-            f"batch {number}: cannot tell the kind of work from the title {show(title)}; "
-            "assuming tests (say **Kind:** tests, refactor, docs or codegen)",
-        )
+        log.assumed_kinds.append((line, number, title))
     return BatchKind.TESTS
+
+
+#: How the warning about assumed kinds starts (``-q`` leaves it out: it is an assumption).
+KIND_ASSUMED = "cannot tell the kind of work from the title"
+
+
+def _warn_assumed_kinds(log: ProblemLog) -> None:
+    """One warning for every batch whose kind was assumed: once per run, not once per batch."""
+    if not log.assumed_kinds:
+        return
+    line, number, title = log.assumed_kinds[0]
+    hint = "assuming tests (say **Kind:** tests, refactor, docs or codegen)"
+    if len(log.assumed_kinds) == 1:
+        log.warning(line, f"batch {number}: {KIND_ASSUMED} {show(title)}; {hint}")
+        return
+    numbers = [str(n) for _, n, _ in log.assumed_kinds]
+    log.warning(
+        line,
+        f"batches {', '.join(numbers[:-1])} and {numbers[-1]}: {KIND_ASSUMED}s; {hint}",
+    )
 
 
 def assemble(
@@ -103,6 +122,8 @@ def assemble(
     drafts: Sequence[BatchDraft],
     phases: Sequence[Phase],
     criteria: Sequence[Criterion],
+    duration_hours: float | None = None,
+    duration_line: int = 0,
 ) -> Manifest:
     """Run the shared checks and build the :class:`Manifest` (problems included, never raised)."""
     unique = _drop_duplicate_batches(log, drafts)
@@ -113,6 +134,8 @@ def assemble(
     _check_phases(log, phases, {b.number for b in batches})
     if total_items is not None:
         _check_total(log, total_items, total_items_line, batches)
+    _check_hours(log, duration_hours, duration_line, batches, phases)
+    _warn_assumed_kinds(log)
     return Manifest(
         path=log.path,
         format=source_format,
@@ -120,6 +143,8 @@ def assemble(
         front_matter=tuple(front_matter),
         total_items=total_items,
         total_items_line=total_items_line,
+        duration_hours=duration_hours,
+        duration_line=duration_line,
         batches=tuple(batches),
         phases=tuple(phases),
         criteria=tuple(criteria),
@@ -277,3 +302,83 @@ def _check_total(log: ProblemLog, declared: int, line: int, batches: Sequence[Ba
             else:
                 beyond.append((number, number))
         log.warning(line, f"{head}; items {compact_groups(beyond)} lie outside 1-{declared}")
+
+
+def batch_hours(batch: Batch) -> float | None:
+    """A batch's hours: its declared duration, else its items' estimates (None: neither)."""
+    if batch.duration_hours is not None:
+        return batch.duration_hours
+    estimates = [i.estimate_hours for i in batch.items if i.estimate_hours is not None]
+    return sum(estimates) if estimates else None
+
+
+def _check_hours(
+    log: ProblemLog,
+    declared: float | None,
+    line: int,
+    batches: Sequence[Batch],
+    phases: Iterable[Phase],
+) -> None:
+    """Warn where declared hours differ from what the level below adds up to.
+
+    The plan's duration against its batches' hours, a phase's against its batches', a batch's
+    against its items' estimates. A sum with an unknown part (a batch giving no hours, an item
+    without an estimate) is not compared: it would differ for that reason alone.
+    """
+    for batch in batches:
+        estimates = [item.estimate_hours for item in batch.items]
+        if batch.duration_hours is None or not estimates:
+            continue
+        _compare_hours(
+            log,
+            batch.line,
+            f"batch {batch.number}",
+            batch.duration_hours,
+            parts_name="its items' estimates",
+            parts=estimates,
+        )
+    by_number = {batch.number: batch for batch in batches}
+    for phase in phases:
+        members = [by_number[n] for n in phase.batches if n in by_number]
+        if phase.duration_hours is None or not members or len(members) < len(phase.batches):
+            continue
+        numbers = ", ".join(str(b.number) for b in members)
+        _compare_hours(
+            log,
+            phase.line,
+            f"phase {phase.ident}",
+            phase.duration_hours,
+            parts_name=f"its batches ({numbers})",
+            parts=[batch_hours(b) for b in members],
+        )
+    if declared is not None and batches:
+        _compare_hours(
+            log,
+            line,
+            "plan",
+            declared,
+            parts_name="its batches",
+            parts=[batch_hours(b) for b in batches],
+        )
+
+
+def _compare_hours(
+    log: ProblemLog,
+    line: int,
+    who: str,
+    declared: float,
+    *,
+    parts_name: str,
+    parts: Sequence[float | None],
+) -> None:
+    if None in parts:
+        return
+    known = [part for part in parts if part is not None]
+    total = sum(known)
+    if abs(total - declared) < 0.005:
+        return
+    addends = f" ({'+'.join(f'{part:g}' for part in known)})" if 1 < len(known) <= 10 else ""
+    log.warning(
+        line,
+        f"{who} declares {declared:g} hours but {parts_name} add up to {total:g}{addends}",
+    )

@@ -99,6 +99,7 @@ _BATCH_KEYS: dict[str, str] = {
 }
 
 _TOTAL_KEYS = frozenset({"total work items", "total items", "work items"})
+_DURATION_KEYS = frozenset({"estimated duration", "total duration", "duration"})
 
 
 def parse_markdown(text: str, path: str) -> Manifest:
@@ -247,6 +248,8 @@ class _Parser:
         self.title: str | None = None
         self.total: int | None = None
         self.total_line = 0
+        self.duration: float | None = None
+        self.duration_line = 0
         self.drafts: list[BatchDraft] = []
         self.phases: list[Phase] = []
         self.criteria: list[Criterion] = []
@@ -294,7 +297,7 @@ class _Parser:
                 self._key(self.phase, number, line)
             elif self.criteria_level is not None:
                 self._criterion(number, line)
-            elif not self.drafts and self.total_line == 0:
+            elif not self.drafts:
                 self._total(number, line)
             index += 1
         self._close_batch()
@@ -310,6 +313,8 @@ class _Parser:
             front_matter=front_matter,
             total_items=self.total,
             total_items_line=self.total_line,
+            duration_hours=self.duration,
+            duration_line=self.duration_line,
             drafts=self.drafts,
             phases=self.phases,
             criteria=self.criteria,
@@ -382,8 +387,18 @@ class _Parser:
         section.values[name] = (line, found[1])
 
     def _total(self, line: int, text: str) -> None:
+        """The plan's declared totals before its first batch: work items and duration."""
         found = _key_line(text)
-        if found is None or _norm(found[0]) not in _TOTAL_KEYS:
+        if found is None:
+            return
+        name = _norm(found[0])
+        if name in _DURATION_KEYS and self.duration_line == 0:
+            self.duration_line = line
+            self.duration, understood = read_hours(found[1])
+            if not understood:
+                self.log.warning(line, f"cannot read the duration {show(found[1])} (e.g. 77 hours)")
+            return
+        if name not in _TOTAL_KEYS or self.total_line:
             return
         self.total_line = line
         match = _LEADING_INT.match(found[1])

@@ -4,6 +4,7 @@ Schema (every key optional unless marked; other top-level keys are settings and 
 
     title = "Phase 7"                     # the plan's title
     total_items = 47                      # the declared number of work items
+    duration_hours = 77                   # the declared duration of the whole plan
     front_matter = { status = "Active" }  # or [["status", "Active"], ...] to repeat a key
     manifest = "PLAN.md"                  # load this plan instead (handled by load_manifest)
 
@@ -322,6 +323,7 @@ def parse_toml(table: Mapping[str, object], path: str, text: str = "") -> Manife
     if total is not None and total < 0:
         root.wrong("total_items", "a whole number >= 0")
         total = None
+    duration = root.hours("duration_hours")
     batch_lines = _lines_for(locator.arrays("batches"), len(batches))
     item_headers = locator.arrays("batches.items")
     drafts: list[BatchDraft] = []
@@ -343,6 +345,8 @@ def parse_toml(table: Mapping[str, object], path: str, text: str = "") -> Manife
         front_matter=_front_matter(root),
         total_items=total,
         total_items_line=locator.key(locator.root, "total_items") if total is not None else 0,
+        duration_hours=duration,
+        duration_line=locator.key(locator.root, "duration_hours") if duration is not None else 0,
         drafts=drafts,
         phases=_phases(table.get("phases"), locator, log, root),
         criteria=_criteria(table.get("criteria"), locator, log, root),
@@ -788,6 +792,8 @@ def to_toml(manifest: Manifest) -> str:
         top.append(("title", manifest.title))
     if manifest.total_items is not None:
         top.append(("total_items", manifest.total_items))
+    if manifest.duration_hours is not None:
+        top.append(("duration_hours", manifest.duration_hours))
     keys = [key for key, _ in manifest.front_matter]
     repeated = len(set(keys)) != len(keys)
     if manifest.front_matter and repeated:
