@@ -63,10 +63,21 @@ def _subcommand(
     )
 
 
+def _option_help(name: str) -> str:
+    """The help of a ``phase7`` flag that mirrors a setting: the setting's own, with its default."""
+    from pytest_phase7.settings import OPTIONS  # noqa: PLC0415
+
+    return next(o for o in OPTIONS if o.name == name).help_text(for_argparse=True)
+
+
+def _add_rootdir(
+    parser: argparse.ArgumentParser, what: str = "the repository the targets live in"
+) -> None:
+    parser.add_argument("--rootdir", default=".", help=what + " (default: %(default)s)")
+
+
 def _add_project_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--rootdir", default=".", help="the repository the targets live in (default: .)"
-    )
+    _add_rootdir(parser)
     parser.add_argument(
         "--manifest", default=None, help="work-item manifest (default: as pytest --phase7 finds it)"
     )
@@ -76,18 +87,18 @@ def _add_gate_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--coverage-file",
         default=".coverage",
-        help="coverage.py data file, combined from all shards (default: .coverage)",
+        help="coverage.py data file, combined from all shards (default: %(default)s)",
     )
-    parser.add_argument("--gates", default=None, help="comma-separated gates to run (default: all)")
-    parser.add_argument(
-        "--fail-on", default=None, help="merge policy: regression, incomplete, never"
-    )
-    parser.add_argument("--baseline", default=None, help="baseline JSON to compare against")
+    parser.add_argument("--gates", default=None, help=_option_help("gates"))
+    parser.add_argument("--fail-on", default=None, help=_option_help("fail_on"))
+    parser.add_argument("--baseline", default=None, help=_option_help("baseline"))
+    from pytest_phase7.cachedir import DEFAULT_CACHE_DIR  # noqa: PLC0415
+
     parser.add_argument(
         "--cache-dir",
         default=None,
-        help="pytest's cache folder, shared with pytest --phase7 (default: ROOTDIR/.pytest_cache; "
-        "give pytest's cache_dir here if your configuration changes it)",
+        help=f"pytest's cache folder, shared with pytest --phase7 (default: ROOTDIR/"
+        f"{DEFAULT_CACHE_DIR}; give pytest's cache_dir here if your configuration changes it)",
     )
     parser.add_argument(
         "--no-cache", action="store_true", help="neither read nor write cached results"
@@ -120,11 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="manifest to check (default: as pytest --phase7 finds it in the rootdir)",
     )
-    validate.add_argument(
-        "--rootdir",
-        default=".",
-        help="the repository the targets live in (default: .)",
-    )
+    _add_rootdir(validate)
 
     gate = _subcommand(
         commands,
@@ -134,10 +141,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_project_options(gate)
     _add_gate_options(gate)
-    gate.add_argument("--md", default=None, help="write the Markdown report here")
-    gate.add_argument("--json", default=None, help="write the JSON report here")
+    gate.add_argument("--md", default=None, help=_option_help("md"))
+    gate.add_argument("--json", default=None, help=_option_help("json"))
     gate.add_argument(
-        "--update-manifest", action="store_true", help="write derived statuses back into the plan"
+        "--update-manifest", action="store_true", help=_option_help("update_manifest")
     )
     gate.add_argument(
         "--force",
@@ -152,12 +159,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--format", choices=("term", "md", "json"), default="term", help="output format"
     )
     report.add_argument("-o", "--output", default=None, help="write here instead of stdout")
+    from pytest_phase7.report_md import MAX_COMMENT_CHARS  # noqa: PLC0415
+
     report.add_argument(
         "--max-chars",
         type=int,
-        default=None,
-        help="md: fit the document in this many characters (default 65536, a PR comment; 0: "
-        "no limit)",
+        default=MAX_COMMENT_CHARS,
+        help="md: fit the document in this many characters (default: %(default)s, a PR "
+        "comment; 0: no limit)",
     )
     _add_output_options(report)
 
@@ -169,11 +178,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="take the metrics from a saved JSON report instead of running the gates",
     )
+    from pytest_phase7.baseline import DEFAULT_BASELINE  # noqa: PLC0415
+
     baseline.add_argument(
         "-o",
         "--output",
         default=None,
-        help="baseline file (default: the baseline setting, else phase7-baseline.json)",
+        help=f"baseline file (default: the baseline setting, else {DEFAULT_BASELINE})",
     )
     init = _subcommand(
         commands,
@@ -181,7 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
         "scaffold a Phase 7 plan from the repository as it is (measures every "
         "module; those below target become items)",
     )
-    init.add_argument("--rootdir", default=".", help="the repository (default: .)")
+    _add_rootdir(init, "the repository")
     init.add_argument(
         "--source",
         action="append",
@@ -194,7 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
     measure.add_argument(
         "--coverage-file",
         default=".coverage",
-        help="coverage data measured by a full test run (default: .coverage in the rootdir)",
+        help="coverage data measured by a full test run (default: %(default)s in the rootdir)",
     )
     measure.add_argument(
         "--run-tests",
@@ -205,7 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
         "-o",
         "--output",
         default="PHASE7_EXECUTION_PLAN.md",
-        help="plan to write, .md or .toml (default: PHASE7_EXECUTION_PLAN.md)",
+        help="plan to write, .md or .toml (default: %(default)s)",
     )
     init.add_argument(
         "--project", default=None, help="project name in the title (default: the rootdir's name)"
@@ -471,14 +482,13 @@ def report_command(args: argparse.Namespace, out: TextIO) -> int:
     from pytest_phase7.atomic import write_atomic  # noqa: PLC0415
     from pytest_phase7.report import terminal_lines, to_text, use_color  # noqa: PLC0415
     from pytest_phase7.report_json import dumps, load_report  # noqa: PLC0415
-    from pytest_phase7.report_md import MAX_COMMENT_CHARS, render_markdown  # noqa: PLC0415
+    from pytest_phase7.report_md import render_markdown  # noqa: PLC0415
 
     data = load_report(Path(args.result))
     if args.format == "json":
         text = dumps(data)
     elif args.format == "md":
-        limit = MAX_COMMENT_CHARS if args.max_chars is None else args.max_chars
-        text = render_markdown(data, max_chars=limit or None)
+        text = render_markdown(data, max_chars=args.max_chars or None)
     else:
         verbosity = args.verbose - args.quiet
         color = args.output is None and use_color(args.color, out.isatty())

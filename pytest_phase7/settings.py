@@ -57,6 +57,28 @@ class Settings:
     history: str | None = None
     hourly_rate: float | None = None
     modules: tuple[tuple[str, str], ...] = field(default=())
+    targets: tuple[ConfiguredTarget, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class ConfiguredTarget:
+    """One ``[tool.phase7.targets]`` entry: item ``number`` -> ``path``, and where it is written.
+
+    ``path`` is what a plan's Path cell accepts (a path relative to the rootdir, or a dotted
+    module). ``file`` and ``line`` locate the entry (line 0: not found); ``table`` is the
+    table's name in that file (``tool.phase7.targets``, or ``targets`` in ``phase7.toml``).
+    """
+
+    number: int
+    path: str
+    file: str = ""
+    line: int = 0
+    table: str = "tool.phase7.targets"
+
+    def error(self, problem: str) -> ConfigError:
+        """``file:line: [table] N = 'path': problem``, for an entry that cannot be used."""
+        message = f"[{self.table}] {self.number} = {self.path!r}: {problem}"
+        return ConfigError(message, self.file, self.line) if self.file else ConfigError(message)
 
 
 #: The instance holding every default.
@@ -156,13 +178,37 @@ def _fail_on(text: object) -> str:
 
 @dataclass(frozen=True)
 class Option:
-    """One setting: its name, how to parse it, and its help text."""
+    """One setting: its name, how to parse it, and its help text.
+
+    ``help`` says what the setting does, never its default: :attr:`default_text` derives that
+    from :data:`DEFAULTS` (``default_note`` describes a default that is not a plain value).
+    """
 
     name: str
     parse: Callable[[object], Any]
     help: str
     flag: bool = False
     metavar: str = ""
+    default_note: str = ""
+
+    @property
+    def default_text(self) -> str:
+        """The default as help shows it (``70``, ``regression``); '' for off flags and no value."""
+        if self.default_note:
+            return self.default_note
+        value = getattr(DEFAULTS, self.name)
+        if self.flag or value is None or value == ():
+            return ""
+        return f"{value:g}" if isinstance(value, float) else str(value)
+
+    def help_text(self, *, for_argparse: bool = False) -> str:
+        """The help with its default: ``... (default: 70)``.
+
+        ``for_argparse`` doubles every ``%``: argparse %-formats option help (a bare ``%`` makes
+        ``pytest --help`` crash), while pytest prints ini help as it is.
+        """
+        text = self.help + (f" (default: {self.default_text})" if self.default_text else "")
+        return text.replace("%", "%%") if for_argparse else text
 
     @property
     def cli(self) -> str:
@@ -187,39 +233,39 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "manifest",
         _text,
-        "work-item manifest (Markdown plan or TOML); default: [tool.phase7], "
-        "phase7.toml, PHASE7_EXECUTION_PLAN.md in the rootdir",
+        "work-item manifest (Markdown plan or TOML)",
         metavar="PATH",
+        default_note="[tool.phase7], else "
+        + ", else ".join(DEFAULT_MANIFEST_NAMES)
+        + " in the rootdir",
     ),
-    Option(
-        "coverage_min", _percent, "minimum coverage percent per target (default 70)", metavar="PCT"
-    ),
+    Option("coverage_min", _percent, "minimum coverage percent per target", metavar="PCT"),
     Option(
         "branch_min", _percent, "separate minimum branch-coverage percent per target", metavar="PCT"
     ),
-    Option("ruff_max", _count, "maximum ruff violations per target (default 0)", metavar="N"),
-    Option("mypy_max", _count, "maximum mypy errors per target (default 0)", metavar="N"),
+    Option("ruff_max", _count, "maximum ruff violations per target", metavar="N"),
+    Option("mypy_max", _count, "maximum mypy errors per target", metavar="N"),
     Option(
         "docstrings_min",
         _percent,
-        "minimum docstring coverage per target (default: the "
-        "project's interrogate fail-under, else 80)",
+        "minimum docstring coverage per target",
         metavar="PCT",
+        default_note="the project's interrogate fail-under",
     ),
-    Option("gates", _names, "comma-separated gates to run (default: all)", metavar="NAMES"),
+    Option("gates", _names, "comma-separated gates to run", metavar="NAMES", default_note="all"),
     Option("ruff_args", _args, "extra arguments for ruff check", metavar="ARGS"),
     Option("mypy_args", _args, "extra arguments for mypy", metavar="ARGS"),
     Option("interrogate_args", _args, "extra arguments for interrogate", metavar="ARGS"),
     Option(
         "timeout",
         _seconds,
-        "seconds each gate may take before it is an ERROR (default 600)",
+        "seconds each gate may take before it is an ERROR",
         metavar="SECONDS",
     ),
     Option(
         "fail_on",
         _fail_on,
-        "merge policy: regression (default), incomplete, never",
+        "merge policy: " + ", ".join(FAIL_ON_CHOICES),
         metavar="POLICY",
     ),
     Option(
