@@ -21,7 +21,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -30,6 +30,7 @@ from pytest_phase7 import __version__
 from pytest_phase7.errors import Phase7Error
 from pytest_phase7.model import Manifest, Problem, Severity
 from pytest_phase7.resolve import Resolution, ResolutionState
+from pytest_phase7.wording import counted, shown_list
 
 if TYPE_CHECKING:
     from pytest_phase7.cachedir import CacheDirStore
@@ -132,6 +133,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="manifest to check (default: as pytest --phase7 finds it in the rootdir)",
     )
     _add_rootdir(validate)
+    validate.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="also print every item with the target it resolved to, or why it has none",
+    )
 
     gate = _subcommand(
         commands,
@@ -233,7 +240,7 @@ def main(
     err = err or (out if out is not sys.stdout else sys.stderr)
     args = build_parser().parse_args(argv)
     if args.command == "validate":
-        return validate(args.manifest, Path(args.rootdir), out)
+        return validate(args.manifest, Path(args.rootdir), out, verbose=args.verbose)
     try:
         if args.command == "gate":
             return gate_command(args, out)
@@ -249,9 +256,12 @@ def main(
     return EXIT_USAGE  # pragma: no cover - argparse rejects unknown commands
 
 
-def validate(manifest_arg: str | None, rootdir: Path, out: TextIO) -> int:
-    """``phase7 validate``: load, check and resolve; print every problem, then a summary."""
-    from pytest_phase7.project import find_manifest  # noqa: PLC0415
+def validate(manifest_arg: str | None, rootdir: Path, out: TextIO, *, verbose: bool = False) -> int:
+    """``phase7 validate``: load, check and resolve; print every problem, then a summary.
+
+    ``verbose``: first every item with its target (or why it has none).
+    """
+    from pytest_phase7.project import find_manifest, target_fixes  # noqa: PLC0415
     from pytest_phase7.resolve import resolve_items  # noqa: PLC0415
     from pytest_phase7.settings import load_table, resolve  # noqa: PLC0415
 
@@ -266,18 +276,38 @@ def validate(manifest_arg: str | None, rootdir: Path, out: TextIO) -> int:
             label,
             base=Path.cwd() if manifest_arg else rootdir,
         )
+        resolutions = (
+            resolve_items(manifest, rootdir, settings.modules, targets=settings.targets)
+            if not manifest.errors
+            else ()
+        )
     except Phase7Error as exc:
         out.write(f"{exc}\n")
         return EXIT_PROBLEMS
+    if verbose:
+        for resolution in resolutions:
+            out.writelines(f"{line}\n" for line in _mapping_lines(resolution))
     problems = list(manifest.problems)
-    resolutions = resolve_items(manifest, rootdir, settings.modules) if not manifest.errors else ()
     problems += [_resolution_problem(manifest, r) for r in resolutions if _is_problem(r)]
     for problem in problems:
         out.write(f"{problem}\n")
+    out.writelines(f"{note}\n" for note in target_fixes(resolutions, table, label))
     errors = sum(1 for p in problems if p.severity is Severity.ERROR)
     warnings = len(problems) - errors
     out.write(_summary(manifest, resolutions, errors, warnings) + "\n")
     return EXIT_PROBLEMS if errors else EXIT_OK
+
+
+def _mapping_lines(resolution: Resolution) -> list[str]:
+    """``phase7 validate -v``: an item and its target, or its state and why (every candidate)."""
+    number = resolution.item.number
+    if resolution.target is not None:
+        return [f"item {number}: {resolution.target.ref} (via {resolution.via})"]
+    state = resolution.state.value.replace("missing", "not found").replace("unmapped", "not mapped")
+    lines = [f"item {number}: {state}: {resolution.message}"]
+    if len(resolution.candidates) > 1:
+        lines += [f"    candidate: {path}" for path in resolution.candidates]
+    return lines
 
 
 def _is_problem(resolution: Resolution) -> bool:
@@ -292,7 +322,7 @@ def _resolution_problem(manifest: Manifest, resolution: Resolution) -> Problem:
     item = resolution.item
     message = f"item {item.number}: {resolution.message}"
     if resolution.searched and resolution.state is ResolutionState.MISSING:
-        message += " (searched: " + ", ".join(resolution.searched) + ")"
+        message += f" (searched: {shown_list(resolution.searched)})"
     return Problem(Severity.ERROR, manifest.path, item.line, message)
 
 
@@ -303,9 +333,11 @@ def _summary(
     mapped = sum(1 for item in items if item.mapped)
     resolved = sum(1 for r in resolutions if r.ok)
     return (
-        f"{manifest.path}: {len(manifest.batches)} batches, {len(items)} items "
-        f"({mapped} mapped, {resolved} resolved), {len(manifest.phases)} phases, "
-        f"{len(manifest.criteria)} criteria; {errors} errors, {warnings} warnings"
+        f"{manifest.path}: {counted(len(manifest.batches), 'batch')}, "
+        f"{counted(len(items), 'item')} "
+        f"({mapped} mapped, {resolved} resolved), {counted(len(manifest.phases), 'phase')}, "
+        f"{counted(len(manifest.criteria), 'criterion')}; {counted(errors, 'error')}, "
+        f"{counted(warnings, 'warning')}"
     )
 
 
@@ -353,7 +385,7 @@ def run_gates(args: argparse.Namespace) -> tuple[RunResult, ReportData, Settings
     from pytest_phase7.gates.mypy import MypyGate  # noqa: PLC0415
     from pytest_phase7.gates.ruff import RuffGate  # noqa: PLC0415
     from pytest_phase7.manifest import raise_for_errors  # noqa: PLC0415
-    from pytest_phase7.project import display_path, find_manifest  # noqa: PLC0415
+    from pytest_phase7.project import display_path, find_manifest, target_fixes  # noqa: PLC0415
     from pytest_phase7.report import report_data  # noqa: PLC0415
     from pytest_phase7.session import select_gates  # noqa: PLC0415
 
@@ -379,7 +411,14 @@ def run_gates(args: argparse.Namespace) -> tuple[RunResult, ReportData, Settings
         baseline = load_baseline(path, display_path(path, rootdir))
     store = _store(args, rootdir)
     result = gate_manifest(
-        rootdir, manifest, settings, gates, data_file, baseline=baseline, store=store
+        rootdir,
+        manifest,
+        settings,
+        gates,
+        data_file,
+        baseline=baseline,
+        store=store,
+        notes=lambda resolutions: target_fixes(resolutions, table, label),
     )
     if store is not None and store.problem:
         sys.stderr.write(f"phase7: warning: {store.problem}\n")
@@ -405,10 +444,12 @@ def gate_manifest(
     *,
     baseline: Baseline | None = None,
     store: ResultStore | None = None,
+    notes: Callable[[Sequence[Resolution]], Sequence[str]] | None = None,
 ) -> RunResult:
     """Resolve the manifest and run ``gates`` on it with the coverage data in ``data_file``.
 
-    ``store`` keeps results between runs, as pytest's cache does for ``pytest --phase7``.
+    ``store`` keeps results between runs, as pytest's cache does for ``pytest --phase7``;
+    ``notes`` gives the result's notes from the resolutions (how to fix unresolved targets).
     """
     import coverage  # noqa: PLC0415
 
@@ -418,8 +459,19 @@ def gate_manifest(
     from pytest_phase7.resolve import RepoIndex, resolve_items  # noqa: PLC0415
 
     index = RepoIndex(rootdir)
-    resolutions = resolve_items(manifest, rootdir, settings.modules, index=index)
-    engine = Engine(settings, manifest, resolutions, rootdir, gates, baseline=baseline, store=store)
+    resolutions = resolve_items(
+        manifest, rootdir, settings.modules, targets=settings.targets, index=index
+    )
+    engine = Engine(
+        settings,
+        manifest,
+        resolutions,
+        rootdir,
+        gates,
+        baseline=baseline,
+        store=store,
+        notes=notes(resolutions) if notes else (),
+    )
     with _working_directory(rootdir):
         try:
             cov = coverage.Coverage(data_file=str(data_file))
@@ -617,8 +669,12 @@ def init_command(args: argparse.Namespace, out: TextIO) -> int:
             "--run-tests)"
         )
     table, label = load_table(rootdir)
+    # The plan's own items are not these: its manifest and item targets do not apply.
     settings = resolve(
-        {}, {}, {k: v for k, v in table.items() if k != "manifest"}, table_path=label
+        {},
+        {},
+        {k: v for k, v in table.items() if k not in {"manifest", "targets"}},
+        table_path=label,
     )
     items = tuple(WorkItem(number=n, batch=1, target=rel) for n, rel in enumerate(modules, start=1))
     everything = Manifest(

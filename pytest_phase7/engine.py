@@ -125,8 +125,12 @@ class Engine:
         store: ResultStore | None = None,
         project_files: Sequence[str] = (),
         changed: frozenset[str] | None = None,
+        notes: Sequence[str] = (),
     ) -> None:
-        """Prepare which gate checks which targets; nothing runs yet."""
+        """Prepare which gate checks which targets; nothing runs yet.
+
+        ``notes`` are known before the run (how to fix unresolved targets) and lead the result's.
+        """
         self.settings = settings
         self.manifest = manifest
         self.resolutions = tuple(resolutions)
@@ -136,6 +140,7 @@ class Engine:
         self.store = store
         self.project_files = tuple(project_files)
         self.changed = changed
+        self.notes = tuple(notes)
         batches = {b.number: b.gates for b in manifest.batches}
         names = [g.name for g in self.gates]
         self.applicable: dict[int, tuple[str, ...]] = {
@@ -256,7 +261,7 @@ class Engine:
             gate_runs=tuple(runs[g.name] for g in self.gates),
             verdict=verdict,
             tests_failed=tests_failed,
-            notes=tuple(notes),
+            notes=(*self.notes, *notes),
         )
 
     def _wait_for_preparation(self, name: str) -> None:

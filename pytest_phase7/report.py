@@ -609,9 +609,9 @@ def _problem_lines(result: RunResult) -> list[Line]:
                     lines.append([(text, {"red": True})])
         if not outcome.results and outcome.reason:
             lines.append([(f"#{outcome.item.number}: {outcome.reason}", {"red": True})])
-    for problem in result.manifest.warnings:
-        lines.append([(f"warning: {problem}", {"yellow": True})])
-    lines.extend([(note, {"yellow": True})] for note in result.notes)
+    # A Problem renders as "PLAN.md:18: warning: ...": the word is in it already.
+    lines.extend([(str(problem), {"yellow": True})] for problem in result.manifest.warnings)
+    lines.extend([(text, {"yellow": True})] for note in result.notes for text in note.split("\n"))
     return lines
 
 

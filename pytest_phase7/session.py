@@ -31,7 +31,7 @@ def build_engine(config: pytest.Config) -> Engine:
     from pytest_phase7.gates import BuiltinGates  # noqa: PLC0415
     from pytest_phase7.insights import InsightSections  # noqa: PLC0415
     from pytest_phase7.manifest import raise_for_errors  # noqa: PLC0415
-    from pytest_phase7.project import display_path, find_manifest  # noqa: PLC0415
+    from pytest_phase7.project import display_path, find_manifest, target_fixes  # noqa: PLC0415
     from pytest_phase7.resolve import RepoIndex, resolve_items  # noqa: PLC0415
 
     try:
@@ -52,7 +52,9 @@ def build_engine(config: pytest.Config) -> Engine:
             config.pluginmanager.register(InsightSections(settings, history), "phase7-insights")
         gates = select_gates(config.hook.pytest_phase7_add_gates(config=config), settings)
         index = RepoIndex(config.rootpath)
-        resolutions = resolve_items(manifest, config.rootpath, settings.modules, index=index)
+        resolutions = resolve_items(
+            manifest, config.rootpath, settings.modules, targets=settings.targets, index=index
+        )
         changed = (
             changed_files(config.rootpath, settings.changed_since)
             if settings.changed_since
@@ -74,6 +76,7 @@ def build_engine(config: pytest.Config) -> Engine:
         store=getattr(config, "cache", None),
         project_files=index.all_python_files(),
         changed=changed,
+        notes=target_fixes(resolutions, table, label),
     )
 
 

@@ -77,8 +77,9 @@ class ConfiguredTarget:
 
     def error(self, problem: str) -> ConfigError:
         """``file:line: [table] N = 'path': problem``, for an entry that cannot be used."""
-        message = f"[{self.table}] {self.number} = {self.path!r}: {problem}"
-        return ConfigError(message, self.file, self.line) if self.file else ConfigError(message)
+        return _entry_error(
+            self.file, self.line, self.table, f"{self.number} = {self.path!r}: {problem}"
+        )
 
 
 #: The instance holding every default.
@@ -326,7 +327,7 @@ def resolve(
     """
     values: dict[str, Any] = {}
     for key in table:
-        if key not in _BY_NAME and key not in MANIFEST_KEYS and key not in {"modules", "manifest"}:
+        if key not in _BY_NAME and key not in MANIFEST_KEYS and key not in _TABLE_ONLY:
             raise _table_error(table_path, (key,), f"unknown setting {key!r}")
     for option in OPTIONS:
         for source, raw, label in (
@@ -368,7 +369,47 @@ def resolve(
             )
         seen[key] = str(area)
     values["modules"] = tuple((str(a), str(f)) for a, f in modules.items())
+    values["targets"] = _targets(table.get("targets", {}), table_path)
     return Settings(**values)
+
+
+#: ``[tool.phase7]`` keys that are settings without a command-line flag or ini key.
+_TABLE_ONLY = frozenset({"modules", "targets", "manifest"})
+
+
+def _targets(raw: object, table_path: str) -> tuple[ConfiguredTarget, ...]:
+    """The ``targets`` table: item number -> target path, each entry with its file and line.
+
+    Only the entries' shape is checked here; whether the item and the path exist is checked
+    when the plan is resolved (:func:`pytest_phase7.resolve.resolve_items`), where both are known.
+    """
+    if not isinstance(raw, Mapping):
+        raise _table_error(
+            table_path, ("targets",), f"targets must be a table of item = path, got {raw!r}"
+        )
+    if not raw:
+        return ()
+    file, table = _label_parts(table_path)
+    section = ".".join(part for part in (table, "targets") if part)
+    scan = _scan_keys(Path(file)) if file else None
+    entries = []
+    for key, value in raw.items():
+        line = _find_key(scan, table, ["targets", str(key)]) if scan else 0
+        if not re.fullmatch(r"[1-9][0-9]*", str(key)):
+            raise _entry_error(
+                file, line, section, f'{key!r} is not an item number (write e.g. 3 = "path")'
+            )
+        if not isinstance(value, str) or not value.strip():
+            raise _entry_error(
+                file, line, section, f"item {key} must map to a path string, got {value!r}"
+            )
+        entries.append(ConfiguredTarget(int(key), value.strip(), file, line, section))
+    return tuple(entries)
+
+
+def _entry_error(file: str, line: int, section: str, problem: str) -> ConfigError:
+    """``file:line: [section] problem`` (the file alone when the line is not found)."""
+    return ConfigError(f"[{section}] {problem}", file, line)
 
 
 def load_table(rootdir: Path) -> tuple[dict[str, Any], str]:
@@ -481,12 +522,33 @@ def _table_error(table_path: str, keys: Sequence[object], message: str) -> Confi
     ``/x/phase7.toml``); ``keys`` is the key's path inside the phase7 table (``modules``, area).
     Without a readable file the label itself says where (``[tool.phase7] message``).
     """
-    file, _, rest = table_path.partition(" [")
-    table = rest.rstrip("]").strip()
-    line = _key_line(Path(file), table, [str(k) for k in keys]) if file[:1] != "[" else 0
+    file, table = _label_parts(table_path)
+    line = _key_line(Path(file), table, [str(k) for k in keys]) if file else 0
     if not line:
         return ConfigError(f"{table_path} {message}")
     return ConfigError(f"[{table}] {message}" if table else message, file, line)
+
+
+def targets_location(table: Mapping[str, object], table_path: str) -> tuple[str, str, bool]:
+    """Where ``targets`` entries belong: the file's name, the table's name, and whether it exists.
+
+    (``pyproject.toml``, ``tool.phase7.targets``) or (``phase7.toml``, ``targets``), as
+    :func:`load_table` read them; a project without either file gets ``pyproject.toml``.
+    """
+    file, table_name = _label_parts(table_path)
+    section = ".".join(part for part in (table_name, "targets") if part)
+    return (Path(file).name if file else "pyproject.toml"), section, "targets" in table
+
+
+def _label_parts(table_path: str) -> tuple[str, str]:
+    """``/x/pyproject.toml [tool.phase7]`` -> (``/x/pyproject.toml``, ``tool.phase7``).
+
+    ``/x/phase7.toml`` -> (``/x/phase7.toml``, ''); a label without a file -> ('', its table).
+    """
+    if table_path[:1] == "[":
+        return "", table_path.strip("[]")
+    file, _, rest = table_path.partition(" [")
+    return file, rest.rstrip("]").strip()
 
 
 def _ini_line(path: Path, key: str) -> int:
@@ -505,10 +567,20 @@ def _key_line(path: Path, table: str, keys: Sequence[str]) -> int:
     A nested key is looked for in its own ``[table.parent]`` section, then as an inline table
     ``parent = {...}``, then at that section's header.
     """
+    scan = _scan_keys(path)
+    return _find_key(scan, table, keys) if scan else 0
+
+
+#: Where each key sits in a TOML file: (section, key) -> line, and section -> header line.
+_KeyScan = tuple[dict[tuple[str, str], int], dict[str, int]]
+
+
+def _scan_keys(path: Path) -> _KeyScan | None:
+    """One pass over a TOML file's lines (None when unreadable), for :func:`_find_key`."""
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeError):
-        return 0
+        return None
     found: dict[tuple[str, str], int] = {}
     headers: dict[str, int] = {}
     current = ""
@@ -522,6 +594,12 @@ def _key_line(path: Path, table: str, keys: Sequence[str]) -> int:
         if key is not None:
             name = next(group for group in key.groups() if group is not None)
             found.setdefault((current, name), number)
+    return found, headers
+
+
+def _find_key(scan: _KeyScan, table: str, keys: Sequence[str]) -> int:
+    """The line of ``keys`` below ``[table]`` in a scanned file (see :func:`_key_line`), else 0."""
+    found, headers = scan
     *parents, last = keys
     owner = ".".join(part for part in (table, *parents) if part)
     line = found.get((owner, last), 0)
