@@ -593,7 +593,7 @@ def baseline_command(args: argparse.Namespace, out: TextIO) -> int:
     except OSError as exc:
         out.write(f"phase7: cannot write baseline {path}: {exc}\n")
         return EXIT_USAGE
-    out.write(f"phase7: baseline written to {path} ({len(metrics)} targets)\n")
+    out.write(f"phase7: baseline written to {path} ({counted(len(metrics), 'target')})\n")
     return EXIT_OK
 
 
@@ -693,7 +693,7 @@ def init_command(args: argparse.Namespace, out: TextIO) -> int:
     count = sum(len(b.items) for b in batches)
     hours = sum(i.hours for b in batches for i in b.items)
     out.write(
-        f"wrote {args.output}: {len(modules)} modules measured, {len(batches)} batches, "
-        f"{count} items, {hours:g} hours\n"
+        f"wrote {args.output}: {counted(len(modules), 'module')} measured, "
+        f"{counted(len(batches), 'batch')}, {counted(count, 'item')}, {hours:g} hours\n"
     )
     return EXIT_OK
