@@ -21,7 +21,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -30,6 +30,7 @@ from pytest_phase7 import __version__
 from pytest_phase7.errors import Phase7Error
 from pytest_phase7.model import Manifest, Problem, Severity
 from pytest_phase7.resolve import Resolution, ResolutionState
+from pytest_phase7.wording import counted, shown_list
 
 if TYPE_CHECKING:
     from pytest_phase7.cachedir import CacheDirStore
@@ -63,10 +64,21 @@ def _subcommand(
     )
 
 
+def _option_help(name: str) -> str:
+    """The help of a ``phase7`` flag that mirrors a setting: the setting's own, with its default."""
+    from pytest_phase7.settings import OPTIONS  # noqa: PLC0415
+
+    return next(o for o in OPTIONS if o.name == name).help_text(for_argparse=True)
+
+
+def _add_rootdir(
+    parser: argparse.ArgumentParser, what: str = "the repository the targets live in"
+) -> None:
+    parser.add_argument("--rootdir", default=".", help=what + " (default: %(default)s)")
+
+
 def _add_project_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--rootdir", default=".", help="the repository the targets live in (default: .)"
-    )
+    _add_rootdir(parser)
     parser.add_argument(
         "--manifest", default=None, help="work-item manifest (default: as pytest --phase7 finds it)"
     )
@@ -76,18 +88,18 @@ def _add_gate_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--coverage-file",
         default=".coverage",
-        help="coverage.py data file, combined from all shards (default: .coverage)",
+        help="coverage.py data file, combined from all shards (default: %(default)s)",
     )
-    parser.add_argument("--gates", default=None, help="comma-separated gates to run (default: all)")
-    parser.add_argument(
-        "--fail-on", default=None, help="merge policy: regression, incomplete, never"
-    )
-    parser.add_argument("--baseline", default=None, help="baseline JSON to compare against")
+    parser.add_argument("--gates", default=None, help=_option_help("gates"))
+    parser.add_argument("--fail-on", default=None, help=_option_help("fail_on"))
+    parser.add_argument("--baseline", default=None, help=_option_help("baseline"))
+    from pytest_phase7.cachedir import DEFAULT_CACHE_DIR  # noqa: PLC0415
+
     parser.add_argument(
         "--cache-dir",
         default=None,
-        help="pytest's cache folder, shared with pytest --phase7 (default: ROOTDIR/.pytest_cache; "
-        "give pytest's cache_dir here if your configuration changes it)",
+        help=f"pytest's cache folder, shared with pytest --phase7 (default: ROOTDIR/"
+        f"{DEFAULT_CACHE_DIR}; give pytest's cache_dir here if your configuration changes it)",
     )
     parser.add_argument(
         "--no-cache", action="store_true", help="neither read nor write cached results"
@@ -120,10 +132,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="manifest to check (default: as pytest --phase7 finds it in the rootdir)",
     )
+    _add_rootdir(validate)
     validate.add_argument(
-        "--rootdir",
-        default=".",
-        help="the repository the targets live in (default: .)",
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="also print every item with the target it resolved to, or why it has none",
     )
 
     gate = _subcommand(
@@ -134,10 +148,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_project_options(gate)
     _add_gate_options(gate)
-    gate.add_argument("--md", default=None, help="write the Markdown report here")
-    gate.add_argument("--json", default=None, help="write the JSON report here")
+    gate.add_argument("--md", default=None, help=_option_help("md"))
+    gate.add_argument("--json", default=None, help=_option_help("json"))
     gate.add_argument(
-        "--update-manifest", action="store_true", help="write derived statuses back into the plan"
+        "--update-manifest", action="store_true", help=_option_help("update_manifest")
     )
     gate.add_argument(
         "--force",
@@ -152,12 +166,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--format", choices=("term", "md", "json"), default="term", help="output format"
     )
     report.add_argument("-o", "--output", default=None, help="write here instead of stdout")
+    from pytest_phase7.report_md import MAX_COMMENT_CHARS  # noqa: PLC0415
+
     report.add_argument(
         "--max-chars",
         type=int,
-        default=None,
-        help="md: fit the document in this many characters (default 65536, a PR comment; 0: "
-        "no limit)",
+        default=MAX_COMMENT_CHARS,
+        help="md: fit the document in this many characters (default: %(default)s, a PR "
+        "comment; 0: no limit)",
     )
     _add_output_options(report)
 
@@ -169,11 +185,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="take the metrics from a saved JSON report instead of running the gates",
     )
+    from pytest_phase7.baseline import DEFAULT_BASELINE  # noqa: PLC0415
+
     baseline.add_argument(
         "-o",
         "--output",
         default=None,
-        help="baseline file (default: the baseline setting, else phase7-baseline.json)",
+        help=f"baseline file (default: the baseline setting, else {DEFAULT_BASELINE})",
     )
     init = _subcommand(
         commands,
@@ -181,7 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
         "scaffold a Phase 7 plan from the repository as it is (measures every "
         "module; those below target become items)",
     )
-    init.add_argument("--rootdir", default=".", help="the repository (default: .)")
+    _add_rootdir(init, "the repository")
     init.add_argument(
         "--source",
         action="append",
@@ -194,7 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
     measure.add_argument(
         "--coverage-file",
         default=".coverage",
-        help="coverage data measured by a full test run (default: .coverage in the rootdir)",
+        help="coverage data measured by a full test run (default: %(default)s in the rootdir)",
     )
     measure.add_argument(
         "--run-tests",
@@ -205,7 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
         "-o",
         "--output",
         default="PHASE7_EXECUTION_PLAN.md",
-        help="plan to write, .md or .toml (default: PHASE7_EXECUTION_PLAN.md)",
+        help="plan to write, .md or .toml (default: %(default)s)",
     )
     init.add_argument(
         "--project", default=None, help="project name in the title (default: the rootdir's name)"
@@ -222,7 +240,7 @@ def main(
     err = err or (out if out is not sys.stdout else sys.stderr)
     args = build_parser().parse_args(argv)
     if args.command == "validate":
-        return validate(args.manifest, Path(args.rootdir), out)
+        return validate(args.manifest, Path(args.rootdir), out, verbose=args.verbose)
     try:
         if args.command == "gate":
             return gate_command(args, out)
@@ -238,9 +256,12 @@ def main(
     return EXIT_USAGE  # pragma: no cover - argparse rejects unknown commands
 
 
-def validate(manifest_arg: str | None, rootdir: Path, out: TextIO) -> int:
-    """``phase7 validate``: load, check and resolve; print every problem, then a summary."""
-    from pytest_phase7.project import find_manifest  # noqa: PLC0415
+def validate(manifest_arg: str | None, rootdir: Path, out: TextIO, *, verbose: bool = False) -> int:
+    """``phase7 validate``: load, check and resolve; print every problem, then a summary.
+
+    ``verbose``: first every item with its target (or why it has none).
+    """
+    from pytest_phase7.project import find_manifest, target_fixes  # noqa: PLC0415
     from pytest_phase7.resolve import resolve_items  # noqa: PLC0415
     from pytest_phase7.settings import load_table, resolve  # noqa: PLC0415
 
@@ -255,18 +276,38 @@ def validate(manifest_arg: str | None, rootdir: Path, out: TextIO) -> int:
             label,
             base=Path.cwd() if manifest_arg else rootdir,
         )
+        resolutions = (
+            resolve_items(manifest, rootdir, settings.modules, targets=settings.targets)
+            if not manifest.errors
+            else ()
+        )
     except Phase7Error as exc:
         out.write(f"{exc}\n")
         return EXIT_PROBLEMS
+    if verbose:
+        for resolution in resolutions:
+            out.writelines(f"{line}\n" for line in _mapping_lines(resolution))
     problems = list(manifest.problems)
-    resolutions = resolve_items(manifest, rootdir, settings.modules) if not manifest.errors else ()
     problems += [_resolution_problem(manifest, r) for r in resolutions if _is_problem(r)]
     for problem in problems:
         out.write(f"{problem}\n")
+    out.writelines(f"{note}\n" for note in target_fixes(resolutions, table, label))
     errors = sum(1 for p in problems if p.severity is Severity.ERROR)
     warnings = len(problems) - errors
     out.write(_summary(manifest, resolutions, errors, warnings) + "\n")
     return EXIT_PROBLEMS if errors else EXIT_OK
+
+
+def _mapping_lines(resolution: Resolution) -> list[str]:
+    """``phase7 validate -v``: an item and its target, or its state and why (every candidate)."""
+    number = resolution.item.number
+    if resolution.target is not None:
+        return [f"item {number}: {resolution.target.ref} (via {resolution.via})"]
+    state = resolution.state.value.replace("missing", "not found").replace("unmapped", "not mapped")
+    lines = [f"item {number}: {state}: {resolution.message}"]
+    if len(resolution.candidates) > 1:
+        lines += [f"    candidate: {path}" for path in resolution.candidates]
+    return lines
 
 
 def _is_problem(resolution: Resolution) -> bool:
@@ -281,7 +322,7 @@ def _resolution_problem(manifest: Manifest, resolution: Resolution) -> Problem:
     item = resolution.item
     message = f"item {item.number}: {resolution.message}"
     if resolution.searched and resolution.state is ResolutionState.MISSING:
-        message += " (searched: " + ", ".join(resolution.searched) + ")"
+        message += f" (searched: {shown_list(resolution.searched)})"
     return Problem(Severity.ERROR, manifest.path, item.line, message)
 
 
@@ -292,9 +333,11 @@ def _summary(
     mapped = sum(1 for item in items if item.mapped)
     resolved = sum(1 for r in resolutions if r.ok)
     return (
-        f"{manifest.path}: {len(manifest.batches)} batches, {len(items)} items "
-        f"({mapped} mapped, {resolved} resolved), {len(manifest.phases)} phases, "
-        f"{len(manifest.criteria)} criteria; {errors} errors, {warnings} warnings"
+        f"{manifest.path}: {counted(len(manifest.batches), 'batch')}, "
+        f"{counted(len(items), 'item')} "
+        f"({mapped} mapped, {resolved} resolved), {counted(len(manifest.phases), 'phase')}, "
+        f"{counted(len(manifest.criteria), 'criterion')}; {counted(errors, 'error')}, "
+        f"{counted(warnings, 'warning')}"
     )
 
 
@@ -342,7 +385,7 @@ def run_gates(args: argparse.Namespace) -> tuple[RunResult, ReportData, Settings
     from pytest_phase7.gates.mypy import MypyGate  # noqa: PLC0415
     from pytest_phase7.gates.ruff import RuffGate  # noqa: PLC0415
     from pytest_phase7.manifest import raise_for_errors  # noqa: PLC0415
-    from pytest_phase7.project import display_path, find_manifest  # noqa: PLC0415
+    from pytest_phase7.project import display_path, find_manifest, target_fixes  # noqa: PLC0415
     from pytest_phase7.report import report_data  # noqa: PLC0415
     from pytest_phase7.session import select_gates  # noqa: PLC0415
 
@@ -384,6 +427,7 @@ def run_gates(args: argparse.Namespace) -> tuple[RunResult, ReportData, Settings
         baseline=baseline,
         store=store,
         first_run=first_run,
+        notes=lambda resolutions: target_fixes(resolutions, table, label),
     )
     if store is not None and store.problem:
         sys.stderr.write(f"phase7: warning: {store.problem}\n")
@@ -410,11 +454,13 @@ def gate_manifest(
     baseline: Baseline | None = None,
     store: ResultStore | None = None,
     first_run: Mapping[int, Mapping[str, float]] | None = None,
+    notes: Callable[[Sequence[Resolution]], Sequence[str]] | None = None,
 ) -> RunResult:
     """Resolve the manifest and run ``gates`` on it with the coverage data in ``data_file``.
 
     ``store`` keeps results between runs, as pytest's cache does for ``pytest --phase7``;
-    ``first_run`` is each item's first recorded metrics (the history's starting points).
+    ``first_run`` is each item's first recorded metrics (the history's starting points);
+    ``notes`` gives the result's notes from the resolutions (how to fix unresolved targets).
     """
     import coverage  # noqa: PLC0415
 
@@ -424,7 +470,9 @@ def gate_manifest(
     from pytest_phase7.resolve import RepoIndex, resolve_items  # noqa: PLC0415
 
     index = RepoIndex(rootdir)
-    resolutions = resolve_items(manifest, rootdir, settings.modules, index=index)
+    resolutions = resolve_items(
+        manifest, rootdir, settings.modules, targets=settings.targets, index=index
+    )
     engine = Engine(
         settings,
         manifest,
@@ -434,6 +482,7 @@ def gate_manifest(
         baseline=baseline,
         store=store,
         first_run=first_run,
+        notes=notes(resolutions) if notes else (),
     )
     with _working_directory(rootdir):
         try:
@@ -507,14 +556,13 @@ def report_command(args: argparse.Namespace, out: TextIO) -> int:
         use_color,
     )
     from pytest_phase7.report_json import dumps, load_report  # noqa: PLC0415
-    from pytest_phase7.report_md import MAX_COMMENT_CHARS, render_markdown  # noqa: PLC0415
+    from pytest_phase7.report_md import render_markdown  # noqa: PLC0415
 
     data = load_report(Path(args.result))
     if args.format == "json":
         text = dumps(data)
     elif args.format == "md":
-        limit = MAX_COMMENT_CHARS if args.max_chars is None else args.max_chars
-        text = render_markdown(data, max_chars=limit or None)
+        text = render_markdown(data, max_chars=args.max_chars or None)
     else:
         verbosity = args.verbose - args.quiet
         color = args.output is None and use_color(args.color, out.isatty())
@@ -567,7 +615,7 @@ def baseline_command(args: argparse.Namespace, out: TextIO) -> int:
     except OSError as exc:
         out.write(f"phase7: cannot write baseline {path}: {exc}\n")
         return EXIT_USAGE
-    out.write(f"phase7: baseline written to {path} ({len(metrics)} targets)\n")
+    out.write(f"phase7: baseline written to {path} ({counted(len(metrics), 'target')})\n")
     return EXIT_OK
 
 
@@ -643,8 +691,12 @@ def init_command(args: argparse.Namespace, out: TextIO) -> int:
             "--run-tests)"
         )
     table, label = load_table(rootdir)
+    # The plan's own items are not these: its manifest and item targets do not apply.
     settings = resolve(
-        {}, {}, {k: v for k, v in table.items() if k != "manifest"}, table_path=label
+        {},
+        {},
+        {k: v for k, v in table.items() if k not in {"manifest", "targets"}},
+        table_path=label,
     )
     items = tuple(WorkItem(number=n, batch=1, target=rel) for n, rel in enumerate(modules, start=1))
     everything = Manifest(
@@ -663,7 +715,7 @@ def init_command(args: argparse.Namespace, out: TextIO) -> int:
     count = sum(len(b.items) for b in batches)
     hours = sum(i.hours for b in batches for i in b.items)
     out.write(
-        f"wrote {args.output}: {len(modules)} modules measured, {len(batches)} batches, "
-        f"{count} items, {hours:g} hours\n"
+        f"wrote {args.output}: {counted(len(modules), 'module')} measured, "
+        f"{counted(len(batches), 'batch')}, {counted(count, 'item')}, {hours:g} hours\n"
     )
     return EXIT_OK

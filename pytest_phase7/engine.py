@@ -126,11 +126,13 @@ class Engine:
         project_files: Sequence[str] = (),
         changed: frozenset[str] | None = None,
         first_run: Mapping[int, Mapping[str, float]] | None = None,
+        notes: Sequence[str] = (),
     ) -> None:
         """Prepare which gate checks which targets; nothing runs yet.
 
         ``first_run`` is, per item number, the metrics the history first recorded for it
         (:func:`pytest_phase7.history.first_metrics`): a starting point for the status rule.
+        ``notes`` are known before the run (how to fix unresolved targets) and lead the result's.
         """
         self.settings = settings
         self.manifest = manifest
@@ -142,6 +144,7 @@ class Engine:
         self.project_files = tuple(project_files)
         self.changed = changed
         self.first_run = first_run or {}
+        self.notes = tuple(notes)
         batches = {b.number: b.gates for b in manifest.batches}
         names = [g.name for g in self.gates]
         self.applicable: dict[int, tuple[str, ...]] = {
@@ -270,7 +273,7 @@ class Engine:
             gate_runs=tuple(runs[g.name] for g in self.gates),
             verdict=verdict,
             tests_failed=tests_failed,
-            notes=tuple(notes),
+            notes=(*self.notes, *notes),
         )
 
     def _wait_for_preparation(self, name: str) -> None:

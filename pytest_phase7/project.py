@@ -7,12 +7,16 @@ phase7 table (``[[tool.phase7.batches]]``); then ``phase7.toml`` and
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pytest_phase7.errors import ManifestError
 from pytest_phase7.model import Manifest
-from pytest_phase7.settings import DEFAULT_MANIFEST_NAMES, MANIFEST_KEYS
+from pytest_phase7.settings import DEFAULT_MANIFEST_NAMES, MANIFEST_KEYS, targets_location
+
+if TYPE_CHECKING:
+    from pytest_phase7.resolve import Resolution
 
 
 def display_path(path: Path, rootdir: Path) -> str:
@@ -50,3 +54,16 @@ def find_manifest(
         "add " + " or ".join(DEFAULT_MANIFEST_NAMES) + " to the rootdir",
         str(rootdir),
     )
+
+
+def target_fixes(
+    resolutions: Iterable[Resolution], table: Mapping[str, object], label: str
+) -> tuple[str, ...]:
+    """The ``[tool.phase7.targets]`` lines that fix ambiguous or misplaced items, as one note.
+
+    Empty when nothing needs fixing; the lines name the file phase7 reads its table from.
+    """
+    from pytest_phase7.resolve import fix_lines  # noqa: PLC0415
+
+    lines = fix_lines(resolutions, *targets_location(table, label))
+    return ("\n".join(lines),) if lines else ()

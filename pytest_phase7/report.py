@@ -800,7 +800,7 @@ def _problem_lines(result: RunResult, verbosity: int = 0) -> list[Line]:
         if verbosity < 0 and KIND_ASSUMED in problem.message:
             continue  # an assumption, not a problem: -q leaves it out
         lines.append([(str(problem), {"yellow": True})])  # path:line: warning: message
-    lines.extend([(note, {"yellow": True})] for note in result.notes)
+    lines.extend([(text, {"yellow": True})] for note in result.notes for text in note.split("\n"))
     return lines
 
 

@@ -502,16 +502,30 @@ def _problems(data: ReportData) -> list[str]:
                 found.append(f"ERROR {text}")
         if outcome.error and not outcome.results and outcome.reason:
             found.append(f"Item {outcome.item.number}: {outcome.reason}")
-    found += [f"warning: {problem}" for problem in result.manifest.warnings]
+    found += [str(problem) for problem in result.manifest.warnings]
     found += list(result.notes)
     unique = list(dict.fromkeys(found))
     if not unique:
         return []
     lines = ["### Problems", ""]
-    lines += [f"- {escape(text)}" for text in unique[:MAX_PROBLEMS]]
+    for text in unique[:MAX_PROBLEMS]:
+        first, *rest = text.split("\n")
+        lines.append(f"- {escape(first)}")
+        lines += _code_block(rest, indent="  ") if rest else []
     if len(unique) > MAX_PROBLEMS:
         lines.append(f"- \u2026 and {len(unique) - MAX_PROBLEMS} more")
     return [*lines, ""]
+
+
+def _code_block(texts: Sequence[str], *, indent: str = "") -> list[str]:
+    """Untrusted lines as a fenced code block, to copy as they are.
+
+    The fence is longer than any backtick run in them, so nothing in them can close it early.
+    """
+    plain = [_plain(text) for text in texts]
+    runs = [len(run) for text in plain for run in re.findall(r"`+", text)]
+    fence = "`" * max(3, max(runs, default=0) + 1)
+    return [f"{indent}{fence}", *(f"{indent}{text}" for text in plain), f"{indent}{fence}"]
 
 
 def _footer(data: ReportData) -> str:

@@ -2,18 +2,26 @@
 
 The search is documented in the README ("How items find their modules"):
 
-1. An explicit target (``Path`` column, TOML ``path``): a path relative to the rootdir (a ``.py``
+1. An entry of ``[tool.phase7.targets]`` (item number = path) wins over the plan's cells. It is
+   read like an explicit target (below) and must resolve: an entry for an item the plan does not
+   have, or one that does not resolve, is a configuration error naming its file and line.
+2. An explicit target (``Path`` column, TOML ``path``): a path relative to the rootdir (a ``.py``
    file, or a folder = a package target), or a dotted module name looked up under the rootdir and
    ``src/`` (``a.b.c`` -> ``a/b/c.py`` or the package ``a/b/c/``).
-2. Otherwise the module area and the file: the area's folder comes from ``[tool.phase7.modules]``
+3. A File cell holding a path (``src/click/core.py``: it has a folder) that exists relative to the
+   rootdir is that path, whatever the Module area says.
+4. Otherwise the module area and the file: the area's folder comes from ``[tool.phase7.modules]``
    or, when not configured, every folder named like the snake-cased area (``Agent Orchestration``
-   -> ``agent_orchestration``); the file is looked for anywhere inside those folders. With no area,
+   -> ``agent_orchestration``); the file is looked for anywhere inside those folders. An area with
+   no such folder narrows nothing: the whole rootdir is searched, preferring files below a folder
+   whose name contains the area's (``orchestration`` in ``agent_orchestration/``). With no area,
    the whole rootdir is searched.
 
-One match resolves the item; none leaves it unresolved (with what was searched); several are an
-error listing the candidates. Whatever matches must stay inside the rootdir once symlinks are
-resolved. The repo is walked once per run and indexed by name, so resolution is linear in the
-number of items.
+One match resolves the item; none leaves it unresolved (with what was searched, and where the file
+is when it exists outside the area's folders); several are ambiguous, listing the candidates.
+:func:`fix_lines` turns those into the ``[tool.phase7.targets]`` lines that fix them. Whatever
+matches must stay inside the rootdir once symlinks are resolved. The repo is walked once per run
+and indexed by name, so resolution is linear in the number of items.
 """
 
 from __future__ import annotations
@@ -24,11 +32,16 @@ import os
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 from pytest_phase7.gcpause import gc_paused
 from pytest_phase7.model import Manifest, WorkItem
+from pytest_phase7.wording import shown_list
+
+if TYPE_CHECKING:
+    from pytest_phase7.settings import ConfiguredTarget
 
 #: Folder names never searched: VCS, caches, virtual environments, build output.
 SKIPPED_DIRS = frozenset(
@@ -80,7 +93,11 @@ class ResolutionState(enum.Enum):
 
 @dataclass(frozen=True)
 class Resolution:
-    """The outcome of resolving one work item."""
+    """The outcome of resolving one work item.
+
+    ``candidates`` are the paths that would fix an ambiguous or missing item (every match, or
+    the matches outside the area's folders); ``via`` says where the target was found.
+    """
 
     item: WorkItem
     state: ResolutionState
@@ -88,6 +105,7 @@ class Resolution:
     message: str = ""
     candidates: tuple[str, ...] = ()
     searched: tuple[str, ...] = ()
+    via: str = ""
 
     @property
     def ok(self) -> bool:
@@ -203,21 +221,44 @@ def resolve_items(
     rootdir: Path,
     modules: Sequence[tuple[str, str]] = (),
     *,
+    targets: Sequence[ConfiguredTarget] = (),
     index: RepoIndex | None = None,
 ) -> tuple[Resolution, ...]:
-    """Resolve every item of ``manifest`` against the repo at ``rootdir``."""
+    """Resolve every item of ``manifest`` against the repo at ``rootdir``.
+
+    ``targets`` (``[tool.phase7.targets]``) win over the plan's cells; an entry for an item the
+    plan lacks, or one that does not resolve, raises :class:`~pytest_phase7.errors.ConfigError`
+    naming the entry's file and line.
+    """
     index = index or RepoIndex(rootdir)
     areas = {_normal_area(area): folder for area, folder in modules}
-    return tuple(resolve_item(item, index, areas) for item in manifest.items)
+    configured = {entry.number: entry for entry in targets}
+    if configured:
+        numbers = {item.number for item in manifest.items}
+        for entry in targets:
+            if entry.number not in numbers:
+                raise entry.error(f"{manifest.path} has no item {entry.number}")
+    resolutions = []
+    for item in manifest.items:
+        chosen = configured.get(item.number)
+        if chosen is None:
+            resolutions.append(resolve_item(item, index, areas))
+            continue
+        resolution = _resolve_explicit(item, chosen.path, index)
+        if not resolution.ok:
+            # "'x.py' does not exist ...": the entry's message names the path already.
+            raise chosen.error(resolution.message.removeprefix(f"{chosen.path!r} "))
+        resolutions.append(replace(resolution, via=f"[{chosen.table}]"))
+    return tuple(resolutions)
 
 
 def resolve_item(item: WorkItem, index: RepoIndex, areas: Mapping[str, str]) -> Resolution:
-    """Resolve one item (see the module docstring for the search)."""
+    """Resolve one item from the plan's cells (see the module docstring for the search)."""
     if not item.mapped:
         return Resolution(item, ResolutionState.UNMAPPED, message="the plan names no target yet")
     if item.target:
-        return _resolve_explicit(item, item.target.strip(), index)
-    return _resolve_in_area(item, index, areas)
+        return replace(_resolve_explicit(item, item.target.strip(), index), via="the Path cell")
+    return _resolve_file(item, index, areas)
 
 
 def _escape_problem(item: WorkItem, text: str) -> Resolution | None:
@@ -233,6 +274,7 @@ def _escape_problem(item: WorkItem, text: str) -> Resolution | None:
 
 
 def _resolve_explicit(item: WorkItem, text: str, index: RepoIndex) -> Resolution:
+    """``text`` as a path relative to the rootdir, or as a dotted module name."""
     problem = _escape_problem(item, text)
     if problem:
         return problem
@@ -248,66 +290,122 @@ def _resolve_explicit(item: WorkItem, text: str, index: RepoIndex) -> Resolution
                 candidates.append(module_file)
             if package_dir in index.dirs_by_name.get(parts[-1], ()):
                 candidates.append(package_dir + "/")
-        return _pick(item, candidates, searched, index)
+        if not candidates:
+            return _missing(item, f"no module {text!r} under the rootdir or src/", searched)
+        return _pick(item, text, candidates, searched, index)
     rel = text.replace("\\", "/").strip("/")
-    if text.endswith("/") or rel in index.dirs_by_name.get(PurePosixPath(rel).name, ()):
-        found = [rel + "/"] if rel in index.dirs_by_name.get(PurePosixPath(rel).name, ()) else []
-        return _pick(item, found, [rel + "/"], index)
-    found = [rel] if rel in index.files_by_name.get(PurePosixPath(rel).name, ()) else []
+    found = _existing(index, rel, folder=text.endswith(("/", "\\")))
     if not found and (index.rootdir / rel).is_symlink():
-        found = [rel]
-    return _pick(item, found, [rel], index)
+        found = rel
+    if not found:
+        return _missing(item, f"{text!r} does not exist in the rootdir", [rel])
+    return _pick(item, text, [found], [found], index)
 
 
-def _resolve_in_area(item: WorkItem, index: RepoIndex, areas: Mapping[str, str]) -> Resolution:
-    wanted = item.file.strip().replace("\\", "/")
+def _existing(index: RepoIndex, rel: str, *, folder: bool = False) -> str:
+    """``rel`` as a ref when the walk found it: ``a/b.py``, or ``a/b/`` for a folder; else ''."""
+    name = PurePosixPath(rel).name
+    if rel in index.dirs_by_name.get(name, ()):
+        return rel + "/"
+    if not folder and rel in index.files_by_name.get(name, ()):
+        return rel
+    return ""
+
+
+def _resolve_file(item: WorkItem, index: RepoIndex, areas: Mapping[str, str]) -> Resolution:
+    """The File cell: a path that exists, else searched in the area's folders or the rootdir."""
+    text = item.file.strip()
+    wanted = text.replace("\\", "/")
     problem = _escape_problem(item, wanted)
     if problem:
         return problem
     is_dir = wanted.endswith("/") or not wanted.endswith((".py", ".pyi"))
     wanted = wanted.strip("/")
-    folders: list[str]
-    area = item.module.strip()
-    if area and _normal_area(area) in areas:
-        raw = areas[_normal_area(area)].strip().replace("\\", "/")
-        # Checked before the slashes are stripped: "/abs/dir" must not become "abs/dir".
-        escape = _escape_problem(item, raw)
-        if escape:
-            return escape
-        configured = raw.strip("/")
-        folders = [configured] if _is_dir(index, configured) else []
-        searched = [f"{configured}/ (configured for {area!r})"]
-        if not folders:
-            return Resolution(
-                item,
-                ResolutionState.MISSING,
-                message=f"folder {configured!r} configured for module area {area!r} does not exist",
-                searched=tuple(searched),
-            )
-    elif area:
-        folder_name = snake_case(area)
-        folders = list(index.dirs_by_name.get(folder_name, ()))
-        searched = [f"folders named {folder_name!r}"] if not folders else [f + "/" for f in folders]
-        if not folders:
-            return Resolution(
-                item,
-                ResolutionState.MISSING,
-                message=f"no folder named {folder_name!r} for module area {area!r}",
-                searched=tuple(searched),
-            )
-    else:
-        folders = [""]
-        searched = ["the whole rootdir"]
+    if "/" in wanted:
+        # A File cell holding a path is a path: the Module area has nothing to add.
+        found = _existing(index, wanted, folder=wanted.endswith("/"))
+        if found:
+            return _pick(item, text, [found], [found], index, via="the File cell (a path)")
     name = PurePosixPath(wanted).name
     pool = index.dirs_by_name.get(name, ()) if is_dir else index.files_by_name.get(name, ())
-    candidates = [
+    suffix = "/" if is_dir else ""
+    matches = [p + suffix for p in pool if p == wanted or p.endswith("/" + wanted)]
+    area = item.module.strip()
+    if area and _normal_area(area) in areas:
+        return _in_configured_folder(item, text, matches, areas[_normal_area(area)], index)
+    if not area:
+        return _pick(item, text, matches, [f"./**/{wanted}"], index, via="the whole rootdir")
+    folder_name = snake_case(area)
+    folders = index.dirs_by_name.get(folder_name, ())
+    if folders:
+        inside = [m for m in matches if _within_any(m, folders)]
+        searched = [f"{f}/**/{wanted}" for f in folders]
+        where = f"folders named {folder_name!r}"
+        if inside or not matches:
+            return _pick(item, text, inside, searched, index, via=where)
+        return _missing(
+            item,
+            f"no {wanted!r} in {where}; elsewhere: {shown_list(matches)}",
+            searched,
+            matches,
+        )
+    # No folder is named like the area: it narrows nothing, but may rank the matches.
+    if not matches:
+        return _missing(
+            item,
+            f"no {wanted!r} in the whole rootdir (and no folder is named {folder_name!r})",
+            [f"./**/{wanted}"],
+        )
+    preferred = _preferring_area(matches, area)
+    return _pick(
+        item,
+        text,
+        preferred,
+        [f"./**/{wanted}"],
+        index,
+        via="the whole rootdir"
+        + (f", preferring folders named like {area!r}" if len(preferred) < len(matches) else ""),
+    )
+
+
+def _in_configured_folder(
+    item: WorkItem, text: str, matches: Sequence[str], raw: str, index: RepoIndex
+) -> Resolution:
+    """The File cell searched in the folder ``[tool.phase7.modules]`` gives the item's area."""
+    raw = raw.strip().replace("\\", "/")
+    # Checked before the slashes are stripped: "/abs/dir" must not become "abs/dir".
+    escape = _escape_problem(item, raw)
+    if escape:
+        return escape
+    configured = raw.strip("/")
+    area = item.module.strip()
+    searched = [f"{configured}/ (configured for {area!r})"]
+    if not _is_dir(index, configured):
+        return _missing(
+            item,
+            f"folder {configured!r} configured for module area {area!r} does not exist",
+            searched,
+        )
+    inside = [m for m in matches if _within_any(m, [configured])]
+    via = f"{configured}/ (configured for {area!r})"
+    return _pick(item, text, inside, searched, index, via=via)
+
+
+def _preferring_area(matches: Sequence[str], area: str) -> list[str]:
+    """The matches below a folder whose name contains the area's, if any; else all of them."""
+    compact = re.sub(r"[^0-9a-z]", "", area.casefold())
+    if not compact:
+        return list(matches)
+    preferred = [
         path
-        for path in pool
-        if _within_any(path, folders) and (path == wanted or path.endswith("/" + wanted))
+        for path in matches
+        if any(compact in re.sub(r"[^0-9a-z]", "", part.casefold()) for part in _folders(path))
     ]
-    if is_dir:
-        candidates = [path + "/" for path in candidates]
-    return _pick(item, candidates, [f"{f or '.'}/**/{wanted}" for f in folders], index)
+    return preferred or list(matches)
+
+
+def _folders(path: str) -> list[str]:
+    return path.rstrip("/").split("/")[:-1]
 
 
 def _is_dir(index: RepoIndex, rel: str) -> bool:
@@ -320,23 +418,41 @@ def _within_any(path: str, folders: Iterable[str]) -> bool:
     return any(not folder or path.startswith(folder + "/") for folder in folders)
 
 
+def _missing(
+    item: WorkItem,
+    message: str,
+    searched: Sequence[str],
+    candidates: Sequence[str] = (),
+) -> Resolution:
+    return Resolution(
+        item,
+        ResolutionState.MISSING,
+        message=message,
+        candidates=tuple(candidates),
+        searched=tuple(searched),
+    )
+
+
 def _pick(
-    item: WorkItem, candidates: Sequence[str], searched: Sequence[str], index: RepoIndex
+    item: WorkItem,
+    text: str,
+    candidates: Sequence[str],
+    searched: Sequence[str],
+    index: RepoIndex,
+    *,
+    via: str = "",
 ) -> Resolution:
     unique = list(dict.fromkeys(candidates))
     if not unique:
-        return Resolution(
-            item,
-            ResolutionState.MISSING,
-            message=f"no match for {item.target or item.file!r}",
-            searched=tuple(searched),
-        )
+        where = f" in {via}" if via else ""
+        return _missing(item, f"no {text!r}{where}", searched)
     if len(unique) > 1:
+        noun = "folders" if all(c.endswith("/") for c in unique) else "files"
+        where = f" in {via}" if via else ""
         return Resolution(
             item,
             ResolutionState.AMBIGUOUS,
-            message=f"{item.target or item.file!r} matches {len(unique)} places: "
-            + ", ".join(unique),
+            message=f"{text!r} matches {len(unique)} {noun}{where}: {shown_list(unique)}",
             candidates=tuple(unique),
             searched=tuple(searched),
         )
@@ -353,4 +469,51 @@ def _pick(
         target = Target(TargetKind.PACKAGE, ref, files)
     else:
         target = Target(TargetKind.FILE, ref, (ref,))
-    return Resolution(item, ResolutionState.RESOLVED, target=target, searched=tuple(searched))
+    return Resolution(
+        item, ResolutionState.RESOLVED, target=target, searched=tuple(searched), via=via
+    )
+
+
+def fix_lines(
+    resolutions: Iterable[Resolution], config_file: str, section: str, exists: bool = False
+) -> list[str]:
+    """What to paste into the config to fix every ambiguous or misplaced item ([] if none).
+
+    ``config_file`` and ``section`` say where the entries go (``pyproject.toml``,
+    ``tool.phase7.targets``); ``exists``: the file already has that table, so only the entries
+    are to be added. Each entry proposes the first candidate and names the others.
+    """
+    entries = []
+    for resolution in resolutions:
+        candidates = resolution.candidates
+        number = resolution.item.number
+        if resolution.state not in _FIXABLE:
+            continue
+        if not candidates:
+            entries.append(
+                f'# {number} = "..."  (nothing matches: correct the plan or give a path)'
+            )
+            continue
+        entry = f"{number} = {_toml_string(candidates[0])}"
+        others = candidates[1:]
+        if len(others) == 1:
+            entry += f"  # or {others[0]}"
+        elif others:
+            entry += f"  # or one of the {len(others)} other candidates"
+        entries.append(entry)
+    if not any(entry[0] != "#" for entry in entries):
+        return []
+    where = f"[{section}] of {config_file}" if exists else config_file
+    return [
+        f"to choose each target, add to {where} (keep the right path):",
+        *([] if exists else [f"  [{section}]"]),
+        *(f"  {entry}" for entry in entries),
+    ]
+
+
+_FIXABLE = frozenset({ResolutionState.AMBIGUOUS, ResolutionState.MISSING})
+
+
+def _toml_string(text: str) -> str:
+    """``text`` as a TOML basic string (paths need only quotes and backslashes escaped)."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'

@@ -31,7 +31,7 @@ def build_engine(config: pytest.Config) -> Engine:
     from pytest_phase7.gates import BuiltinGates  # noqa: PLC0415
     from pytest_phase7.insights import InsightSections  # noqa: PLC0415
     from pytest_phase7.manifest import raise_for_errors  # noqa: PLC0415
-    from pytest_phase7.project import display_path, find_manifest  # noqa: PLC0415
+    from pytest_phase7.project import display_path, find_manifest, target_fixes  # noqa: PLC0415
     from pytest_phase7.resolve import RepoIndex, resolve_items  # noqa: PLC0415
 
     try:
@@ -52,7 +52,9 @@ def build_engine(config: pytest.Config) -> Engine:
             config.pluginmanager.register(InsightSections(settings, history), "phase7-insights")
         gates = select_gates(config.hook.pytest_phase7_add_gates(config=config), settings)
         index = RepoIndex(config.rootpath)
-        resolutions = resolve_items(manifest, config.rootpath, settings.modules, index=index)
+        resolutions = resolve_items(
+            manifest, config.rootpath, settings.modules, targets=settings.targets, index=index
+        )
         changed = (
             changed_files(config.rootpath, settings.changed_since)
             if settings.changed_since
@@ -75,6 +77,7 @@ def build_engine(config: pytest.Config) -> Engine:
         project_files=index.all_python_files(),
         changed=changed,
         first_run=first_recorded(history),
+        notes=target_fixes(resolutions, table, label),
     )
 
 
@@ -270,8 +273,15 @@ def _partial_args(config: pytest.Config) -> str:
     for testpath in testpaths:
         full = testpath.resolve()
         if not any(full == c or c in full.parents for c in chosen):
-            return "only part of the tests were selected: " + " ".join(config.args)
+            return f"only part of the tests were selected: {_args_text(config.args)}"
     return ""
+
+
+def _args_text(args: Sequence[str]) -> str:
+    """Command-line paths on one line: the first few, then how many more (never all 300)."""
+    from pytest_phase7.wording import shown_list  # noqa: PLC0415
+
+    return shown_list(args, separator=" ")
 
 
 def session_data(
@@ -285,12 +295,39 @@ def session_data(
     controller = getattr(cov_plugin, "cov_controller", None)
     cov = getattr(controller, "cov", None) or outer_coverage()
     if cov is None:
-        return SessionData(
-            None,
-            "nothing measured coverage in this session",
-            "keep pytest-cov enabled (no -p no:pytest_cov) or run under coverage run -m pytest",
-        )
+        return SessionData(None, *_why_nothing_measured(config))
     return SessionData(cov, problem, FULL_RUN_HINT if problem else "")
+
+
+def _why_nothing_measured(config: pytest.Config) -> tuple[str, str]:
+    """Why no coverage.py measured this session, and the fix: pytest-cov absent, off, or unasked."""
+    import importlib.util  # noqa: PLC0415 - only when nothing measured
+    import os  # noqa: PLC0415
+
+    plugins = config.pluginmanager
+    also = "or run under coverage run -m pytest"
+    if plugins.is_blocked("pytest_cov"):
+        return (
+            "nothing measured coverage: pytest-cov is disabled (-p no:pytest_cov)",
+            f"drop -p no:pytest_cov, {also}",
+        )
+    if not plugins.has_plugin("pytest_cov"):
+        try:
+            installed = importlib.util.find_spec("pytest_cov") is not None
+        except ValueError:  # imported without a spec: there, if oddly
+            installed = True
+        if not installed:
+            return (
+                "nothing measured coverage: pytest-cov is not installed",
+                f"pip install pytest-cov, {also}",
+            )
+        autoload_off = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
+        why = " (PYTEST_DISABLE_PLUGIN_AUTOLOAD is set)" if autoload_off else ""
+        return (
+            f"nothing measured coverage: pytest-cov is installed but not loaded{why}",
+            f"add -p pytest_cov, {also}",
+        )
+    return "nothing measured coverage in this session", f"pass --cov, {also}"
 
 
 def finish_run(

@@ -59,6 +59,29 @@ class Settings:
     history: str | None = None
     hourly_rate: float | None = None
     modules: tuple[tuple[str, str], ...] = field(default=())
+    targets: tuple[ConfiguredTarget, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class ConfiguredTarget:
+    """One ``[tool.phase7.targets]`` entry: item ``number`` -> ``path``, and where it is written.
+
+    ``path`` is what a plan's Path cell accepts (a path relative to the rootdir, or a dotted
+    module). ``file`` and ``line`` locate the entry (line 0: not found); ``table`` is the
+    table's name in that file (``tool.phase7.targets``, or ``targets`` in ``phase7.toml``).
+    """
+
+    number: int
+    path: str
+    file: str = ""
+    line: int = 0
+    table: str = "tool.phase7.targets"
+
+    def error(self, problem: str) -> ConfigError:
+        """``file:line: [table] N = 'path': problem``, for an entry that cannot be used."""
+        return _entry_error(
+            self.file, self.line, self.table, f"{self.number} = {self.path!r}: {problem}"
+        )
 
 
 #: The instance holding every default.
@@ -158,13 +181,37 @@ def _fail_on(text: object) -> str:
 
 @dataclass(frozen=True)
 class Option:
-    """One setting: its name, how to parse it, and its help text."""
+    """One setting: its name, how to parse it, and its help text.
+
+    ``help`` says what the setting does, never its default: :attr:`default_text` derives that
+    from :data:`DEFAULTS` (``default_note`` describes a default that is not a plain value).
+    """
 
     name: str
     parse: Callable[[object], Any]
     help: str
     flag: bool = False
     metavar: str = ""
+    default_note: str = ""
+
+    @property
+    def default_text(self) -> str:
+        """The default as help shows it (``70``, ``regression``); '' for off flags and no value."""
+        if self.default_note:
+            return self.default_note
+        value = getattr(DEFAULTS, self.name)
+        if self.flag or value is None or value == ():
+            return ""
+        return f"{value:g}" if isinstance(value, float) else str(value)
+
+    def help_text(self, *, for_argparse: bool = False) -> str:
+        """The help with its default: ``... (default: 70)``.
+
+        ``for_argparse`` doubles every ``%``: argparse %-formats option help (a bare ``%`` makes
+        ``pytest --help`` crash), while pytest prints ini help as it is.
+        """
+        text = self.help + (f" (default: {self.default_text})" if self.default_text else "")
+        return text.replace("%", "%%") if for_argparse else text
 
     @property
     def cli(self) -> str:
@@ -189,39 +236,39 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "manifest",
         _text,
-        "work-item manifest (Markdown plan or TOML); default: [tool.phase7], "
-        "phase7.toml, PHASE7_EXECUTION_PLAN.md in the rootdir",
+        "work-item manifest (Markdown plan or TOML)",
         metavar="PATH",
+        default_note="[tool.phase7], else "
+        + ", else ".join(DEFAULT_MANIFEST_NAMES)
+        + " in the rootdir",
     ),
-    Option(
-        "coverage_min", _percent, "minimum coverage percent per target (default 70)", metavar="PCT"
-    ),
+    Option("coverage_min", _percent, "minimum coverage percent per target", metavar="PCT"),
     Option(
         "branch_min", _percent, "separate minimum branch-coverage percent per target", metavar="PCT"
     ),
-    Option("ruff_max", _count, "maximum ruff violations per target (default 0)", metavar="N"),
-    Option("mypy_max", _count, "maximum mypy errors per target (default 0)", metavar="N"),
+    Option("ruff_max", _count, "maximum ruff violations per target", metavar="N"),
+    Option("mypy_max", _count, "maximum mypy errors per target", metavar="N"),
     Option(
         "docstrings_min",
         _percent,
-        "minimum docstring coverage per target (default: the "
-        "project's interrogate fail-under, else 80)",
+        "minimum docstring coverage per target",
         metavar="PCT",
+        default_note="the project's interrogate fail-under",
     ),
-    Option("gates", _names, "comma-separated gates to run (default: all)", metavar="NAMES"),
+    Option("gates", _names, "comma-separated gates to run", metavar="NAMES", default_note="all"),
     Option("ruff_args", _args, "extra arguments for ruff check", metavar="ARGS"),
     Option("mypy_args", _args, "extra arguments for mypy", metavar="ARGS"),
     Option("interrogate_args", _args, "extra arguments for interrogate", metavar="ARGS"),
     Option(
         "timeout",
         _seconds,
-        "seconds each gate may take before it is an ERROR (default 600)",
+        "seconds each gate may take before it is an ERROR",
         metavar="SECONDS",
     ),
     Option(
         "fail_on",
         _fail_on,
-        "merge policy: regression (default), incomplete, never",
+        "merge policy: " + ", ".join(FAIL_ON_CHOICES),
         metavar="POLICY",
     ),
     Option(
@@ -282,7 +329,7 @@ def resolve(
     """
     values: dict[str, Any] = {}
     for key in table:
-        if key not in _BY_NAME and key not in MANIFEST_KEYS and key not in {"modules", "manifest"}:
+        if key not in _BY_NAME and key not in MANIFEST_KEYS and key not in _TABLE_ONLY:
             raise _table_error(table_path, (key,), f"unknown setting {key!r}")
     for option in OPTIONS:
         for source, raw, label in (
@@ -324,7 +371,47 @@ def resolve(
             )
         seen[key] = str(area)
     values["modules"] = tuple((str(a), str(f)) for a, f in modules.items())
+    values["targets"] = _targets(table.get("targets", {}), table_path)
     return Settings(**values)
+
+
+#: ``[tool.phase7]`` keys that are settings without a command-line flag or ini key.
+_TABLE_ONLY = frozenset({"modules", "targets", "manifest"})
+
+
+def _targets(raw: object, table_path: str) -> tuple[ConfiguredTarget, ...]:
+    """The ``targets`` table: item number -> target path, each entry with its file and line.
+
+    Only the entries' shape is checked here; whether the item and the path exist is checked
+    when the plan is resolved (:func:`pytest_phase7.resolve.resolve_items`), where both are known.
+    """
+    if not isinstance(raw, Mapping):
+        raise _table_error(
+            table_path, ("targets",), f"targets must be a table of item = path, got {raw!r}"
+        )
+    if not raw:
+        return ()
+    file, table = _label_parts(table_path)
+    section = ".".join(part for part in (table, "targets") if part)
+    scan = _scan_keys(Path(file)) if file else None
+    entries = []
+    for key, value in raw.items():
+        line = _find_key(scan, table, ["targets", str(key)]) if scan else 0
+        if not re.fullmatch(r"[1-9][0-9]*", str(key)):
+            raise _entry_error(
+                file, line, section, f'{key!r} is not an item number (write e.g. 3 = "path")'
+            )
+        if not isinstance(value, str) or not value.strip():
+            raise _entry_error(
+                file, line, section, f"item {key} must map to a path string, got {value!r}"
+            )
+        entries.append(ConfiguredTarget(int(key), value.strip(), file, line, section))
+    return tuple(entries)
+
+
+def _entry_error(file: str, line: int, section: str, problem: str) -> ConfigError:
+    """``file:line: [section] problem`` (the file alone when the line is not found)."""
+    return ConfigError(f"[{section}] {problem}", file, line)
 
 
 def load_table(rootdir: Path) -> tuple[dict[str, Any], str]:
@@ -437,12 +524,33 @@ def _table_error(table_path: str, keys: Sequence[object], message: str) -> Confi
     ``/x/phase7.toml``); ``keys`` is the key's path inside the phase7 table (``modules``, area).
     Without a readable file the label itself says where (``[tool.phase7] message``).
     """
-    file, _, rest = table_path.partition(" [")
-    table = rest.rstrip("]").strip()
-    line = _key_line(Path(file), table, [str(k) for k in keys]) if file[:1] != "[" else 0
+    file, table = _label_parts(table_path)
+    line = _key_line(Path(file), table, [str(k) for k in keys]) if file else 0
     if not line:
         return ConfigError(f"{table_path} {message}")
     return ConfigError(f"[{table}] {message}" if table else message, file, line)
+
+
+def targets_location(table: Mapping[str, object], table_path: str) -> tuple[str, str, bool]:
+    """Where ``targets`` entries belong: the file's name, the table's name, and whether it exists.
+
+    (``pyproject.toml``, ``tool.phase7.targets``) or (``phase7.toml``, ``targets``), as
+    :func:`load_table` read them; a project without either file gets ``pyproject.toml``.
+    """
+    file, table_name = _label_parts(table_path)
+    section = ".".join(part for part in (table_name, "targets") if part)
+    return (Path(file).name if file else "pyproject.toml"), section, "targets" in table
+
+
+def _label_parts(table_path: str) -> tuple[str, str]:
+    """``/x/pyproject.toml [tool.phase7]`` -> (``/x/pyproject.toml``, ``tool.phase7``).
+
+    ``/x/phase7.toml`` -> (``/x/phase7.toml``, ''); a label without a file -> ('', its table).
+    """
+    if table_path[:1] == "[":
+        return "", table_path.strip("[]")
+    file, _, rest = table_path.partition(" [")
+    return file, rest.rstrip("]").strip()
 
 
 def _ini_line(path: Path, key: str) -> int:
@@ -461,10 +569,20 @@ def _key_line(path: Path, table: str, keys: Sequence[str]) -> int:
     A nested key is looked for in its own ``[table.parent]`` section, then as an inline table
     ``parent = {...}``, then at that section's header.
     """
+    scan = _scan_keys(path)
+    return _find_key(scan, table, keys) if scan else 0
+
+
+#: Where each key sits in a TOML file: (section, key) -> line, and section -> header line.
+_KeyScan = tuple[dict[tuple[str, str], int], dict[str, int]]
+
+
+def _scan_keys(path: Path) -> _KeyScan | None:
+    """One pass over a TOML file's lines (None when unreadable), for :func:`_find_key`."""
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeError):
-        return 0
+        return None
     found: dict[tuple[str, str], int] = {}
     headers: dict[str, int] = {}
     current = ""
@@ -478,6 +596,12 @@ def _key_line(path: Path, table: str, keys: Sequence[str]) -> int:
         if key is not None:
             name = next(group for group in key.groups() if group is not None)
             found.setdefault((current, name), number)
+    return found, headers
+
+
+def _find_key(scan: _KeyScan, table: str, keys: Sequence[str]) -> int:
+    """The line of ``keys`` below ``[table]`` in a scanned file (see :func:`_key_line`), else 0."""
+    found, headers = scan
     *parents, last = keys
     owner = ".".join(part for part in (table, *parents) if part)
     line = found.get((owner, last), 0)

@@ -284,8 +284,7 @@ def decide(manifest: Manifest, outcomes: Sequence[ItemOutcome], policy: str) -> 
     errored = [o for o in outcomes if o.error and not o.regression]
     if regressed:
         reasons.append(_items_phrase(regressed, "regressed"))
-    if errored:
-        reasons.append(_items_phrase(errored, "could not be checked (ERROR)"))
+    reasons += _error_phrases(errored)
     required = {b.number for b in manifest.batches if b.required}
     pending_required = [
         o
@@ -316,6 +315,37 @@ def decide(manifest: Manifest, outcomes: Sequence[ItemOutcome], policy: str) -> 
         if incomplete:
             reasons.append(_items_phrase(incomplete, ("is not DONE", "are not DONE")))
     return Verdict(policy, bool(reasons), tuple(reasons), ordered)
+
+
+#: How an item whose target did not resolve is named in the verdict (one item, several).
+_TARGET_PHRASES = {
+    ResolutionState.AMBIGUOUS: ("has an ambiguous target", "have an ambiguous target"),
+    ResolutionState.MISSING: (
+        "has a target that was not found",
+        "have targets that were not found",
+    ),
+    ResolutionState.ESCAPES: (
+        "has a target outside the rootdir",
+        "have targets outside the rootdir",
+    ),
+}
+
+
+def _error_phrases(errored: Sequence[ItemOutcome]) -> list[str]:
+    """What blocked, told apart: targets that did not resolve (by why), gates that were ERROR."""
+    phrases = []
+    for state, words in _TARGET_PHRASES.items():
+        unresolved = [o for o in errored if o.resolution.state is state]
+        if unresolved:
+            phrases.append(_items_phrase(unresolved, words))
+    unchecked = [o for o in errored if o.resolution.state not in _TARGET_PHRASES]
+    if unchecked:
+        gates = dict.fromkeys(
+            r.gate for o in unchecked for r in o.results if r.status is GateStatus.ERROR
+        )
+        what = f"{', '.join(gates)} ERROR" if gates else "ERROR"
+        phrases.append(_items_phrase(unchecked, f"could not be checked ({what})"))
+    return phrases
 
 
 def _items_phrase(outcomes: Sequence[ItemOutcome], what: str | tuple[str, str]) -> str:

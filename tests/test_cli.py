@@ -38,7 +38,10 @@ def test_validate_shared_fixture_warns_about_undeclared_items(tmp_path: Path):
     # Batch 1's six files do not exist in an empty rootdir: each is reported, with the search.
     missing = [line for line in lines if "error: item" in line]
     assert len(missing) == 6
-    assert "no folder named 'agent_orchestration'" in missing[0]
+    assert missing[0].endswith(
+        "PHASE7_EXECUTION_PLAN.md:30: error: item 1: no 'adapters.py' in the whole rootdir "
+        "(and no folder is named 'agent_orchestration') (searched: ./**/adapters.py)"
+    )
     assert lines[-1].endswith(
         "5 batches, 41 items (6 mapped, 0 resolved), 3 phases, 5 criteria; 6 errors, 2 warnings"
     )

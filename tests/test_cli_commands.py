@@ -239,6 +239,28 @@ def test_gate_blocked_is_exit_1_and_static_gates_need_no_coverage(project: Path)
     assert not any(line.startswith("1  ") for line in out.splitlines())  # -q: DONE hidden
 
 
+@pytest.mark.slow
+def test_gate_reads_the_targets_table_and_prints_the_fix_lines(project: Path):
+    # As pytest --phase7 does: [tool.phase7.targets] applies, and an ambiguous item gets its fix.
+    (project / "src" / "core" / "old").mkdir()
+    (project / "src" / "core" / "old" / "half.py").write_text(HALF)
+    code, out = run("gate", "--rootdir", str(project), "--gates", "ruff", "--coverage-file", "x")
+    assert code == EXIT_PROBLEMS
+    lines = out.splitlines()
+    fix = lines.index("to choose each target, add to pyproject.toml (keep the right path):")
+    assert lines[fix + 1 : fix + 3] == [
+        "  [tool.phase7.targets]",
+        '  2 = "src/core/half.py"  # or src/core/old/half.py',
+    ]
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text() + '\n[tool.phase7.targets]\n2 = "src/core/half.py"\n'
+    )
+    code, out = run("gate", "--rootdir", str(project), "--gates", "ruff", "--coverage-file", "x")
+    assert code == EXIT_OK, out
+    assert "to choose each target" not in out
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

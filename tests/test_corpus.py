@@ -70,6 +70,14 @@ REQUIRED = {
         "area-file-symlink-outside",
     ],
     "a module area mapped twice": ["module-area-mapped-twice"],
+    "bad [tool.phase7.targets] entries": [
+        "targets-unknown-item",
+        "targets-path-missing",
+        "targets-dotdot",
+        "targets-absolute",
+        "targets-symlink-outside",
+        "targets-phase7-toml",
+    ],
 }
 
 

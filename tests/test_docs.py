@@ -44,6 +44,18 @@ def test_readme_lists_every_option_with_its_three_names():
         assert f"`{option.ini}`" in README, option.ini
 
 
+def test_readme_options_table_shows_the_settings_defaults():
+    rows = {
+        cells[0].strip("`"): cells[-1]
+        for line in README.splitlines()
+        if line.startswith("| `")
+        for cells in [[cell.strip() for cell in line.strip("|").split("|")]]
+    }
+    for option in OPTIONS:
+        if option.default_text and not option.default_note:
+            assert rows[option.name].split()[0] == option.default_text, option.name
+
+
 def test_readme_documents_every_hook():
     hookspecs = (ROOT / "pytest_phase7" / "hookspecs.py").read_text(encoding="utf-8")
     for name in re.findall(r"^def (pytest_phase7_\w+)", hookspecs, flags=re.MULTILINE):

@@ -555,7 +555,58 @@ def test_no_coverage_plugin_is_an_error_end_to_end(pytester: pytest.Pytester) ->
         "--phase7", "--phase7-gates=coverage", "-p", "no:pytest_cov", "-p", "no:cacheprovider"
     )
     out = result.stdout.str()
-    assert "ERROR coverage: nothing measured coverage in this session (hint: keep pytest-cov" in out
+    assert (
+        "ERROR coverage: nothing measured coverage: pytest-cov is disabled (-p no:pytest_cov) "
+        "(hint: drop -p no:pytest_cov, or run under coverage run -m pytest)"
+    ) in out.splitlines()
+    assert result.ret == 1
+
+
+#: Runs pytest with phase7 but without pytest-cov, which this Python then cannot import.
+WITHOUT_PYTEST_COV = """
+import sys
+sys.modules["pytest_cov"] = None
+import pytest
+sys.exit(pytest.main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        (
+            WITHOUT_PYTEST_COV,
+            "nothing measured coverage: pytest-cov is not installed "
+            "(hint: pip install pytest-cov, or run under coverage run -m pytest)",
+        ),
+        (
+            "import sys, pytest\nsys.exit(pytest.main(sys.argv[1:]))\n",
+            "nothing measured coverage: pytest-cov is installed but not loaded "
+            "(PYTEST_DISABLE_PLUGIN_AUTOLOAD is set) "
+            "(hint: add -p pytest_cov, or run under coverage run -m pytest)",
+        ),
+    ],
+)
+def test_pytest_cov_not_installed_or_not_loaded_says_so(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, code: str, message: str
+) -> None:
+    phase7_project(pytester)
+    pytester.makepyfile(test_a="from core import a\n\n\ndef test_a():\n    assert a.X == 1\n")
+    pytester.makeini("[pytest]\npythonpath = .\n")
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    result = pytester.run(
+        sys.executable,
+        "-c",
+        code,
+        "-p",
+        "pytest_phase7.plugin",
+        "--phase7",
+        "--phase7-gates=coverage",
+        "-p",
+        "no:cacheprovider",
+    )
+    assert f"ERROR coverage: {message}" in result.stdout.lines
     assert result.ret == 1
 
 

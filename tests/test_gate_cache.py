@@ -12,7 +12,7 @@ from pytest_phase7.gates import cache as cache_module
 from pytest_phase7.gates.base import GateRequest, GateResult, GateRun, GateStatus
 from pytest_phase7.gates.cache import CachePolicy, cached_run, run_from_json, run_to_json
 from pytest_phase7.resolve import Target, TargetKind
-from pytest_phase7.settings import Settings
+from pytest_phase7.settings import ConfiguredTarget, Settings
 
 if TYPE_CHECKING:
     from pytest_phase7.engine import Engine
@@ -124,6 +124,7 @@ def test_report_only_settings_share_the_cached_result(repo: Path):
         "update_manifest": True,
         "gates": ("count",),
         "hourly_rate": 80.0,
+        "targets": (ConfiguredTarget(1, "target.py", "/elsewhere/pyproject.toml", 12),),
     }
     second = cached_run(gate, request_for(repo, **outputs), store, (), direct)
     assert gate.calls == 1

@@ -56,7 +56,9 @@ def never():
 """
 
 
-def project(tmp_path: Path, config: str = "", driver: str = DRIVER) -> Path:
+def project(
+    tmp_path: Path, config: str = "", driver: str = DRIVER, config_file: str = ".coveragerc"
+) -> Path:
     (tmp_path / "pkg").mkdir()
     (tmp_path / "pkg" / "__init__.py").write_text("")
     (tmp_path / "pkg" / "branchy.py").write_text(BRANCHY)
@@ -64,7 +66,7 @@ def project(tmp_path: Path, config: str = "", driver: str = DRIVER) -> Path:
     (tmp_path / "pkg" / "empty.py").write_text("# no statements\n")
     (tmp_path / "pkg" / "unimported.py").write_text("def f():\n    return 1\n")
     (tmp_path / "driver.py").write_text(driver)
-    (tmp_path / ".coveragerc").write_text(config)
+    (tmp_path / config_file).write_text(config)
     subprocess.run(
         [sys.executable, "-m", "coverage", "run", "driver.py"],
         cwd=tmp_path,
@@ -152,6 +154,30 @@ def test_branch_min_without_branch_data_is_error(tmp_path: Path):
     ]
     assert result.status is GateStatus.ERROR
     assert "branch coverage was not measured" in result.reason
+    assert result.hint == "set branch = true in [run] in .coveragerc, or pass --cov-branch"
+
+
+@pytest.mark.parametrize(
+    ("config_file", "config", "section"),
+    [
+        ("pyproject.toml", "[tool.coverage.run]\nbranch = false\n", "[tool.coverage.run]"),
+        ("setup.cfg", "[coverage:run]\nbranch = false\n", "[coverage:run]"),
+        ("tox.ini", "[coverage:run]\nbranch = false\n", "[coverage:run]"),
+        (".coveragerc", "[run]\nbranch = false\n", "[run]"),
+        ("README.txt", "", "[tool.coverage.run]"),  # no coverage config, a pyproject.toml
+    ],
+)
+def test_hints_name_the_file_and_section_coverage_reads(
+    tmp_path: Path, config_file: str, config: str, section: str
+):
+    if config_file == "README.txt":
+        (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n')
+    root = project(tmp_path, config, config_file=config_file)
+    where = f"{section} in {'pyproject.toml' if config_file == 'README.txt' else config_file}"
+    result = gate_run(root, [file_target("pkg/branchy.py")], branch_min=50.0)
+    assert result.results["pkg/branchy.py"].hint == (
+        f"set branch = true in {where}, or pass --cov-branch"
+    )
 
 
 def test_package_target_aggregates_like_coverage(tmp_path: Path):
@@ -176,6 +202,7 @@ def test_omitted_target_is_error(tmp_path: Path):
     result = gate_run(root, [file_target("pkg/other.py")]).results["pkg/other.py"]
     assert result.status is GateStatus.ERROR
     assert "omit/include" in result.reason
+    assert result.hint == "drop it from omit (or add it to include) in [report] in .coveragerc"
 
 
 def test_target_outside_measured_source_is_error(tmp_path: Path):
@@ -185,6 +212,9 @@ def test_target_outside_measured_source_is_error(tmp_path: Path):
     result = gate_run(root, [file_target("lib/thing.py")]).results["lib/thing.py"]
     assert result.status is GateStatus.ERROR
     assert "outside coverage's measured source" in result.reason
+    assert result.hint == (
+        "add it to --cov or to source in [run] in .coveragerc, or drop it from omit"
+    )
 
 
 def test_in_source_but_never_imported_is_zero(tmp_path: Path):

@@ -94,7 +94,7 @@ def test_errors_in_imported_non_targets_are_not_charged(project: Path) -> None:
     assert own == {"helper.py": 1}  # mypy follows the import and reports the helper's error
     assert run.results["user.py"].status is GateStatus.PASS
     assert run.results["user.py"].metric == 0
-    assert run.context[0].startswith("1 errors in non-target files (not charged): helper.py")
+    assert run.context[0].startswith("1 error in non-target files (not charged): helper.py")
 
 
 @pytest.mark.slow
@@ -255,7 +255,7 @@ def test_fake_records_are_charged_by_real_path(
     assert run.results["a.py"].details == ("a.py:1: m2", "a.py:3: m1  [misc]")
     assert run.results["b.py"].status is GateStatus.PASS
     assert run.context == (
-        "1 errors in non-target files (not charged): other.py",
+        "1 error in non-target files (not charged): other.py",
         "mypy: pyproject.toml: note: unused section",
     )
 

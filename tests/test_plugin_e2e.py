@@ -224,7 +224,7 @@ def test_coverage_cannot_measure_is_error_never_pass(
     assert f"ERROR coverage: {reason}" in out
     assert "hint:" in out
     assert result.ret == 1
-    assert "could not be checked (ERROR)" in out
+    assert "could not be checked (coverage ERROR)" in out
 
 
 def test_stop_early_is_partial(pytester: pytest.Pytester):

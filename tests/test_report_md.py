@@ -10,6 +10,7 @@ The golden files under ``tests/golden/`` are the output of a real run of the bun
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -379,6 +380,26 @@ def data_of(result: RunResult, **kwargs: Any) -> ReportData:
 
 
 # --- escaping ------------------------------------------------------------------------------
+
+
+def test_a_note_of_several_lines_is_a_code_block_no_path_can_close():
+    # The fix lines for ambiguous targets are copied as they are; a path is repo data, so a
+    # backtick run in it must not end the block early.
+    note = (
+        'to choose each target, add to pyproject.toml:\n  [tool.phase7.targets]\n  1 = "a```b.py"'
+    )
+    result = make_result(1, 1)
+    text = render_markdown(data_of(dataclasses.replace(result, notes=(note,))))
+    lines = text.splitlines()
+    start = lines.index("- to choose each target, add to pyproject.toml:")
+    assert lines[start + 1 : start + 5] == [
+        "  ````",
+        "    [tool.phase7.targets]",
+        '    1 = "a```b.py"',
+        "  ````",
+    ]
+    terminal = to_text(terminal_lines(data_of(dataclasses.replace(result, notes=(note,)))))
+    assert "\n  [tool.phase7.targets]\n" in terminal
 
 
 def test_untrusted_names_cannot_break_the_table_or_inject_html():

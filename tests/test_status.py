@@ -299,9 +299,37 @@ def test_policy_regression_blocks_on_regression_and_error_only():
     assert verdict.blocked
     assert verdict.reasons == (
         "1 item regressed (#1)",
-        "1 item could not be checked (ERROR) (#2)",
+        "1 item could not be checked (coverage ERROR) (#2)",
     )
     assert verdict.summary.startswith("phase7: merge BLOCKED (fail-on=regression): 1 item")
+
+
+def test_verdict_tells_unresolved_targets_from_gate_errors():
+    # Coverage ERROR on four items and two ambiguous targets: not "6 items could not be checked".
+    checked = outcomes(*[(None, results(E, P)) for _ in range(4)])
+    unresolved = [
+        derive_outcome(
+            Resolution(WorkItem(number=n, batch=1, file="x.py"), state, message="m"),
+            [],
+            BatchKind.TESTS,
+        )
+        for n, state in (
+            (5, ResolutionState.AMBIGUOUS),
+            (6, ResolutionState.AMBIGUOUS),
+            (7, ResolutionState.MISSING),
+            (8, ResolutionState.ESCAPES),
+        )
+    ]
+    mixed = outcomes((None, results(P, E)), (None, results(E, E)))
+    assert decide(manifest(), [*checked, *unresolved], "regression").reasons == (
+        "2 items have an ambiguous target (#5, #6)",
+        "1 item has a target that was not found (#7)",
+        "1 item has a target outside the rootdir (#8)",
+        "4 items could not be checked (coverage ERROR) (#1, #2, #3, #4)",
+    )
+    assert decide(manifest(), mixed, "regression").reasons == (
+        "2 items could not be checked (ruff, coverage ERROR) (#1, #2)",
+    )
 
 
 def test_policy_incomplete_blocks_unless_all_done():

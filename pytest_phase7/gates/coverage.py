@@ -58,6 +58,8 @@ from pytest_phase7.gates.tools import (
 )
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from coverage import Coverage, CoverageData
     from coverage.plugin import FileReporter
     from coverage.results import Analysis, Numbers
@@ -168,12 +170,13 @@ class CoverageGate:
             )
         analyses = self._analyse(cov, data, request)
         filtered = bool(cov.get_option("run:source") or cov.get_option("run:source_pkgs"))
+        run_section = config_section(cov, "run", request.rootdir)
 
         results: dict[str, GateResult] = {}
         for target in request.targets:
             numbers: list[Numbers] = []
             details: list[str] = []
-            problem = ""
+            problem = hint = ""
             for rel in target.files:
                 path = os.path.abspath(request.rootdir / rel)
                 figures = analyses.get(path)
@@ -182,10 +185,14 @@ class CoverageGate:
                     break
                 if figures is None:
                     problem = f"{rel} is left out of coverage's report by its omit/include settings"
+                    hint = "drop it from omit (or add it to include) in " + config_section(
+                        cov, "report", request.rootdir
+                    )
                     break
                 imported = measured.contains(path)
                 if not imported and filtered:
                     problem = f"{rel} is outside coverage's measured source"
+                    hint = f"add it to --cov or to source in {run_section}, or drop it from omit"
                     break
                 numbers.append(figures.numbers(precision))
                 if figures.missing:
@@ -197,7 +204,7 @@ class CoverageGate:
                     self.name,
                     GateStatus.ERROR,
                     reason=problem,
-                    hint="add the target to --cov / [coverage:run] source, or drop it from omit",
+                    hint=hint,
                 )
                 continue
             total = sum(numbers, Numbers(precision=precision))
@@ -208,6 +215,7 @@ class CoverageGate:
                 settings.branch_min,
                 branch_measured=branch_measured,
                 details=tuple(details),
+                branch_hint=f"set branch = true in {run_section}, or pass --cov-branch",
             )
         return GateRun(
             self.name,
@@ -310,6 +318,27 @@ class CoverageGate:
             return None  # coverage.py parses it itself, the slow way
         save_cached(store, path, spec, static)
         return static
+
+
+def config_section(cov: Coverage, section: str, rootdir: Path) -> str:
+    """Where this project configures coverage.py's ``[section]``, for hints.
+
+    ``[tool.coverage.run] in pyproject.toml``, ``[run] in .coveragerc``, ``[coverage:run] in
+    setup.cfg`` (or tox.ini), named after the file coverage.py itself read its settings from
+    (``config.config_file``); without one, the project's ``pyproject.toml`` if it has one, else
+    ``.coveragerc``.
+    """
+    used = getattr(cov.config, "config_file", None)
+    name = os.path.basename(used) if used else ""
+    if not name:
+        name = "pyproject.toml" if (rootdir / "pyproject.toml").is_file() else ".coveragerc"
+    if name == "pyproject.toml":
+        header = f"tool.coverage.{section}"
+    elif name in {"setup.cfg", "tox.ini"}:
+        header = f"coverage:{section}"
+    else:  # .coveragerc, .coveragerc.toml, or the file --cov-config / COVERAGE_RCFILE names
+        header = section
+    return f"[{header}] in {name}"
 
 
 def remapped(cov: Coverage, data: CoverageData) -> CoverageData:
@@ -422,6 +451,7 @@ def _judge(
     *,
     branch_measured: bool,
     details: tuple[str, ...],
+    branch_hint: str = "",
 ) -> GateResult:
     """PASS/FAIL exactly as coverage.py's fail_under would decide, at its precision."""
     from coverage.results import display_covered, should_fail_under  # noqa: PLC0415
@@ -452,7 +482,7 @@ def _judge(
                 display=shown,
                 threshold=coverage_min,
                 reason="branch_min is set but branch coverage was not measured",
-                hint="set [coverage:run] branch = true or pass --cov-branch",
+                hint=branch_hint,
                 details=details,
                 extra=tuple(extra),
             )

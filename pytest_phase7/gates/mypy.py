@@ -46,6 +46,7 @@ from pytest_phase7.gates.tools import (
     run_tool,
     tool_version,
 )
+from pytest_phase7.wording import counted
 
 if TYPE_CHECKING:
     from pytest_phase7.resolve import Target
@@ -220,7 +221,8 @@ class MypyGate:
             more = f" and {extra} more" if extra > 0 else ""
             context.insert(
                 0,
-                f"{sum(outside.values())} errors in non-target files (not charged): {named}{more}",
+                f"{counted(sum(outside.values()), 'error')} in non-target files (not charged): "
+                f"{named}{more}",
             )
         results = {t.ref: self._judge(t, rootdir, settings.mypy_max, errors, gone) for t in targets}
         return GateRun(
@@ -262,7 +264,7 @@ class MypyGate:
             metric=float(count),
             display=str(count),
             threshold=float(mypy_max),
-            reason=f"{count} errors > {mypy_max} allowed" if failed else "",
+            reason=f"{counted(count, 'error')} > {mypy_max} allowed" if failed else "",
             details=tuple(details),
         )
 

@@ -38,6 +38,7 @@ from pytest_phase7.gates.tools import (
     run_tool,
     tool_version,
 )
+from pytest_phase7.wording import counted
 
 if TYPE_CHECKING:
     from pytest_phase7.resolve import Target
@@ -232,7 +233,7 @@ class RuffGate:
             metric=float(count),
             display=str(count),
             threshold=float(ruff_max),
-            reason=f"{count} violations > {ruff_max} allowed" if failed else "",
+            reason=f"{counted(count, 'violation')} > {ruff_max} allowed" if failed else "",
             details=tuple(details),
         )
 
