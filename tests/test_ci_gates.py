@@ -27,6 +27,11 @@ import jsonschema
 import pytest
 import yaml
 
+if sys.version_info >= (3, 11):
+    import tomllib
+else:
+    import tomli as tomllib
+
 from pytest_phase7.report_json import schema
 from pytest_phase7.report_md import MARKER
 
@@ -158,11 +163,88 @@ def test_gitlab_template_and_pre_commit_hooks_parse():
     assert hook["entry"] == "phase7 validate"
     assert hook["language"] == "python"
     assert hook["pass_filenames"] is False
+    # pre-commit runs `pip install . --no-deps <tomli>`: the package alone, and what `validate`
+    # needs beyond the standard library (test_validate_imports_only_the_standard_library).
+    tomli = [dep for dep in project_dependencies() if dep.startswith("tomli")]
+    assert hook["additional_dependencies"] == ["--no-deps", *tomli]
     files = re.compile(hook["files"])
     assert files.search("PHASE7_EXECUTION_PLAN.md")
     assert files.search("docs/phase7.toml")
     assert files.search("src/pkg/mod.py")
     assert not files.search("README.md")
+
+
+def project_dependencies() -> list[str]:
+    with (ROOT / "pyproject.toml").open("rb") as handle:
+        return list(tomllib.load(handle)["project"]["dependencies"])
+
+
+#: Runs ``phase7 validate`` (its argv after the script name) as the hook's environment would:
+#: the package from the checkout, the standard library, tomli before 3.11, and no site-packages
+#: (``-S``), so an import of anything else fails; prints the non-standard modules it imported.
+VALIDATE_PROBE = """
+import json, sys
+root, extra, *argv = sys.argv[1:]
+sys.path[:0] = [root] + ([extra] if extra else [])
+from pytest_phase7.cli import main
+try:
+    code = main(argv)
+except SystemExit as exc:
+    code = exc.code
+found = {name.partition(".")[0] for name in sys.modules} - set(sys.stdlib_module_names)
+print(json.dumps({"code": code, "modules": sorted(found - {"__main__"})}))
+"""
+
+
+def validate_in_hook_environment(cwd: Path, *argv: str) -> dict[str, Any]:
+    extra = ""
+    if sys.version_info < (3, 11):
+        import tomli
+
+        extra = str(Path(tomli.__file__).parents[1])
+    proc = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", VALIDATE_PROBE, str(ROOT), extra, *argv],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return dict(json.loads(proc.stdout.splitlines()[-1]))
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["validate"], ["validate", "--help"], ["validate", "phase7.toml"]],
+    ids=["markdown plan", "help", "toml manifest"],
+)
+def test_validate_imports_only_the_standard_library(tmp_path: Path, argv: list[str]):
+    project = tmp_path / "tta"
+    shutil.copytree(ROOT / "examples" / "tta", project)
+    (project / "phase7.toml").write_text(
+        '[[batches]]\nnumber = 1\ntitle = "Unit Tests"\nitem_range = "1-1"\n\n'
+        '[[batches.items]]\nnumber = 1\npath = "src/tta/utils/validators.py"\n',
+        encoding="utf-8",
+    )
+    result = validate_in_hook_environment(project, *argv)
+    assert result["code"] == 0
+    light = {"pytest_phase7"} | ({"tomli"} if sys.version_info < (3, 11) else set())
+    assert set(result["modules"]) == light
+
+
+def test_warning_classes_still_are_pytest_warnings():
+    # errors.py defines them on first use, so that importing it does not import pytest.
+    from pytest_phase7 import errors
+    from pytest_phase7.errors import ManifestWarning, Phase7Warning
+
+    assert issubclass(ManifestWarning, Phase7Warning)
+    assert issubclass(Phase7Warning, pytest.PytestWarning)
+    assert errors.ManifestWarning is ManifestWarning
+    assert ManifestWarning.__qualname__ == "ManifestWarning"
+    assert ManifestWarning.__module__ == "pytest_phase7.errors"
+    with pytest.raises(AttributeError, match="has no attribute 'Nothing'"):
+        errors.Nothing  # noqa: B018
 
 
 def test_pre_commit_hook_entry_validates_the_example():
