@@ -32,6 +32,7 @@ if sys.version_info >= (3, 11):
 else:
     import tomli as tomllib
 
+from pytest_phase7 import __version__
 from pytest_phase7.report_json import schema
 from pytest_phase7.report_md import MARKER
 
@@ -171,6 +172,7 @@ def test_gitlab_template_and_pre_commit_hooks_parse():
     job = load(GITLAB)[".phase7"]
     # An exact Python release and Debian release (or a digest), never a moving tag like 3.12.
     assert re.fullmatch(r"python:\d+\.\d+\.\d+-[a-z]+(@sha256:[0-9a-f]{64})?", job["image"])
+    assert job["variables"]["PHASE7_PACKAGE"] == f"pytest-phase7=={__version__}"
     assert job["artifacts"]["when"] == "always"
     assert job["artifacts"]["paths"] == ["phase7-report.md", "phase7-report.json"]
     assert any("pytest --phase7" in line for line in job["script"])
