@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     class ManifestWarning(Phase7Warning):
         """A manifest problem that does not stop the run (e.g. declared items no batch covers)."""
 
+
 #: The warning classes, defined on first use by :func:`__getattr__`.
 _WARNINGS = ("Phase7Warning", "ManifestWarning")
 
