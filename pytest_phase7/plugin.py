@@ -27,9 +27,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     """Add the ``phase7`` option group; every option has an ini twin."""
     group = parser.getgroup("phase7", "Phase 7 quality gates (pytest-phase7)")
     for option in OPTIONS:
+        help_text = option.help.replace("%", "%%")  # argparse formats option help with %
         if option.flag:
             group.addoption(
-                option.cli, action="store_true", default=False, dest=option.dest, help=option.help
+                option.cli, action="store_true", default=False, dest=option.dest, help=help_text
             )
         else:
             group.addoption(
@@ -38,7 +39,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 default=None,
                 dest=option.dest,
                 metavar=option.metavar or None,
-                help=option.help,
+                help=help_text,
             )
         parser.addini(option.ini, help=option.help, type="string", default="")
 

@@ -369,3 +369,16 @@ def test_step_summary_needs_true_or_false(project: pytest.Pytester):
     result = run(project, "--phase7", "--phase7-step-summary=sometimes")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "--phase7-step-summary: expected true or false, got 'sometimes'" in result.stderr.str()
+
+
+def test_pytest_help_lists_every_option_and_ini_key(project: pytest.Pytester):
+    from pytest_phase7.settings import OPTIONS
+
+    result = run(project, "--help")
+    assert result.ret == 0, result.stderr.str()
+    text = result.stdout.str()
+    for option in OPTIONS:
+        assert option.cli in text, option.cli
+        assert f"  {option.ini} (" in text, option.ini
+    words = " ".join(text.split())
+    assert "(the 'from' of 5% -> 70%)" in words  # a % in a help text reaches the screen as is
