@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from test_security import dotted
 
 TESTS = Path(__file__).resolve().parent
 MODULES = sorted(
@@ -49,16 +50,6 @@ DURATION_ATTRIBUTES = {"seconds", "elapsed", "duration", "wall", "wall_time"}
 
 ORDERING = (ast.Lt, ast.LtE, ast.Gt, ast.GtE)
 FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
-
-
-def dotted(node: ast.expr) -> str:
-    """``time.monotonic`` for ``time.monotonic``, ``f`` for ``f`` ('' otherwise)."""
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        base = dotted(node.value)
-        return f"{base}.{node.attr}" if base else ""
-    return ""
 
 
 def is_approx(node: ast.expr) -> bool:
