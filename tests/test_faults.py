@@ -482,10 +482,12 @@ class ThreeToolsGate:
 
     def __init__(self, pids: Path) -> None:
         self.pids = pids
+        self.exits: list[int] = []  # each tool's exit status, once it has ended
 
     def run(self, request: GateRequest) -> GateRun:
         for _ in range(3):
-            run_tool([sys.executable, "-c", SLEEPY_TOOL, str(self.pids)], request.rootdir, 600)
+            argv = [sys.executable, "-c", SLEEPY_TOOL, str(self.pids)]
+            self.exits.append(run_tool(argv, request.rootdir, 600).returncode)
         return GateRun(self.name, {})
 
 
@@ -497,14 +499,15 @@ def test_closing_an_interrupted_run_kills_the_tools_a_gate_starts_next(
     plan = project / "PLAN.md"
     plan.write_text(PLAN, encoding="utf-8")
     manifest = load_manifest(plan)
-    engine = Engine(
-        Settings(), manifest, resolve_items(manifest, project), project, [ThreeToolsGate(pid_file)]
-    )
+    gate = ThreeToolsGate(pid_file)
+    engine = Engine(Settings(), manifest, resolve_items(manifest, project), project, [gate])
     engine.start()
     recorded_pids(pid_file, 1)
     engine.close()  # what pytest_unconfigure does after Ctrl-C
-    # The first tool was killed, and so were the two the gate started after it.
-    assert_all_dead(recorded_pids(pid_file, 3))
+    # The first tool was killed, and so were the two the gate started after it (each may die
+    # before it gets to record its pid, so their exit statuses tell).
+    assert gate.exits == [-signal.SIGKILL] * 3
+    assert_all_dead(recorded_pids(pid_file, 1))
     assert finished(pid_file) == []
 
 
