@@ -509,7 +509,7 @@ def _print_table(data: ReportData, args: argparse.Namespace, out: TextIO) -> Non
 
 def gate_command(args: argparse.Namespace, out: TextIO) -> int:
     """``phase7 gate``: the ``pytest --phase7`` table and files, from saved coverage data."""
-    from pytest_phase7.report import STEP_SUMMARY_ENV, write_reports  # noqa: PLC0415
+    from pytest_phase7.report import step_summary_path, write_reports  # noqa: PLC0415
     from pytest_phase7.writeback import WriteBackError, update_manifest  # noqa: PLC0415
 
     result, data, settings = run_gates(args)
@@ -522,13 +522,12 @@ def gate_command(args: argparse.Namespace, out: TextIO) -> int:
             return None
         return ((Path.cwd() if given else rootdir) / value).resolve()
 
-    summary = os.environ.get(STEP_SUMMARY_ENV, "")
     try:
         write_reports(
             data,
             md_path=where(settings.md, args.md),
             json_path=where(settings.json, args.json),
-            step_summary=Path(summary) if summary else None,
+            step_summary=step_summary_path(settings.step_summary),
         )
     except OSError as exc:
         out.write(f"phase7: cannot write the report: {exc}\n")

@@ -6,7 +6,20 @@ plugin can turn it into a usage error instead of a traceback.
 
 from __future__ import annotations
 
-import pytest
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pytest
+
+    class Phase7Warning(pytest.PytestWarning):
+        """Base of pytest-phase7's warnings."""
+
+    class ManifestWarning(Phase7Warning):
+        """A manifest problem that does not stop the run (e.g. declared items no batch covers)."""
+
+
+#: The warning classes, defined on first use by :func:`__getattr__`.
+_WARNINGS = ("Phase7Warning", "ManifestWarning")
 
 
 class Phase7Error(Exception):
@@ -36,9 +49,26 @@ class ConfigError(Phase7Error):
     """A phase7 setting (CLI, ini or ``[tool.phase7]``) has a bad value."""
 
 
-class Phase7Warning(pytest.PytestWarning):
-    """Base of pytest-phase7's warnings."""
+def __getattr__(name: str) -> type[Warning]:
+    """Define the warning classes when first asked for (PEP 562).
 
+    They subclass pytest's ``PytestWarning``, but the ``phase7`` command imports this module
+    where pytest may not be installed (the pre-commit hook installs pytest-phase7 without its
+    dependencies): ``import pytest`` waits until a warning class is used.
+    """
+    if name not in _WARNINGS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import pytest  # noqa: PLC0415
 
-class ManifestWarning(Phase7Warning):
-    """A manifest problem that does not stop the run (e.g. declared items no batch covers)."""
+    class Phase7Warning(pytest.PytestWarning):
+        """Base of pytest-phase7's warnings."""
+
+    class ManifestWarning(Phase7Warning):
+        """A manifest problem that does not stop the run (e.g. declared items no batch covers)."""
+
+    defined: dict[str, type[Warning]] = {}
+    for cls in (Phase7Warning, ManifestWarning):
+        cls.__qualname__ = cls.__name__
+        defined[cls.__name__] = cls
+    globals().update(defined)
+    return defined[name]

@@ -945,6 +945,16 @@ def use_color(choice: str, isatty: bool, environ: Mapping[str, str] | None = Non
 STEP_SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
 
 
+def step_summary_path(enabled: bool) -> Path | None:
+    """The job summary file to append the report to, if any.
+
+    ``$GITHUB_STEP_SUMMARY`` when it is set, unless the ``step_summary`` setting (``enabled``) is
+    off.
+    """
+    value = os.environ.get(STEP_SUMMARY_ENV, "")
+    return Path(value) if enabled and value else None
+
+
 def write_reports(
     data: ReportData,
     *,

@@ -111,13 +111,11 @@ def write_outputs(config: pytest.Config, engine: Engine, result: RunResult) -> N
 
     The updated baseline; the JSON and Markdown reports (each replaced atomically, so concurrent
     runs never leave a torn file); the Markdown appended to ``$GITHUB_STEP_SUMMARY`` when that is
-    set; the derived statuses written back into the plan, except after a partial or ERROR-only
-    run unless forced (:mod:`pytest_phase7.writeback`).
+    set and the ``step_summary`` setting is on; the derived statuses written back into the plan,
+    except after a partial or ERROR-only run unless forced (:mod:`pytest_phase7.writeback`).
     """
-    import os  # noqa: PLC0415 - session.py's imports are not this function's to change
-
     from pytest_phase7.baseline import updated_baseline, write_baseline  # noqa: PLC0415
-    from pytest_phase7.report import STEP_SUMMARY_ENV, report_data, write_reports  # noqa: PLC0415
+    from pytest_phase7.report import report_data, step_summary_path, write_reports  # noqa: PLC0415
 
     settings = engine.settings
     history = _output_path(config, settings.history, "phase7_history")
@@ -137,7 +135,7 @@ def write_outputs(config: pytest.Config, engine: Engine, result: RunResult) -> N
             raise pytest.UsageError(f"phase7: cannot write baseline {path}: {exc}") from None
     md_path = _output_path(config, settings.md, "phase7_md")
     json_path = _output_path(config, settings.json, "phase7_json")
-    summary = os.environ.get(STEP_SUMMARY_ENV, "")
+    summary = step_summary_path(settings.step_summary)
     if md_path or json_path or summary:
         sections = [
             section
@@ -150,7 +148,7 @@ def write_outputs(config: pytest.Config, engine: Engine, result: RunResult) -> N
                 data,
                 md_path=md_path,
                 json_path=json_path,
-                step_summary=Path(summary) if summary else None,
+                step_summary=summary,
             )
         except OSError as exc:
             raise pytest.UsageError(f"phase7: cannot write the report: {exc}") from None

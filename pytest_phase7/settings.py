@@ -53,6 +53,7 @@ class Settings:
     baseline_update: bool = False
     md: str | None = None
     json: str | None = None
+    step_summary: bool = True
     update_manifest: bool = False
     update_manifest_force: bool = False
     changed_since: str | None = None
@@ -280,6 +281,13 @@ OPTIONS: tuple[Option, ...] = (
     Option("baseline_update", _bool, "write the baseline file from this run", flag=True),
     Option("md", _text, "write the Markdown report here", metavar="PATH"),
     Option("json", _text, "write the JSON report here", metavar="PATH"),
+    Option(
+        "step_summary",
+        _bool,
+        "append the Markdown report to $GITHUB_STEP_SUMMARY when that is set: true (default) "
+        "or false",
+        metavar="BOOL",
+    ),
     Option("update_manifest", _bool, "write derived statuses back into the plan", flag=True),
     Option(
         "update_manifest_force",

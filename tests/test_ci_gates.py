@@ -27,6 +27,12 @@ import jsonschema
 import pytest
 import yaml
 
+if sys.version_info >= (3, 11):
+    import tomllib
+else:
+    import tomli as tomllib
+
+from pytest_phase7 import __version__
 from pytest_phase7.report_json import schema
 from pytest_phase7.report_md import MARKER
 
@@ -85,7 +91,7 @@ class Action:
 
     def __init__(self, inputs: Mapping[str, str], github: Mapping[str, Any]) -> None:
         self.spec = load(ACTION)
-        context: dict[str, Any] = {"github": dict(github)}
+        context: dict[str, Any] = {"github": {"action_path": str(ACTION.parent), **github}}
         defaults = {
             name: substitute(str(spec.get("default", "")), context)
             for name, spec in self.spec["inputs"].items()
@@ -143,13 +149,30 @@ def test_action_is_a_composite_whose_scripts_never_interpolate_expressions():
         assert step["shell"] == "bash"
         assert "${{" not in step["run"], step["name"]  # expressions only via env:
     uses = [step["uses"] for step in steps if "uses" in step]
-    assert uses == ["actions/upload-artifact@v4"]
-    assert spec["outputs"]["exit-code"]["value"] == "${{ steps.gate.outputs.exit-code }}"
+    assert uses == ["actions/upload-artifact@bbbca2ddaa5d8feaa63e36b76fdaad77386f024f"]
+    for name, spec_ in spec["outputs"].items():
+        assert spec_["value"] == f"${{{{ steps.gate.outputs.{name} }}}}", name
     assert set(spec["inputs"]) >= {"pytest-args", "comment", "mode", "pr-number", "github-token"}
+
+
+#: ``uses: owner/repo@<full commit SHA> # vX.Y.Z``: a tag can be moved, a commit cannot.
+PINNED = re.compile(r"uses: [\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$")
+
+
+@pytest.mark.parametrize("path", [ACTION, ROOT / "gates" / "README.md"], ids=lambda p: p.name)
+def test_third_party_actions_are_pinned_by_commit_with_their_version(path: Path):
+    lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
+    uses = [line.removeprefix("- ") for line in lines if re.match(r"(- )?uses: ", line)]
+    third_party = [line for line in uses if "/pytest-phase7/" not in line]
+    assert third_party
+    assert [line for line in third_party if not PINNED.match(line)] == []
 
 
 def test_gitlab_template_and_pre_commit_hooks_parse():
     job = load(GITLAB)[".phase7"]
+    # An exact Python release and Debian release (or a digest), never a moving tag like 3.12.
+    assert re.fullmatch(r"python:\d+\.\d+\.\d+-[a-z]+(@sha256:[0-9a-f]{64})?", job["image"])
+    assert job["variables"]["PHASE7_PACKAGE"] == f"pytest-phase7=={__version__}"
     assert job["artifacts"]["when"] == "always"
     assert job["artifacts"]["paths"] == ["phase7-report.md", "phase7-report.json"]
     assert any("pytest --phase7" in line for line in job["script"])
@@ -158,11 +181,88 @@ def test_gitlab_template_and_pre_commit_hooks_parse():
     assert hook["entry"] == "phase7 validate"
     assert hook["language"] == "python"
     assert hook["pass_filenames"] is False
+    # pre-commit runs `pip install . --no-deps <tomli>`: the package alone, and what `validate`
+    # needs beyond the standard library (test_validate_imports_only_the_standard_library).
+    tomli = [dep for dep in project_dependencies() if dep.startswith("tomli")]
+    assert hook["additional_dependencies"] == ["--no-deps", *tomli]
     files = re.compile(hook["files"])
     assert files.search("PHASE7_EXECUTION_PLAN.md")
     assert files.search("docs/phase7.toml")
     assert files.search("src/pkg/mod.py")
     assert not files.search("README.md")
+
+
+def project_dependencies() -> list[str]:
+    with (ROOT / "pyproject.toml").open("rb") as handle:
+        return list(tomllib.load(handle)["project"]["dependencies"])
+
+
+#: Runs ``phase7 validate`` (its argv after the script name) as the hook's environment would:
+#: the package from the checkout, the standard library, tomli before 3.11, and no site-packages
+#: (``-S``), so an import of anything else fails; prints the non-standard modules it imported.
+VALIDATE_PROBE = """
+import json, sys
+root, extra, *argv = sys.argv[1:]
+sys.path[:0] = [root] + ([extra] if extra else [])
+from pytest_phase7.cli import main
+try:
+    code = main(argv)
+except SystemExit as exc:
+    code = exc.code
+found = {name.partition(".")[0] for name in sys.modules} - set(sys.stdlib_module_names)
+print(json.dumps({"code": code, "modules": sorted(found - {"__main__"})}))
+"""
+
+
+def validate_in_hook_environment(cwd: Path, *argv: str) -> dict[str, Any]:
+    extra = ""
+    if sys.version_info < (3, 11):
+        import tomli
+
+        extra = str(Path(tomli.__file__).parents[1])
+    proc = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", VALIDATE_PROBE, str(ROOT), extra, *argv],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return dict(json.loads(proc.stdout.splitlines()[-1]))
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["validate"], ["validate", "--help"], ["validate", "phase7.toml"]],
+    ids=["markdown plan", "help", "toml manifest"],
+)
+def test_validate_imports_only_the_standard_library(tmp_path: Path, argv: list[str]):
+    project = tmp_path / "tta"
+    shutil.copytree(ROOT / "examples" / "tta", project)
+    (project / "phase7.toml").write_text(
+        '[[batches]]\nnumber = 1\ntitle = "Unit Tests"\nitem_range = "1-1"\n\n'
+        '[[batches.items]]\nnumber = 1\npath = "src/tta/utils/validators.py"\n',
+        encoding="utf-8",
+    )
+    result = validate_in_hook_environment(project, *argv)
+    assert result["code"] == 0
+    light = {"pytest_phase7"} | ({"tomli"} if sys.version_info < (3, 11) else set())
+    assert set(result["modules"]) == light
+
+
+def test_warning_classes_still_are_pytest_warnings():
+    # errors.py defines them on first use, so that importing it does not import pytest.
+    from pytest_phase7 import errors
+    from pytest_phase7.errors import ManifestWarning, Phase7Warning
+
+    assert issubclass(ManifestWarning, Phase7Warning)
+    assert issubclass(Phase7Warning, pytest.PytestWarning)
+    assert errors.ManifestWarning is ManifestWarning
+    assert ManifestWarning.__qualname__ == "ManifestWarning"
+    assert ManifestWarning.__module__ == "pytest_phase7.errors"
+    with pytest.raises(AttributeError, match="has no attribute 'Nothing'"):
+        errors.Nothing  # noqa: B018
 
 
 def test_pre_commit_hook_entry_validates_the_example():
@@ -253,6 +353,14 @@ def tools_dir(tmp_path: Path, *names: str) -> Path:
     return tools
 
 
+def outputs(tmp_path: Path) -> dict[str, str]:
+    """What the steps wrote to ``$GITHUB_OUTPUT`` (``key=value`` lines, each key once)."""
+    lines = (tmp_path / "output").read_text(encoding="utf-8").splitlines()
+    pairs = [line.split("=", 1) for line in lines]
+    assert len({key for key, _ in pairs}) == len(pairs), lines
+    return dict(pairs)
+
+
 PULL_REQUEST = {
     "event": {"pull_request": {"number": 7, "head": {"repo": {"full_name": "acme/widgets"}}}},
     "token": "t0ken",
@@ -274,7 +382,19 @@ def test_action_runs_the_gate_and_appends_the_step_summary(tmp_path: Path, repo:
     gate = ran["Run pytest --phase7"]
     assert gate.returncode == 0, gate.stdout + gate.stderr
     assert "Phase 7 status" in gate.stdout
-    assert (tmp_path / "output").read_text() == "exit-code=0\n"
+    assert outputs(tmp_path) == {
+        "exit-code": "0",
+        "verdict": "ok",
+        "summary": "phase7: OK (fail-on=regression): 1 DONE, 1 QUEUED",
+        "items": "2",
+        "done": "1",
+        "in-progress": "0",
+        "queued": "1",
+        "failed": "0",
+        "tests-failed": "0",
+        "json-report": str(repo / "phase7-report.json"),
+        "md-report": str(repo / "phase7-report.md"),
+    }
     summary = (tmp_path / "summary.md").read_text(encoding="utf-8")
     md = (repo / "phase7-report.md").read_text(encoding="utf-8")
     assert summary == "## Earlier step\n\n" + md
@@ -310,7 +430,14 @@ def test_action_fails_with_pytests_status_and_still_reports(tmp_path: Path, repo
     names = [name for name, _ in ran]
     assert names == ["Run pytest --phase7", "Update the sticky PR comment"]  # always() ran it
     assert ran[0][1].returncode == 1
-    assert (tmp_path / "output").read_text() == "exit-code=1\n"
+    out = outputs(tmp_path)
+    assert (out["exit-code"], out["verdict"], out["done"], out["queued"]) == (
+        "1",
+        "blocked",
+        "1",
+        "1",
+    )
+    assert out["summary"] == "phase7: merge BLOCKED (fail-on=incomplete): 1 item is not DONE (#2)"
     assert "\u274c **Merge blocked** (fail-on=incomplete)" in (tmp_path / "summary.md").read_text()
 
 
@@ -323,17 +450,137 @@ def test_action_says_so_in_the_summary_when_pytest_cannot_start(tmp_path: Path, 
     )
     ((_, gate),) = action.run(env, repo)
     assert gate.returncode == 4  # pytest's usage error
+    out = outputs(tmp_path)
+    assert (out["exit-code"], out["verdict"], out["json-report"], out["md-report"]) == (
+        "4",
+        "error",
+        "",
+        "",
+    )
+    assert out["done"] == out["summary"] == ""
     assert (tmp_path / "summary.md").read_text(encoding="utf-8") == (
         "## Earlier step\n### Phase 7\n\n\u274c pytest --phase7 exited with status 4 before "
         "writing its report; see the job log.\n"
     )
 
 
-FAKE_GH = """#!/bin/sh
-printf '%s\\n' "$*" >> "$FAKE_GH_LOG"
-case "$*" in
-  *--paginate*) printf '%b' "$FAKE_GH_IDS" ;;
-esac
+#: ``gh api`` as far as the comment step uses it, against comments given as JSON. ``--jq`` runs
+#: the step's real filter (jq's own implementation, as gh's gojq would). ``api user`` answers
+#: FAKE_GH_LOGIN, or fails with 403 as it does for the workflow's GITHUB_TOKEN when that is empty.
+@pytest.mark.slow
+def test_action_step_summary_false_leaves_the_job_summary_alone(tmp_path: Path, repo: Path):
+    env = runner_env(tmp_path, tools_dir(tmp_path, "rm"))
+    for args in ("--phase7-gates=coverage", "--phase7-coverage-min=150"):  # a report, and none
+        action = Action(
+            {
+                "install": "false",
+                "step-summary": "false",
+                "pytest-args": f"{args} -p no:cacheprovider",
+            },
+            PULL_REQUEST,
+        )
+        action.run(env, repo)
+        assert (tmp_path / "summary.md").read_text(encoding="utf-8") == "## Earlier step\n"
+    assert (repo / "phase7-report.md").is_file() is False  # the second run wrote none
+
+
+def test_action_step_summary_must_be_true_or_false(tmp_path: Path, repo: Path):
+    env = runner_env(tmp_path, tools_dir(tmp_path, "rm"))
+    action = Action({"install": "false", "step-summary": "no"}, PULL_REQUEST)
+    ((_, gate),) = action.run(env, repo)
+    assert gate.returncode == 2
+    assert gate.stderr == "phase7: step-summary must be true or false, got 'no'\n"
+    assert (tmp_path / "output").read_text() == ""
+
+
+#: A ``python`` that records its arguments instead of running pip.
+FAKE_PYTHON = """#!/bin/sh
+printf '%s\\n' "$@" > "$FAKE_PYTHON_LOG"
+"""
+
+
+def install(tmp_path: Path, inputs: Mapping[str, str], action_path: Path = ACTION.parent):
+    python = tmp_path / "fake-python"
+    python.write_text(FAKE_PYTHON, encoding="utf-8")
+    python.chmod(0o755)
+    log = tmp_path / "python.log"
+    env = runner_env(tmp_path, tools_dir(tmp_path)) | {"FAKE_PYTHON_LOG": str(log)}
+    action = Action({"python": str(python), **inputs}, {"action_path": str(action_path)})
+    work = tmp_path / "repo"
+    work.mkdir(exist_ok=True)
+    ((_, proc),) = action.run(env, work, only="Install pytest-phase7")
+    argv = log.read_text(encoding="utf-8").splitlines() if log.exists() else []
+    return proc, argv
+
+
+def test_action_installs_the_plugin_at_its_own_ref_by_default(tmp_path: Path):
+    proc, argv = install(tmp_path, {})
+    assert proc.returncode == 0, proc.stderr
+    assert argv == ["-m", "pip", "install", "--disable-pip-version-check", "--quiet", str(ROOT)]
+
+
+def test_action_installs_a_given_package_instead(tmp_path: Path):
+    proc, argv = install(tmp_path, {"package": "pytest-phase7==0.1.0"})
+    assert proc.returncode == 0, proc.stderr
+    assert argv[-1] == "pytest-phase7==0.1.0"
+
+
+def test_action_copied_without_its_repository_says_to_set_package(tmp_path: Path):
+    copied = tmp_path / "elsewhere" / ".github" / "actions" / "phase7"
+    copied.mkdir(parents=True)
+    proc, argv = install(tmp_path, {}, action_path=copied)
+    assert proc.returncode == 1
+    assert proc.stderr == (
+        f"phase7: no pytest-phase7 checkout around the action at {copied}; set package, "
+        "e.g. package: pytest-phase7==0.1.0\n"
+    )
+    assert argv == []
+
+
+FAKE_GH = """#!{python}
+import json, os, sys
+
+import jq
+
+args = sys.argv[1:]
+with open(os.environ["FAKE_GH_LOG"], "a", encoding="utf-8") as log:
+    log.write(" ".join(args) + "\\n")
+assert args[0] == "api", args
+method, path, query, paginate, rest = "GET", None, None, False, iter(args[1:])
+for arg in rest:
+    if arg == "--paginate":
+        paginate = True
+    elif arg in ("--method", "-X"):
+        method = next(rest)
+    elif arg == "--jq":
+        query = next(rest)
+    elif arg in ("-F", "-f"):
+        next(rest)
+    else:
+        path = arg
+
+
+def reply(value):
+    if query is None:
+        print(json.dumps(value))
+        return
+    for out in jq.compile(query).input_value(value).all():
+        print(out if isinstance(out, str) else json.dumps(out))
+
+
+if path == "user":
+    login = os.environ.get("FAKE_GH_LOGIN", "")
+    if not login:
+        print("gh: Resource not accessible by integration (HTTP 403)", file=sys.stderr)
+        sys.exit(1)
+    reply({{"login": login}})
+elif method == "GET" and path.endswith("/comments"):
+    comments = json.loads(os.environ.get("FAKE_GH_COMMENTS", "[]"))
+    pages = [comments[i : i + 2] for i in range(0, len(comments), 2)] or [[]]
+    for page in pages if paginate else pages[:1]:
+        reply(page)
+else:
+    reply({{"id": 1}})
 """
 
 
@@ -342,9 +589,16 @@ def fake_gh(tmp_path: Path) -> Path:
     tools = tmp_path / "tools"
     tools.mkdir(exist_ok=True)
     gh = tools / "gh"
-    gh.write_text(FAKE_GH, encoding="utf-8")
+    gh.write_text(FAKE_GH.format(python=sys.executable), encoding="utf-8")
     gh.chmod(0o755)
     return tools
+
+
+def pr_comment(number: int, login: str, body: str) -> dict[str, Any]:
+    return {"id": number, "user": {"login": login}, "body": body}
+
+
+BOT = "github-actions[bot]"
 
 
 def comment(
@@ -352,36 +606,102 @@ def comment(
     tools: Path,
     inputs: Mapping[str, str],
     github: Mapping[str, Any] = PULL_REQUEST,
-    ids: str = "",
+    comments: list[dict[str, Any]] | None = None,
+    login: str = "",
 ) -> tuple[subprocess.CompletedProcess[str], list[str]]:
     work = tmp_path / "work"
     work.mkdir(exist_ok=True)
     (work / "phase7-report.md").write_text(MARKER + "\nreport\n", encoding="utf-8")
     env = runner_env(tmp_path, tools)
-    env |= {"FAKE_GH_LOG": str(tmp_path / "gh.log"), "FAKE_GH_IDS": ids}
+    env |= {
+        "FAKE_GH_LOG": str(tmp_path / "gh.log"),
+        "FAKE_GH_COMMENTS": json.dumps(comments or []),
+        "FAKE_GH_LOGIN": login,
+    }
     (tmp_path / "gh.log").write_text("")
     action = Action({"comment": "true", **inputs}, github)
     ((_, proc),) = action.run(env, work, only="Update the sticky PR comment")
     return proc, (tmp_path / "gh.log").read_text().splitlines()
 
 
-def test_sticky_comment_is_updated_when_found_by_its_marker(tmp_path: Path, fake_gh: Path):
-    proc, calls = comment(tmp_path, fake_gh, {}, ids="4242\\n99\\n")
+def patched(calls: list[str]) -> list[str]:
+    return [call.split()[3].rsplit("/", 1)[1] for call in calls if "--method PATCH" in call]
+
+
+def test_sticky_comment_is_the_first_one_by_the_workflow_token(tmp_path: Path, fake_gh: Path):
+    comments = [
+        pr_comment(11, "someone", "LGTM"),
+        pr_comment(4242, BOT, MARKER + "\nold report"),
+        pr_comment(99, BOT, MARKER + "\nolder report"),
+    ]
+    proc, calls = comment(tmp_path, fake_gh, {}, comments=comments)
     assert proc.returncode == 0, proc.stderr
-    assert calls[0] == (
-        "api --paginate repos/acme/widgets/issues/7/comments --jq "
-        f'.[] | select(.body | startswith("{MARKER}")) | .id'
-    )
+    assert calls[0] == "api user --jq .login"  # 403 for the GITHUB_TOKEN: falls back to the bot
     assert calls[1] == (
+        "api --paginate repos/acme/widgets/issues/7/comments --jq "
+        f'.[] | select(.user.login == "{BOT}" and (.body | startswith("{MARKER}"))) | .id'
+    )
+    assert calls[2] == (
         "api --method PATCH repos/acme/widgets/issues/comments/4242 -F body=@phase7-report.md"
     )
-    assert proc.stdout == "phase7: updated the report comment 4242 on pull request 7\n"
+    assert proc.stdout.splitlines() == [
+        f"phase7: the token cannot look up its user: the report comment is the one by {BOT}",
+        "phase7: updated the report comment 4242 on pull request 7",
+    ]
+
+
+def test_a_marker_comment_by_someone_else_is_never_updated(tmp_path: Path, fake_gh: Path):
+    # A pull request's author posts the marker first, hoping to get their comment updated (and
+    # to edit it back to a fake "OK" later), or to make the step fail on a 403.
+    impostor = pr_comment(5, "eve", MARKER + "\n## Phase 7 status: all OK")
+    proc, calls = comment(tmp_path, fake_gh, {}, comments=[impostor])
+    assert proc.returncode == 0, proc.stderr
+    assert patched(calls) == []
+    assert calls[-1] == (
+        "api --method POST repos/acme/widgets/issues/7/comments -F body=@phase7-report.md"
+    )
+    proc, calls = comment(
+        tmp_path, fake_gh, {}, comments=[impostor, pr_comment(6, BOT, MARKER + "\nreport")]
+    )
+    assert patched(calls) == ["6"]
+
+
+def test_a_personal_token_updates_its_own_users_comment(tmp_path: Path, fake_gh: Path):
+    comments = [
+        pr_comment(5, "eve", MARKER),
+        pr_comment(6, BOT, MARKER + "\nan earlier workflow's report"),
+        pr_comment(7, "release-bot", "unrelated"),
+        pr_comment(8, "release-bot", MARKER + "\nold"),
+    ]
+    proc, calls = comment(tmp_path, fake_gh, {}, comments=comments, login="release-bot")
+    assert proc.returncode == 0, proc.stderr
+    assert calls[0] == "api user --jq .login"
+    assert patched(calls) == ["8"]
+    assert proc.stdout == "phase7: updated the report comment 8 on pull request 7\n"
+
+
+def test_comment_author_input_names_an_app_token_s_bot(tmp_path: Path, fake_gh: Path):
+    comments = [pr_comment(5, BOT, MARKER), pr_comment(9, "my-app[bot]", MARKER)]
+    proc, calls = comment(tmp_path, fake_gh, {"comment-author": "my-app[bot]"}, comments=comments)
+    assert proc.returncode == 0, proc.stderr
+    assert not any(call.startswith("api user") for call in calls)
+    assert patched(calls) == ["9"]
+
+
+@pytest.mark.parametrize(
+    "author", ['x") or true | .id, ("', "eve bot", "-x", "[bot]", "a[bot][bot]", "é"]
+)
+def test_comment_author_must_be_a_login(tmp_path: Path, fake_gh: Path, author: str):
+    proc, calls = comment(tmp_path, fake_gh, {"comment-author": author})
+    assert proc.returncode == 1
+    assert proc.stderr == f"phase7: comment-author must be a GitHub login, got '{author}'\n"
+    assert calls == []
 
 
 def test_sticky_comment_is_created_when_none_exists(tmp_path: Path, fake_gh: Path):
     proc, calls = comment(tmp_path, fake_gh, {})
     assert proc.returncode == 0, proc.stderr
-    assert calls[1] == (
+    assert calls[-1] == (
         "api --method POST repos/acme/widgets/issues/7/comments -F body=@phase7-report.md"
     )
 
@@ -423,14 +743,16 @@ def test_comment_needs_a_pull_request_number(
 
 
 class FakeGitLab(http.server.BaseHTTPRequestHandler):
-    """Merge-request notes API: GET lists ``notes``, POST/PUT are recorded."""
+    """Merge-request notes API: GET lists ``notes``, POST/PUT are recorded; ``/user`` is ``user``
+    (403 when it is None)."""
 
     notes: ClassVar[list[dict[str, Any]]] = []
     calls: ClassVar[list[tuple[str, str, Any]]] = []
+    user: ClassVar[dict[str, Any] | None] = None
 
-    def _reply(self, body: Any) -> None:
+    def _reply(self, body: Any, status: int = 200) -> None:
         data = json.dumps(body).encode()
-        self.send_response(200)
+        self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
@@ -438,6 +760,12 @@ class FakeGitLab(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         self.calls.append(("GET", self.path, self.headers["PRIVATE-TOKEN"]))
+        if self.path == "/api/v4/user":
+            if self.user is None:
+                self._reply({"message": "403 Forbidden"}, status=403)
+            else:
+                self._reply(self.user)
+            return
         query = parse_qs(urlsplit(self.path).query)
         page, size = int(query["page"][0]), int(query["per_page"][0])
         self._reply(self.notes[(page - 1) * size : page * size])
@@ -455,12 +783,22 @@ class FakeGitLab(http.server.BaseHTTPRequestHandler):
         pass
 
 
+#: The project access token's bot user, and notes by it and by a person.
+GITLAB_BOT = {"id": 77, "username": "project_42_bot_1"}
+EVE = {"id": 5, "username": "eve"}
+
+
+def note(number: int, author: dict[str, Any], body: str) -> dict[str, Any]:
+    return {"id": number, "author": author, "body": body, "system": False}
+
+
 @pytest.fixture
 def gitlab() -> Iterator[str]:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FakeGitLab)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     FakeGitLab.calls = []
+    FakeGitLab.user = GITLAB_BOT
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}/api/v4"
     finally:
@@ -495,24 +833,43 @@ def after_script(tmp_path: Path, api: str, **variables: str) -> subprocess.Compl
 
 
 def test_gitlab_note_is_created_then_updated(tmp_path: Path, gitlab: str):
-    FakeGitLab.notes = [{"id": 3, "body": "LGTM"}]
+    FakeGitLab.notes = [note(3, EVE, "LGTM")]
     proc = after_script(tmp_path, gitlab)
     assert proc.returncode == 0, proc.stderr
-    assert FakeGitLab.calls[0] == (
-        "GET",
-        "/api/v4/projects/42/merge_requests/5/notes?per_page=100&page=1",
-        "glpat-x",
-    )
+    assert FakeGitLab.calls[:2] == [
+        ("GET", "/api/v4/user", "glpat-x"),
+        ("GET", "/api/v4/projects/42/merge_requests/5/notes?per_page=100&page=1", "glpat-x"),
+    ]
     assert FakeGitLab.calls[-1] == (
         "POST",
         "/api/v4/projects/42/merge_requests/5/notes",
         {"body": MARKER + "\nreport\n"},
     )
-    FakeGitLab.notes = [{"id": 3, "body": "LGTM"}, {"id": 8, "body": MARKER + "\nold"}]
+    FakeGitLab.notes = [note(3, EVE, "LGTM"), note(8, GITLAB_BOT, MARKER + "\nold")]
     FakeGitLab.calls = []
     proc = after_script(tmp_path, gitlab)
     assert proc.stdout == "phase7: updated the report note 8\n"
     assert FakeGitLab.calls[-1][:2] == ("PUT", "/api/v4/projects/42/merge_requests/5/notes/8")
+
+
+def test_gitlab_note_by_someone_else_with_the_marker_is_never_updated(tmp_path: Path, gitlab: str):
+    FakeGitLab.notes = [note(4, EVE, MARKER + "\nall OK"), note(6, GITLAB_BOT, "unrelated")]
+    proc = after_script(tmp_path, gitlab)
+    assert proc.returncode == 0, proc.stderr
+    assert [call[0] for call in FakeGitLab.calls] == ["GET", "GET", "POST"]
+    FakeGitLab.notes.append(note(9, GITLAB_BOT, MARKER + "\nold"))
+    FakeGitLab.calls = []
+    after_script(tmp_path, gitlab)
+    assert FakeGitLab.calls[-1][:2] == ("PUT", "/api/v4/projects/42/merge_requests/5/notes/9")
+
+
+def test_gitlab_note_is_not_posted_when_the_token_cannot_name_its_user(tmp_path: Path, gitlab: str):
+    FakeGitLab.user = None
+    FakeGitLab.notes = [note(4, EVE, MARKER)]
+    proc = after_script(tmp_path, gitlab)
+    assert proc.returncode == 1
+    assert proc.stderr == "phase7: merge-request note not posted: HTTP Error 403: Forbidden\n"
+    assert [call[:2] for call in FakeGitLab.calls] == [("GET", "/api/v4/user")]
 
 
 def test_gitlab_note_needs_a_token_and_a_merge_request(tmp_path: Path, gitlab: str):

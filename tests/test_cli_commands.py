@@ -223,6 +223,21 @@ def test_gate_updates_the_plan_and_appends_the_step_summary(
     assert "<!-- phase7-report -->" in summary.read_text(encoding="utf-8")
 
 
+@pytest.mark.parametrize("setting", ["", "step_summary = false\n"])
+def test_gate_appends_the_step_summary_unless_the_project_says_no(
+    project: Path, monkeypatch: pytest.MonkeyPatch, setting: str
+):
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace("[tool.phase7]\n", "[tool.phase7]\n" + setting)
+    )
+    summary = project / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    code, out = run("gate", "--rootdir", str(project), "--gates", "ruff", "--coverage-file", "x")
+    assert code == EXIT_OK, out
+    assert summary.exists() is (setting == "")
+
+
 def test_gate_blocked_is_exit_1_and_static_gates_need_no_coverage(project: Path):
     # Only ruff: no coverage data is needed (the file named does not exist).
     code, out = run("gate", "--rootdir", str(project), "--gates", "ruff", "--coverage-file", "x")

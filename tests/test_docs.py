@@ -66,3 +66,16 @@ def test_changelog_has_unreleased_section():
     changelog = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
     assert "## [Unreleased]" in changelog
     assert "keepachangelog.com" in changelog
+
+
+def test_changelog_has_a_dated_section_for_this_version_and_links_for_every_section():
+    from pytest_phase7 import __version__
+
+    changelog = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+    sections = re.findall(r"^## \[([^\]]+)\](?: - (\d{4}-\d{2}-\d{2}))?$", changelog, re.M)
+    assert sections[0] == ("Unreleased", "")  # first, for the next release's entries
+    released = dict(sections[1:])
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", released[__version__])
+    links = dict(re.findall(r"^\[([^\]]+)\]: (https://\S+)$", changelog, re.M))
+    assert set(links) == {name for name, _ in sections}
+    assert links["Unreleased"].endswith(f"/compare/v{__version__}...HEAD")

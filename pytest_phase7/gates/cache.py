@@ -76,6 +76,7 @@ REPORT_ONLY_SETTINGS = frozenset(
         "baseline_update",
         "md",
         "json",
+        "step_summary",
         "update_manifest",
         "update_manifest_force",
         "changed_since",
