@@ -22,9 +22,6 @@ from pytest_phase7.status import Baseline
 
 SCHEMA_VERSION = 1
 
-#: Where ``--phase7-baseline-update`` writes when no baseline path is configured.
-DEFAULT_BASELINE = "phase7-baseline.json"
-
 
 def load_baseline(path: Path, display: str) -> dict[str, dict[str, float]]:
     """Read a baseline file; a bad one is a :class:`ConfigError` naming file and line."""

@@ -166,7 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--format", choices=("term", "md", "json"), default="term", help="output format"
     )
     report.add_argument("-o", "--output", default=None, help="write here instead of stdout")
-    from pytest_phase7.report_md import MAX_COMMENT_CHARS  # noqa: PLC0415
+    from pytest_phase7.github import MAX_COMMENT_CHARS  # noqa: PLC0415
 
     report.add_argument(
         "--max-chars",
@@ -185,7 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="take the metrics from a saved JSON report instead of running the gates",
     )
-    from pytest_phase7.baseline import DEFAULT_BASELINE  # noqa: PLC0415
+    from pytest_phase7.settings import DEFAULT_BASELINE  # noqa: PLC0415
 
     baseline.add_argument(
         "-o",
@@ -587,7 +587,6 @@ def baseline_command(args: argparse.Namespace, out: TextIO) -> int:
     ``--phase7-baseline-update``.
     """
     from pytest_phase7.baseline import (  # noqa: PLC0415
-        DEFAULT_BASELINE,
         load_baseline,
         updated_baseline,
         write_baseline,
@@ -606,6 +605,8 @@ def baseline_command(args: argparse.Namespace, out: TextIO) -> int:
     elif configured:
         path = (rootdir / configured).resolve()
     else:
+        from pytest_phase7.settings import DEFAULT_BASELINE  # noqa: PLC0415
+
         path = rootdir / DEFAULT_BASELINE
     previous = load_baseline(path, str(path)) if path.exists() else None
     metrics = updated_baseline(result, previous)

@@ -30,6 +30,7 @@ from pytest_phase7 import __version__
 from pytest_phase7.engine import RunResult
 from pytest_phase7.gates.base import GateResult, GateStatus
 from pytest_phase7.gcpause import gc_paused
+from pytest_phase7.github import MAX_COMMENT_CHARS, STEP_SUMMARY_ENV
 from pytest_phase7.manifest.checks import KIND_ASSUMED
 from pytest_phase7.manifest.values import infer_kind
 from pytest_phase7.model import Batch, Criterion, Manifest, Phase, PlanStatus
@@ -941,9 +942,6 @@ def use_color(choice: str, isatty: bool, environ: Mapping[str, str] | None = Non
 
 # --- writing report files ------------------------------------------------------------------
 
-#: The environment variable GitHub Actions sets to the step's summary file.
-STEP_SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
-
 
 def step_summary_path(enabled: bool) -> Path | None:
     """The job summary file to append the report to, if any.
@@ -968,11 +966,7 @@ def write_reports(
     """
     from pytest_phase7.atomic import write_atomic  # noqa: PLC0415
     from pytest_phase7.report_json import dumps  # noqa: PLC0415
-    from pytest_phase7.report_md import (  # noqa: PLC0415
-        MAX_COMMENT_CHARS,
-        append_step_summary,
-        render_markdown,
-    )
+    from pytest_phase7.report_md import append_step_summary, render_markdown  # noqa: PLC0415
 
     written = []
     if json_path is not None:

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from pytest_phase7.gates.base import GateResult, GateStatus
 from pytest_phase7.gcpause import gc_paused
+from pytest_phase7.github import MAX_STEP_SUMMARY_BYTES
 from pytest_phase7.model import Batch, CoverageGoal, PlanStatus
 from pytest_phase7.report import (
     STATUS_GLYPHS,
@@ -44,12 +45,6 @@ from pytest_phase7.report import (
 )
 from pytest_phase7.resolve import ResolutionState
 from pytest_phase7.status import HIGHER_IS_BETTER, ItemOutcome
-
-#: GitHub's limit for one step's summary file (``$GITHUB_STEP_SUMMARY``), in bytes.
-MAX_STEP_SUMMARY_BYTES = 1024 * 1024
-
-#: GitHub's limit for the body of a PR comment, in characters.
-MAX_COMMENT_CHARS = 65_536
 
 #: The hidden marker a sticky PR comment is found by.
 MARKER = "<!-- phase7-report -->"

@@ -95,7 +95,7 @@ def first_recorded(history: Path | None) -> dict[int, dict[str, float]]:
 
 def _baseline_path(config: pytest.Config, settings: Settings) -> Path | None:
     """Where the baseline is read from and written to (None: no baseline in play)."""
-    from pytest_phase7.baseline import DEFAULT_BASELINE  # noqa: PLC0415
+    from pytest_phase7.settings import DEFAULT_BASELINE  # noqa: PLC0415
 
     if settings.baseline:
         from_cli = getattr(config.option, "phase7_baseline", None)

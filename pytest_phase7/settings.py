@@ -25,6 +25,9 @@ FAIL_ON_CHOICES = ("regression", "incomplete", "never")
 #: Manifest files looked for in the rootdir when no manifest is configured, in order.
 DEFAULT_MANIFEST_NAMES = ("phase7.toml", "PHASE7_EXECUTION_PLAN.md")
 
+#: Where ``--phase7-baseline-update`` writes when no baseline path is configured.
+DEFAULT_BASELINE = "phase7-baseline.json"
+
 #: ``[tool.phase7]`` keys that describe an inline manifest, not settings (the TOML loader's
 #: schema; ``manifest`` itself is a setting pointing at a manifest file).
 MANIFEST_KEYS = frozenset(
@@ -203,6 +206,8 @@ class Option:
         value = getattr(DEFAULTS, self.name)
         if self.flag or value is None or value == ():
             return ""
+        if isinstance(value, bool):
+            return "true" if value else "false"
         return f"{value:g}" if isinstance(value, float) else str(value)
 
     def help_text(self, *, for_argparse: bool = False) -> str:
@@ -284,8 +289,7 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "step_summary",
         _bool,
-        "append the Markdown report to $GITHUB_STEP_SUMMARY when that is set: true (default) "
-        "or false",
+        "append the Markdown report to $GITHUB_STEP_SUMMARY when that is set (true or false)",
         metavar="BOOL",
     ),
     Option("update_manifest", _bool, "write derived statuses back into the plan", flag=True),

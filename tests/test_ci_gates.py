@@ -385,11 +385,11 @@ def test_action_runs_the_gate_and_appends_the_step_summary(tmp_path: Path, repo:
     assert outputs(tmp_path) == {
         "exit-code": "0",
         "verdict": "ok",
-        "summary": "phase7: OK (fail-on=regression): 1 DONE, 1 QUEUED",
+        "summary": "phase7: OK (fail-on=regression): 1 DONE, 1 IN PROGRESS",
         "items": "2",
         "done": "1",
-        "in-progress": "0",
-        "queued": "1",
+        "in-progress": "1",
+        "queued": "0",
         "failed": "0",
         "tests-failed": "0",
         "json-report": str(repo / "phase7-report.json"),
@@ -431,7 +431,7 @@ def test_action_fails_with_pytests_status_and_still_reports(tmp_path: Path, repo
     assert names == ["Run pytest --phase7", "Update the sticky PR comment"]  # always() ran it
     assert ran[0][1].returncode == 1
     out = outputs(tmp_path)
-    assert (out["exit-code"], out["verdict"], out["done"], out["queued"]) == (
+    assert (out["exit-code"], out["verdict"], out["done"], out["in-progress"]) == (
         "1",
         "blocked",
         "1",

@@ -74,6 +74,8 @@ def _expected_default(option: Option) -> str:
         return option.default_note
     if option.flag or value is None or value == ():
         return ""
+    if isinstance(value, bool):
+        return str(value).lower()
     return format(value, "g") if isinstance(value, float) else str(value)
 
 

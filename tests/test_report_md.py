@@ -26,13 +26,12 @@ from hypothesis import strategies as st
 
 from pytest_phase7.engine import RunResult
 from pytest_phase7.gates.base import GateResult, GateRun, GateStatus
+from pytest_phase7.github import MAX_COMMENT_CHARS, MAX_STEP_SUMMARY_BYTES
 from pytest_phase7.model import Batch, Criterion, Manifest, Phase, PlanStatus, WorkItem
 from pytest_phase7.report import ReportData, terminal_lines, to_text
 from pytest_phase7.report_json import from_document, load_report
 from pytest_phase7.report_md import (
     MARKER,
-    MAX_COMMENT_CHARS,
-    MAX_STEP_SUMMARY_BYTES,
     append_step_summary,
     escape,
     metric_cell,
