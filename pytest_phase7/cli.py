@@ -390,8 +390,12 @@ def run_gates(
         ("md", getattr(args, "md", None), OutputKind.MARKDOWN, True),
         ("json", getattr(args, "json", None), OutputKind.JSON, True),
         ("baseline", args.baseline, OutputKind.BASELINE, False),
+        ("manifest", args.manifest, OutputKind.PLAN, False),
     ):
         value = getattr(settings, name)
+        # The plan is read wherever it is, but written back only inside the rootdir.
+        if name == "manifest" and not (settings.update_manifest or settings.update_manifest_force):
+            continue
         if value:
             flag = f"--{name}" if given else None
             request = _output_request(

@@ -113,9 +113,12 @@ def run_outputs(
         ("json", OutputKind.JSON),
         ("history", OutputKind.HISTORY),
         ("baseline", OutputKind.BASELINE),
+        ("manifest", OutputKind.PLAN),
     ):
         value = getattr(settings, name)
-        writes = name != "baseline" or settings.baseline_update
+        if name == "manifest" and not (settings.update_manifest or settings.update_manifest_force):
+            continue  # the plan is read wherever it is, but written back only inside the rootdir
+        writes = name not in {"baseline", "manifest"} or settings.baseline_update
         if name == "baseline" and not value and writes:
             value = DEFAULT_BASELINE
         if value:
@@ -127,7 +130,9 @@ def run_outputs(
         extra[str(config.invocation_params.dir / cov_config)] = "the coverage configuration file"
     protected = protected_files(config.rootpath, manifest_path, resolutions, extra)
     paths = check_outputs([request for _, request in wanted], config.rootpath, protected)
-    return Outputs(**{name: path for (name, _), path in zip(wanted, paths, strict=True)})
+    return Outputs(
+        **{name: path for (name, _), path in zip(wanted, paths, strict=True) if name != "manifest"}
+    )
 
 
 def _output_request(

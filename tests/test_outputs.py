@@ -350,3 +350,30 @@ def test_unresolvable_paths_are_refused_with_a_reason(tmp_path: Path) -> None:
     for value in ("bad\0name", "loop/r.md"):
         with pytest.raises(ConfigError, match=r"--x=.*: (cannot be resolved|cannot write)"):
             check_outputs([request(value, OutputKind.MARKDOWN, tmp_path)], tmp_path)
+
+
+def test_a_plan_outside_the_rootdir_is_written_back_only_on_the_user_s_say_so(
+    project: pytest.Pytester,
+) -> None:
+    # The repository names a plan outside the rootdir: read, but never written back.
+    outer = project.path.parent / f"{project.path.name}-PLAN.md"
+    outer.write_text(PLAN)
+    project.makefile(
+        ".toml",
+        pyproject=f'[tool.phase7]\nmanifest = "../{outer.name}"\nupdate_manifest = true\n',
+    )
+    result = run(project)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert f"pyproject.toml:2: manifest = '../{outer.name}': resolves outside" in (
+        result.stderr.str()
+    )
+    code, out = cli("gate", "--gates", "ruff")
+    assert code == EXIT_USAGE
+    assert "resolves outside the rootdir" in out
+    assert outer.read_text() == PLAN
+    # Read only, it is fine; named on the command line, it is updated.
+    project.makefile(".toml", pyproject=f'[tool.phase7]\nmanifest = "../{outer.name}"\n')
+    assert run(project).ret == 0
+    given = f"--phase7-manifest=../{outer.name}"
+    assert run(project, given, "--phase7-update-manifest-force").ret == 0
+    assert outer.read_text() != PLAN
