@@ -105,6 +105,7 @@ def assemble(
     criteria: Sequence[Criterion],
 ) -> Manifest:
     """Run the shared checks and build the :class:`Manifest` (problems included, never raised)."""
+    _cap_rows(log, drafts)
     unique = _drop_duplicate_batches(log, drafts)
     ranges = _validate_ranges(log, unique)
     _check_overlaps(log, unique, ranges)
@@ -125,6 +126,24 @@ def assemble(
         criteria=tuple(criteria),
         problems=log.sorted(),
     )
+
+
+def _cap_rows(log: ProblemLog, drafts: Sequence[BatchDraft]) -> None:
+    """Keep the first :data:`MAX_ITEMS` item rows of the plan, as ranges are capped."""
+    total = 0
+    for draft in drafts:
+        total += len(draft.rows)
+        if total > MAX_ITEMS:
+            keep = len(draft.rows) - (total - MAX_ITEMS)
+            log.error(
+                draft.rows[keep].line,
+                f"the plan lists more than {MAX_ITEMS} item rows (at most {MAX_ITEMS} are "
+                "allowed); the rows from here on are not read",
+            )
+            del draft.rows[keep:]
+            for later in drafts[drafts.index(draft) + 1 :]:
+                later.rows.clear()
+            return
 
 
 def _drop_duplicate_batches(log: ProblemLog, drafts: Sequence[BatchDraft]) -> list[BatchDraft]:
