@@ -226,9 +226,14 @@ def _looks_like_separator(line: str) -> bool:
 
 
 def _is_item_header(line: str) -> bool:
-    """Whether a table header is a work-item table's: a ``#`` column, a module, file or status."""
+    """Whether a table header is a work-item table's: a ``#`` column and a module, file or path."""
     fields = {_COLUMNS.get(_norm(line[s:e])) for s, e in split_cells(line)}
-    return "number" in fields and bool(fields & {"module", "file", "target", "status"})
+    return "number" in fields and bool(fields & {"module", "file", "target"})
+
+
+def _batch_heading(text: str) -> re.Match[str] | None:
+    """``Batch 2 ...`` at the start of a heading's text, after any emoji or markup."""
+    return _BATCH_HEADING.match(_LEADING_MARKS.sub("", text, count=1).rstrip("*_ \t"))
 
 
 def _unwrap_links(text: str) -> str:
@@ -313,12 +318,14 @@ class _Parser:
                         "it is ignored: begin the row with '|'",
                     )
                 self._heading(number, *heading)
-            elif _QUOTE.match(line):
-                self._quote(index)
-            elif self.batch is None and "|" in line and self._outside_table(index):
+                index += 1
+                continue
+            if _QUOTE.match(line):
+                self._quote(index)  # said; the line is then read as it always was
+            if self.batch is None and "|" in line and self._outside_table(index):
                 index = self._table_end(index)
                 continue
-            elif self.batch is not None:
+            if self.batch is not None:
                 if (
                     "|" in line
                     and index + 1 < len(self.lines)
@@ -380,7 +387,7 @@ class _Parser:
         if self.criteria_level is not None and level <= self.criteria_level:
             self.criteria_level = None
         clean = _LEADING_MARKS.sub("", text, count=1).rstrip("*_ \t")
-        batch = _BATCH_HEADING.match(clean)
+        batch = _batch_heading(text)
         if not 2 <= level <= 4:
             if batch is not None and not (level == 1 and self.title == _unwrap_links(text).strip()):
                 self.log.warning(
@@ -418,7 +425,7 @@ class _Parser:
         if _LIST_MARKER.match(text) or _QUOTE.match(line):
             return None
         clean = _LEADING_MARKS.sub("", text, count=1).rstrip("*_ \t")
-        if _BATCH_HEADING.match(clean) is None and _PHASE_HEADING.match(clean) is None:
+        if _batch_heading(text) is None and _PHASE_HEADING.match(clean) is None:
             return None
         return (1 if match.group(1)[0] == "=" else 2), text
 
@@ -427,7 +434,7 @@ class _Parser:
         inner = _QUOTE_MARKERS.sub("", self.lines[index])
         heading = _heading(inner)
         if heading is not None:
-            batch = _BATCH_HEADING.match(_LEADING_MARKS.sub("", heading[1], count=1))
+            batch = _batch_heading(heading[1])
             if batch is not None:
                 self.log.warning(
                     index + 1,
@@ -475,12 +482,11 @@ class _Parser:
         return end
 
     def _never_closed(self, line: int, what: str) -> None:
+        """Warn about a code fence or HTML comment that hides the rest of the file."""
         hidden = []
         for index in range(line, len(self.lines)):
             heading = _heading(self.lines[index])
-            if heading is not None and _BATCH_HEADING.match(
-                _LEADING_MARKS.sub("", heading[1], count=1)
-            ):
+            if heading is not None and _batch_heading(heading[1]) is not None:
                 hidden.append(str(index + 1))
         hides = ""
         if len(hidden) == 1:
