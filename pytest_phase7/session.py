@@ -152,14 +152,12 @@ def _output_request(
 
     option = next(o for o in OPTIONS if o.name == name)
     inipath = str(config.inipath) if config.inipath else ""
+    # What the user typed (or put in PYTEST_ADDOPTS); the ini file's addopts are not in it.
+    try:
+        typed = [*config.invocation_params.args, *shlex.split(os.environ.get("PYTEST_ADDOPTS", ""))]
+    except ValueError:
+        typed = list(config.invocation_params.args)
     if getattr(config.option, option.dest, None):
-        try:
-            typed = [
-                *config.invocation_params.args,
-                *shlex.split(os.environ.get("PYTEST_ADDOPTS", "")),
-            ]
-        except ValueError:
-            typed = list(config.invocation_params.args)
         if any(arg == option.cli or arg.startswith(option.cli + "=") for arg in typed):
             base = config.invocation_params.dir
             return OutputRequest(value, kind, f"{option.cli}={value}", base, False, writes)
@@ -168,7 +166,8 @@ def _output_request(
         file, line = inipath, 0
     elif config.getini(option.ini):
         overrides = getattr(config.option, "override_ini", None) or []
-        if any(entry.split("=", 1)[0].strip() == option.ini for entry in overrides):
+        overridden = any(entry.split("=", 1)[0].strip() == option.ini for entry in overrides)
+        if overridden and any(f"{option.ini}=" in arg for arg in typed):
             given = f"-o {option.ini}={value}"
             return OutputRequest(value, kind, given, config.rootpath, False, writes)
         given = f"{option.ini} = {value}"

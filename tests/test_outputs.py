@@ -184,7 +184,12 @@ def test_ini_paths_and_ini_addopts_are_the_repository_s(project: pytest.Pytester
     result = run(project)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "--phase7-json=../outside.json (addopts): resolves outside" in result.stderr.str()
+    project.makeini("[pytest]\naddopts = -o phase7_history=../outside.jsonl\n")
+    result = run(project)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "phase7_history = ../outside.jsonl: resolves outside" in result.stderr.str()
     assert not (project.path.parent / "outside.json").exists()
+    assert not (project.path.parent / "outside.jsonl").exists()
 
 
 def test_the_command_line_may_write_anywhere(
