@@ -131,7 +131,7 @@ def assemble(
 def _cap_rows(log: ProblemLog, drafts: Sequence[BatchDraft]) -> None:
     """Keep the first :data:`MAX_ITEMS` item rows of the plan, as ranges are capped."""
     total = 0
-    for draft in drafts:
+    for index, draft in enumerate(drafts):
         total += len(draft.rows)
         if total > MAX_ITEMS:
             keep = len(draft.rows) - (total - MAX_ITEMS)
@@ -141,7 +141,7 @@ def _cap_rows(log: ProblemLog, drafts: Sequence[BatchDraft]) -> None:
                 "allowed); the rows from here on are not read",
             )
             del draft.rows[keep:]
-            for later in drafts[drafts.index(draft) + 1 :]:
+            for later in drafts[index + 1 :]:
                 later.rows.clear()
             return
 
