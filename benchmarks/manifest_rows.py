@@ -14,20 +14,23 @@ Area | mod_n.py | Simple | 2h | QUEUED |``) is written to a temporary folder, wi
 
 Plans of more than ``manifest.values.MAX_ITEMS`` rows stop being read at the first row too many
 (one error), so loading them costs about what loading ``MAX_ITEMS`` rows costs. Writes the
-table to ``benchmarks/RESULTS.md`` (section ``manifest-rows``) unless ``--no-write``.
+table, with the git revision and the machine's load, to ``benchmarks/RESULTS.md`` (section
+``manifest-rows``) unless ``--no-write``.
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import os
+import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from common import update_machine, update_section
+from common import REPO, update_section
 
 from pytest_phase7.cli import main as phase7
 from pytest_phase7.manifest import load_manifest
@@ -116,12 +119,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
+    load = os.getloadavg()[0]
     results = {int(size): measure(int(size), args.repeat) for size in args.sizes.split(",")}
-    text = table(results)
+    revision = subprocess.run(
+        ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    text = (
+        f"{table(results)}\n\nAt git {revision}, best of {args.repeat}, {os.cpu_count()} cores "
+        f"with a load average of {load:.1f} when it started (CPU seconds compare across loads; "
+        "wall seconds do not)."
+    )
     print(text)
     if not args.no_write:
         update_section("manifest-rows", text)
-        update_machine()
     return 0
 
 
