@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from pytest_phase7.engine import RunResult
     from pytest_phase7.gates.base import Gate
     from pytest_phase7.gates.cache import ResultStore
+    from pytest_phase7.outputs import OutputKind, OutputRequest
     from pytest_phase7.report import ReportData
     from pytest_phase7.settings import Settings
     from pytest_phase7.status import Baseline
@@ -372,11 +373,39 @@ def _settings(args: argparse.Namespace, rootdir: Path) -> tuple[Settings, dict[s
     return resolve(cli, {}, table, table_path=label), table, label
 
 
-def run_gates(args: argparse.Namespace) -> tuple[RunResult, ReportData, Settings]:
+def _output_request(
+    value: str,
+    kind: OutputKind,
+    *,
+    flag: str | None,
+    name: str,
+    rootdir: Path,
+    label: str,
+    writes: bool = True,
+) -> OutputRequest:
+    """A path to write (or read): given with ``flag``, or from the phase7 table when it is None.
+
+    On the command line it is relative to the current folder and may go anywhere; from the
+    table it is relative to the rootdir and must stay inside it (:mod:`pytest_phase7.outputs`).
+    """
+    from pytest_phase7.outputs import OutputRequest  # noqa: PLC0415
+    from pytest_phase7.settings import setting_location  # noqa: PLC0415
+
+    if flag is not None:
+        return OutputRequest(value, kind, f"{flag} {value}", Path.cwd(), False, writes)
+    file, line = setting_location(name, table_path=label)
+    return OutputRequest(value, kind, f"{name} = {value!r}", rootdir, True, writes, file, line)
+
+
+def run_gates(
+    args: argparse.Namespace, extra: Sequence[tuple[str, OutputRequest]] = ()
+) -> tuple[RunResult, ReportData, Settings, dict[str, Path]]:
     """Load settings, manifest and coverage data as ``pytest --phase7`` would, and run the gates.
 
     The static gates run concurrently, as in the plugin; the coverage gate reads the data file.
-    Only the built-in gates run (gates added by a ``conftest.py`` need pytest).
+    Only the built-in gates run (gates added by a ``conftest.py`` need pytest). The paths of
+    ``--md``, ``--json``, ``--baseline`` and ``extra`` are checked before any gate runs
+    (:mod:`pytest_phase7.outputs`) and returned by name.
     """
     from pytest_phase7.baseline import load_baseline  # noqa: PLC0415
     from pytest_phase7.errors import ConfigError  # noqa: PLC0415
@@ -385,6 +414,7 @@ def run_gates(args: argparse.Namespace) -> tuple[RunResult, ReportData, Settings
     from pytest_phase7.gates.mypy import MypyGate  # noqa: PLC0415
     from pytest_phase7.gates.ruff import RuffGate  # noqa: PLC0415
     from pytest_phase7.manifest import raise_for_errors  # noqa: PLC0415
+    from pytest_phase7.outputs import OutputKind, check_outputs, protected_files  # noqa: PLC0415
     from pytest_phase7.project import display_path, find_manifest, target_fixes  # noqa: PLC0415
     from pytest_phase7.report import report_data  # noqa: PLC0415
     from pytest_phase7.session import select_gates  # noqa: PLC0415
@@ -398,6 +428,27 @@ def run_gates(args: argparse.Namespace) -> tuple[RunResult, ReportData, Settings
         rootdir, settings.manifest, table, label, base=Path.cwd() if args.manifest else rootdir
     )
     raise_for_errors(manifest)
+    wanted = list(extra)
+    for name, given, kind, writes in (
+        ("md", getattr(args, "md", None), OutputKind.MARKDOWN, True),
+        ("json", getattr(args, "json", None), OutputKind.JSON, True),
+        ("baseline", args.baseline, OutputKind.BASELINE, False),
+        ("manifest", args.manifest, OutputKind.PLAN, False),
+    ):
+        value = getattr(settings, name)
+        # The plan is read wherever it is, but written back only inside the rootdir.
+        if name == "manifest" and not (settings.update_manifest or settings.update_manifest_force):
+            continue
+        if value:
+            flag = f"--{name}" if given else None
+            request = _output_request(
+                value, kind, flag=flag, name=name, rootdir=rootdir, label=label, writes=writes
+            )
+            wanted.append((name, request))
+    checked = check_outputs(
+        [request for _, request in wanted], rootdir, protected_files(rootdir, manifest.path)
+    )
+    paths = {name: path for (name, _), path in zip(wanted, checked, strict=True)}
     gates = select_gates([[CoverageGate(), RuffGate(), MypyGate(), DocstringsGate()]], settings)
     if any(g.needs_session for g in gates) and not data_file.is_file():
         raise ConfigError(
@@ -405,10 +456,8 @@ def run_gates(args: argparse.Namespace) -> tuple[RunResult, ReportData, Settings
             "then coverage combine)"
         )
     baseline = None
-    if settings.baseline:
-        base = Path.cwd() if args.baseline else rootdir
-        path = (base / settings.baseline).resolve()
-        baseline = load_baseline(path, display_path(path, rootdir))
+    if "baseline" in paths:
+        baseline = load_baseline(paths["baseline"], display_path(paths["baseline"], rootdir))
     first_run: dict[int, dict[str, float]] = {}
     if settings.history:
         from pytest_phase7.history import first_metrics  # noqa: PLC0415
@@ -431,7 +480,7 @@ def run_gates(args: argparse.Namespace) -> tuple[RunResult, ReportData, Settings
     )
     if store is not None and store.problem:
         sys.stderr.write(f"phase7: warning: {store.problem}\n")
-    return result, report_data(result, baseline), settings
+    return result, report_data(result, baseline), settings, paths
 
 
 def _store(args: argparse.Namespace, rootdir: Path) -> CacheDirStore | None:
@@ -512,21 +561,13 @@ def gate_command(args: argparse.Namespace, out: TextIO) -> int:
     from pytest_phase7.report import step_summary_path, write_reports  # noqa: PLC0415
     from pytest_phase7.writeback import WriteBackError, update_manifest  # noqa: PLC0415
 
-    result, data, settings = run_gates(args)
+    result, data, settings, paths = run_gates(args)
     _print_table(data, args, out)
-    rootdir = Path(result.rootdir)
-
-    def where(value: str | None, given: str | None) -> Path | None:
-        # On the command line: relative to the current folder; from [tool.phase7]: the rootdir.
-        if not value:
-            return None
-        return ((Path.cwd() if given else rootdir) / value).resolve()
-
     try:
         write_reports(
             data,
-            md_path=where(settings.md, args.md),
-            json_path=where(settings.json, args.json),
+            md_path=paths.get("md"),
+            json_path=paths.get("json"),
             step_summary=step_summary_path(settings.step_summary),
         )
     except OSError as exc:
@@ -548,6 +589,12 @@ def gate_command(args: argparse.Namespace, out: TextIO) -> int:
 def report_command(args: argparse.Namespace, out: TextIO) -> int:
     """``phase7 report``: re-render a saved JSON report as the terminal table, Markdown or JSON."""
     from pytest_phase7.atomic import write_atomic  # noqa: PLC0415
+    from pytest_phase7.outputs import (  # noqa: PLC0415
+        OutputKind,
+        OutputRequest,
+        check_outputs,
+        protected_files,
+    )
     from pytest_phase7.report import (  # noqa: PLC0415
         terminal_lines,
         terminal_width,
@@ -558,6 +605,13 @@ def report_command(args: argparse.Namespace, out: TextIO) -> int:
     from pytest_phase7.report_md import render_markdown  # noqa: PLC0415
 
     data = load_report(Path(args.result))
+    if args.output:
+        kinds = {"json": OutputKind.JSON, "md": OutputKind.MARKDOWN, "term": OutputKind.TEXT}
+        request = OutputRequest(
+            args.output, kinds[args.format], f"-o {args.output}", Path.cwd(), False
+        )
+        manifest = data.result.manifest.path
+        check_outputs([request], Path.cwd(), protected_files(Path(data.result.rootdir), manifest))
     if args.format == "json":
         text = dumps(data)
     elif args.format == "md":
@@ -591,23 +645,25 @@ def baseline_command(args: argparse.Namespace, out: TextIO) -> int:
         updated_baseline,
         write_baseline,
     )
+    from pytest_phase7.outputs import OutputKind, check_outputs, protected_files  # noqa: PLC0415
     from pytest_phase7.report_json import load_report  # noqa: PLC0415
+    from pytest_phase7.settings import DEFAULT_BASELINE  # noqa: PLC0415
 
     rootdir = Path(args.rootdir).resolve()
+    settings, _, label = _settings(args, rootdir)
+    value, flag = args.output, "-o"
+    if not value:
+        value, flag = settings.baseline or DEFAULT_BASELINE, args.baseline and "--baseline"
+    request = _output_request(
+        value, OutputKind.BASELINE, flag=flag or None, name="baseline", rootdir=rootdir, label=label
+    )
     if args.from_report:
         result = load_report(Path(args.from_report)).result
-        configured = _settings(args, rootdir)[0].baseline
+        protected = protected_files(rootdir, result.manifest.path)
+        path = check_outputs([request], rootdir, protected)[0]
     else:
-        result, _, settings = run_gates(args)
-        configured = settings.baseline
-    if args.output:
-        path = Path(args.output).resolve()
-    elif configured:
-        path = (rootdir / configured).resolve()
-    else:
-        from pytest_phase7.settings import DEFAULT_BASELINE  # noqa: PLC0415
-
-        path = rootdir / DEFAULT_BASELINE
+        result, _, _, paths = run_gates(args, [("output", request)])
+        path = paths["output"]
     previous = load_baseline(path, str(path)) if path.exists() else None
     metrics = updated_baseline(result, previous)
     try:
@@ -651,6 +707,7 @@ def init_command(args: argparse.Namespace, out: TextIO) -> int:
     from pytest_phase7.gates.ruff import RuffGate  # noqa: PLC0415
     from pytest_phase7.manifest import parse_markdown, to_toml  # noqa: PLC0415
     from pytest_phase7.model import Batch, BatchKind, WorkItem  # noqa: PLC0415
+    from pytest_phase7.outputs import OutputKind, OutputRequest, check_outputs  # noqa: PLC0415
     from pytest_phase7.resolve import RepoIndex  # noqa: PLC0415
     from pytest_phase7.scaffold import draft_batches, render_plan  # noqa: PLC0415
     from pytest_phase7.settings import load_table, resolve  # noqa: PLC0415
@@ -663,6 +720,9 @@ def init_command(args: argparse.Namespace, out: TextIO) -> int:
         raise ConfigError(f"{args.output}: the plan must be a .md or .toml file")
     if output.exists() and not args.force:
         raise ConfigError(f"{args.output} exists; pass --force to overwrite it")
+    # With --force, too, only a plan is replaced: never pyproject.toml, a README, a folder.
+    request = OutputRequest(args.output, OutputKind.PLAN, f"-o {args.output}", Path.cwd(), False)
+    check_outputs([request], rootdir)
     sources = args.source or (["src"] if (rootdir / "src").is_dir() else ["."])
     prefixes = []
     for source in sources:

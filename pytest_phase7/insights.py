@@ -23,6 +23,7 @@ from pytest_phase7.history import (
     snapshot,
 )
 from pytest_phase7.owners import owners_markdown, summarize_owners
+from pytest_phase7.report_md import escape
 from pytest_phase7.settings import Settings
 
 #: How many runs the completion chart shows at most (the most recent ones).
@@ -41,9 +42,13 @@ def record_run(path: Path, result: RunResult, rootdir: Path) -> None:
 
 
 def trends_markdown(result: RunResult, entries: list[HistoryEntry], warnings: list[str]) -> str:
-    """The Trends section: per-item changes since the previous run and completion over runs."""
+    """The Trends section: per-item changes since the previous run and completion over runs.
+
+    File names (from the plan) and warnings (naming the history file) are escaped as the main
+    tables are; the chart holds only numbers.
+    """
     # Paragraphs are separated by blank lines so Markdown keeps them apart.
-    lines: list[str] = [f"warning: {w}\n" for w in warnings]
+    lines: list[str] = [f"warning: {escape(w)}\n" for w in warnings]
     if len(entries) < 2:
         lines.append("First recorded run: changes show from the next run on.")
         return "\n".join(lines)
@@ -53,11 +58,12 @@ def trends_markdown(result: RunResult, entries: list[HistoryEntry], warnings: li
     if moved:
         for number in sorted(moved):
             changes = ", ".join(
-                f"{gate} {delta_text(change)}"
+                f"{escape(gate)} {delta_text(change)}"
                 + (" pts" if gate in {"coverage", "docstrings"} else "")
                 for gate, change in sorted(moved[number].items())
             )
-            lines.append(f"- #{number} {names.get(number, '')}: {changes}")
+            # "Item 3", not "#3": in a PR comment "#3" links issue 3.
+            lines.append(f"- Item {number} {escape(names.get(number, ''))}: {changes}")
         lines.append("")
     else:
         lines.append("No metric changed since the previous run.\n")

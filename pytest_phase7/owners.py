@@ -21,6 +21,7 @@ from pytest_phase7.engine import RunResult
 from pytest_phase7.gates.base import GateResult, GateStatus
 from pytest_phase7.history import HistoryEntry, first_seen
 from pytest_phase7.model import PlanStatus
+from pytest_phase7.report_md import cell
 from pytest_phase7.status import HIGHER_IS_BETTER, ItemOutcome
 
 #: Columns that name who (or which model) works on an item, in the order they are looked for.
@@ -124,15 +125,13 @@ def summarize_owners(
     return summaries
 
 
-def _cell(text: str) -> str:
-    # Owner names come from the plan, which a PR author controls: no table breaks, no HTML.
-    replacements = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "|": "\\|", "`": "\\`"}
-    flat = " ".join(text.split())
-    return "".join(replacements.get(ch, ch) for ch in flat)
-
-
 def owners_markdown(summaries: Sequence[OwnerSummary]) -> str:
-    """The per-owner table as Markdown, owner names escaped."""
+    """The per-owner table as Markdown.
+
+    Owner names come from the plan and dates from the history file, which a PR author
+    controls: both go through the report's escaper (:func:`pytest_phase7.report_md.cell`), so
+    ``@name`` pings nobody, ``#12`` links nothing and ``![i](url)`` loads no image.
+    """
     with_cost = any(s.cost_total is not None for s in summaries)
     header = "| Owner | Done | Success | Hours done | Quality | In progress since |"
     rule = "|---|---:|---:|---:|---:|---|"
@@ -142,9 +141,10 @@ def owners_markdown(summaries: Sequence[OwnerSummary]) -> str:
     rows = [header, rule]
     for s in summaries:
         row = (
-            f"| {_cell(s.owner)} | {s.items_done}/{s.items_total} | {s.success_rate:.0f}% | "
+            f"| {cell(s.owner)} | {s.items_done}/{s.items_total} | {s.success_rate:.0f}% | "
             f"{s.hours_done:g}/{s.hours_total:g} | "
-            f"{'-' if s.quality is None else f'{s.quality:g}'} | {s.in_progress_since or '-'} |"
+            f"{'-' if s.quality is None else f'{s.quality:g}'} | "
+            f"{cell(s.in_progress_since or '-')} |"
         )
         if with_cost:
             row += f" {s.cost_done or 0:,.2f} / {s.cost_total or 0:,.2f} |"

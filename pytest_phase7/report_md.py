@@ -10,8 +10,13 @@ statuses, which GitHub renders.
 
 Every piece of text that comes from the plan, the repository or a tool (module names, messages,
 paths) goes through :func:`escape` (or :func:`escape_html` inside HTML tags): a ``|`` cannot
-break a table, ``<script>`` arrives as text, ``@name`` and ``#12`` do not ping people or link
-issues. The document stays under GitHub's limits (:data:`MAX_COMMENT_CHARS` for a PR comment,
+break a table, ``<script>`` arrives as text, ``![i](url)`` loads no image, ``@name``, ``#12``,
+``GH-12`` (and GitLab's ``!12``, ``&12``, ``%12``, ``~label``) ping nobody and link nothing. The
+built-in Owners and Trends sections escape the same way; sections from other
+``pytest_phase7_report_sections`` hooks are Markdown written by code (a conftest or plugin) and
+are included as they are.
+
+The document stays under GitHub's limits (:data:`MAX_COMMENT_CHARS` for a PR comment,
 :data:`MAX_STEP_SUMMARY_BYTES` for a step summary): large plans fold each batch's table into a
 ``<details>`` section, and when the text is still too long, less detail is shown, step by step,
 and the document says what it left out.
@@ -73,9 +78,10 @@ _DOT = " \u00b7 "
 
 # --- escaping ------------------------------------------------------------------------------
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
-# "@name" mentions people and "#12" links an issue: a zero-width space after the sign stops both.
-_PING = re.compile(r"([@#])(?=\w)")
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|~$])")
+# "@name" mentions people, "#12" and "GH-12" link an issue (GitLab: "!12" a merge request, "&12"
+# an epic, "%12" a milestone, "$12" a snippet, "~x" a label): a zero-width space stops each.
+_PING = re.compile(r"[@#!$%&~](?=\w)|(?<=\bGH)(?=-\d)", re.IGNORECASE)
 
 
 def _plain(text: str) -> str:
@@ -88,7 +94,7 @@ def _plain(text: str) -> str:
 
 def escape_html(text: str) -> str:
     """Text for inside an HTML element (``<summary>``, ``<sub>``): entities, one line."""
-    flat = _PING.sub("\\1\u200b", _plain(text))
+    flat = _PING.sub(lambda sign: sign.group() + "\u200b", _plain(text))
     return flat.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
@@ -531,7 +537,8 @@ def _footer(data: ReportData) -> str:
         if name in seconds:
             text += f" ({seconds[name]:.2f} s)"
         parts.append(text)
-    return "<sub>" + escape_html(_DOT.join(parts)) + "</sub>" if parts else ""
+    # Text inside <sub> on a line of its own is still Markdown: the full escaping.
+    return "<sub>" + escape(_DOT.join(parts)) + "</sub>" if parts else ""
 
 
 # --- the step summary ----------------------------------------------------------------------

@@ -16,8 +16,19 @@ from pytest_phase7.engine import Engine, RunResult
 from pytest_phase7.errors import Phase7Error
 from pytest_phase7.gates.base import Gate, SessionData
 from pytest_phase7.model import PlanStatus
+from pytest_phase7.outputs import (
+    OutputKind,
+    OutputRequest,
+    Outputs,
+    check_outputs,
+    protected_files,
+)
+from pytest_phase7.resolve import Resolution
 from pytest_phase7.settings import Settings
 from pytest_phase7.status import ItemOutcome
+
+#: This run's checked output paths (:func:`run_outputs`), from set-up to the end of the run.
+OUTPUTS_KEY = pytest.StashKey["Outputs"]()
 
 FULL_RUN_HINT = (
     "run the whole test suite (no -k/-m/--lf/node ids), or narrow the gates with --phase7-gates"
@@ -45,22 +56,26 @@ def build_engine(config: pytest.Config) -> Engine:
             base=config.invocation_params.dir if from_cli else config.rootpath,
         )
         raise_for_errors(manifest)
-        if not config.pluginmanager.has_plugin("phase7-builtin-gates"):
-            config.pluginmanager.register(BuiltinGates(), "phase7-builtin-gates")
-        history = _output_path(config, settings.history, "phase7_history")
-        if not config.pluginmanager.has_plugin("phase7-insights"):
-            config.pluginmanager.register(InsightSections(settings, history), "phase7-insights")
-        gates = select_gates(config.hook.pytest_phase7_add_gates(config=config), settings)
         index = RepoIndex(config.rootpath)
         resolutions = resolve_items(
             manifest, config.rootpath, settings.modules, targets=settings.targets, index=index
         )
+        # Checked before anything runs: a bad output path costs no test run.
+        outputs = config.stash[OUTPUTS_KEY] = run_outputs(
+            config, settings, label, manifest.path, resolutions
+        )
+        if not config.pluginmanager.has_plugin("phase7-builtin-gates"):
+            config.pluginmanager.register(BuiltinGates(), "phase7-builtin-gates")
+        if not config.pluginmanager.has_plugin("phase7-insights"):
+            insights = InsightSections(settings, outputs.history)
+            config.pluginmanager.register(insights, "phase7-insights")
+        gates = select_gates(config.hook.pytest_phase7_add_gates(config=config), settings)
         changed = (
             changed_files(config.rootpath, settings.changed_since)
             if settings.changed_since
             else None
         )
-        baseline_path = _baseline_path(config, settings)
+        baseline_path = outputs.baseline
         baseline = None
         if baseline_path is not None and (baseline_path.exists() or not settings.baseline_update):
             baseline = load_baseline(baseline_path, display_path(baseline_path, config.rootpath))
@@ -76,7 +91,7 @@ def build_engine(config: pytest.Config) -> Engine:
         store=getattr(config, "cache", None),
         project_files=index.all_python_files(),
         changed=changed,
-        first_run=first_recorded(history),
+        first_run=first_recorded(outputs.history),
         notes=target_fixes(resolutions, table, label),
     )
 
@@ -93,17 +108,90 @@ def first_recorded(history: Path | None) -> dict[int, dict[str, float]]:
         raise pytest.UsageError(f"phase7: cannot read history {history}: {exc}") from None
 
 
-def _baseline_path(config: pytest.Config, settings: Settings) -> Path | None:
-    """Where the baseline is read from and written to (None: no baseline in play)."""
+def run_outputs(
+    config: pytest.Config,
+    settings: Settings,
+    table_label: str,
+    manifest_path: str,
+    resolutions: Sequence[Resolution],
+) -> Outputs:
+    """The run's report, history and baseline paths, checked by :mod:`pytest_phase7.outputs`.
+
+    Given on the command line, a path is relative to the invocation folder and may go anywhere;
+    from the ini file (``addopts`` included) or ``[tool.phase7]``, it is relative to the rootdir
+    and stays inside it. None of them may be the plan, a target or a configuration file.
+    """
     from pytest_phase7.settings import DEFAULT_BASELINE  # noqa: PLC0415
 
-    if settings.baseline:
-        from_cli = getattr(config.option, "phase7_baseline", None)
-        base = config.invocation_params.dir if from_cli else config.rootpath
-        return (base / settings.baseline).resolve()
-    if settings.baseline_update:
-        return config.rootpath / DEFAULT_BASELINE
-    return None
+    wanted: list[tuple[str, OutputRequest]] = []
+    for name, kind in (
+        ("md", OutputKind.MARKDOWN),
+        ("json", OutputKind.JSON),
+        ("history", OutputKind.HISTORY),
+        ("baseline", OutputKind.BASELINE),
+        ("manifest", OutputKind.PLAN),
+    ):
+        value = getattr(settings, name)
+        if name == "manifest" and not (settings.update_manifest or settings.update_manifest_force):
+            continue  # the plan is read wherever it is, but written back only inside the rootdir
+        writes = name not in {"baseline", "manifest"} or settings.baseline_update
+        if name == "baseline" and not value and writes:
+            value = DEFAULT_BASELINE
+        if value:
+            request = _output_request(config, name, value, kind, table_label, writes=writes)
+            wanted.append((name, request))
+    extra = {str(config.inipath): "the pytest configuration file"} if config.inipath else {}
+    cov_config = getattr(config.option, "cov_config", None)
+    if isinstance(cov_config, str) and cov_config:
+        extra[str(config.invocation_params.dir / cov_config)] = "the coverage configuration file"
+    protected = protected_files(config.rootpath, manifest_path, resolutions, extra)
+    paths = check_outputs([request for _, request in wanted], config.rootpath, protected)
+    return Outputs(
+        **{name: path for (name, _), path in zip(wanted, paths, strict=True) if name != "manifest"}
+    )
+
+
+def _output_request(
+    config: pytest.Config,
+    name: str,
+    value: str,
+    kind: OutputKind,
+    table_label: str,
+    *,
+    writes: bool,
+) -> OutputRequest:
+    """Who asked for output ``name`` (command line, ini file or table), hence how it is checked."""
+    import os  # noqa: PLC0415
+    import shlex  # noqa: PLC0415
+
+    from pytest_phase7.settings import OPTIONS, setting_location  # noqa: PLC0415
+
+    option = next(o for o in OPTIONS if o.name == name)
+    inipath = str(config.inipath) if config.inipath else ""
+    # What the user typed (or put in PYTEST_ADDOPTS); the ini file's addopts are not in it.
+    try:
+        typed = [*config.invocation_params.args, *shlex.split(os.environ.get("PYTEST_ADDOPTS", ""))]
+    except ValueError:
+        typed = list(config.invocation_params.args)
+    if getattr(config.option, option.dest, None):
+        if any(arg == option.cli or arg.startswith(option.cli + "=") for arg in typed):
+            base = config.invocation_params.dir
+            return OutputRequest(value, kind, f"{option.cli}={value}", base, False, writes)
+        # Not typed by the user: the ini file's addopts, which is the repository's say-so.
+        given = f"{option.cli}={value} (addopts)"
+        file, line = inipath, 0
+    elif config.getini(option.ini):
+        overrides = getattr(config.option, "override_ini", None) or []
+        overridden = any(entry.split("=", 1)[0].strip() == option.ini for entry in overrides)
+        if overridden and any(f"{option.ini}=" in arg for arg in typed):
+            given = f"-o {option.ini}={value}"
+            return OutputRequest(value, kind, given, config.rootpath, False, writes)
+        given = f"{option.ini} = {value}"
+        file, line = setting_location(name, ini_path=inipath)
+    else:
+        given = f"{name} = {value!r}"
+        file, line = setting_location(name, table_path=table_label)
+    return OutputRequest(value, kind, given, config.rootpath, True, writes, file, line)
 
 
 def write_outputs(config: pytest.Config, engine: Engine, result: RunResult) -> None:
@@ -118,7 +206,8 @@ def write_outputs(config: pytest.Config, engine: Engine, result: RunResult) -> N
     from pytest_phase7.report import report_data, step_summary_path, write_reports  # noqa: PLC0415
 
     settings = engine.settings
-    history = _output_path(config, settings.history, "phase7_history")
+    outputs = config.stash[OUTPUTS_KEY]
+    history = outputs.history
     if history is not None:
         from pytest_phase7.insights import record_run  # noqa: PLC0415
 
@@ -127,14 +216,13 @@ def write_outputs(config: pytest.Config, engine: Engine, result: RunResult) -> N
             record_run(history, result, config.rootpath)
         except OSError as exc:
             raise pytest.UsageError(f"phase7: cannot append to history {history}: {exc}") from None
-    path = _baseline_path(config, settings)
+    path = outputs.baseline
     if settings.baseline_update and path is not None:
         try:
             write_baseline(path, updated_baseline(result, engine.baseline))
         except OSError as exc:
             raise pytest.UsageError(f"phase7: cannot write baseline {path}: {exc}") from None
-    md_path = _output_path(config, settings.md, "phase7_md")
-    json_path = _output_path(config, settings.json, "phase7_json")
+    md_path, json_path = outputs.md, outputs.json
     summary = step_summary_path(settings.step_summary)
     if md_path or json_path or summary:
         sections = [
@@ -157,17 +245,6 @@ def write_outputs(config: pytest.Config, engine: Engine, result: RunResult) -> N
                 _say(config, line)
     if settings.update_manifest or settings.update_manifest_force:
         _write_back(config, result, force=settings.update_manifest_force)
-
-
-def _output_path(config: pytest.Config, value: str | None, dest: str) -> Path | None:
-    """Where a report goes: given on the command line, relative to the invocation folder.
-
-    Given in the ini file or ``[tool.phase7]``, relative to the rootdir (as the baseline is).
-    """
-    if not value:
-        return None
-    base = config.invocation_params.dir if getattr(config.option, dest, None) else config.rootpath
-    return (base / value).resolve()
 
 
 def _write_back(config: pytest.Config, result: RunResult, *, force: bool) -> None:

@@ -565,6 +565,20 @@ def _label_parts(table_path: str) -> tuple[str, str]:
     return file, rest.rstrip("]").strip()
 
 
+def setting_location(name: str, *, table_path: str = "", ini_path: str = "") -> tuple[str, int]:
+    """Where option ``name`` is set: ``(file, line)``, line 0 when not found, file "" without one.
+
+    In the ini file ``ini_path`` when given, else in the phase7 table (``table_path`` is
+    :func:`load_table`'s label).
+    """
+    if ini_path:
+        return ini_path, _ini_line(Path(ini_path), _BY_NAME[name].ini)
+    file, _, rest = table_path.partition(" [")
+    if not file or file[:1] == "[":
+        return "", 0
+    return file, _key_line(Path(file), rest.rstrip("]").strip(), [name])
+
+
 def _ini_line(path: Path, key: str) -> int:
     """The line setting ``key`` in a pytest ini file (INI or TOML syntax), else 0."""
     pattern = re.compile(rf"\s*[\"']?{re.escape(key)}[\"']?\s*[=:]")

@@ -406,7 +406,7 @@ def test_baseline_configured_path_and_write_failure(project: Path):
         "baseline", "--rootdir", str(project), "--from-report", str(GOLDEN / "example_tta.json")
     )
     assert code == EXIT_USAGE
-    assert "cannot write baseline" in out
+    assert "pyproject.toml:6: baseline = 'qa/base.json': cannot write: no folder" in out
     (project / "qa").mkdir()
     code, out = run(
         "baseline", "--rootdir", str(project), "--from-report", str(GOLDEN / "example_tta.json")

@@ -89,11 +89,29 @@ def test_init_as_toml_from_a_coverage_file(example: Path):
 
 
 def test_init_refuses_to_overwrite_and_needs_data(example: Path):
-    (example / "PHASE7_EXECUTION_PLAN.md").write_text("mine\n")
+    mine = "# Mine\n\n### Batch 1: Unit Tests\n**Items:** 1\n"
+    (example / "PHASE7_EXECUTION_PLAN.md").write_text(mine)
     err = io.StringIO()
     assert main(["init"], out=io.StringIO(), err=err) == EXIT_USAGE
     assert "exists; pass --force" in err.getvalue()
-    assert (example / "PHASE7_EXECUTION_PLAN.md").read_text() == "mine\n"
+    assert (example / "PHASE7_EXECUTION_PLAN.md").read_text() == mine
     err = io.StringIO()
     assert main(["init", "--force"], out=io.StringIO(), err=err) == EXIT_USAGE
     assert "coverage data file not found" in err.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("output", "reason"),
+    [
+        ("README.md", "is an existing file that is not a phase7 plan"),
+        ("pyproject.toml", "is a configuration file a run reads"),
+        ("src", "the plan must be a .md or .toml file"),
+        ("docs.md/../README.md", "is an existing file that is not a phase7 plan"),
+    ],
+)
+def test_init_force_replaces_only_a_plan(example: Path, output: str, reason: str):
+    before = {p: p.read_bytes() for p in example.rglob("*") if p.is_file()}
+    err = io.StringIO()
+    assert main(["init", "--force", "-o", output], out=io.StringIO(), err=err) == EXIT_USAGE
+    assert reason in err.getvalue()
+    assert {p: p.read_bytes() for p in example.rglob("*") if p.is_file()} == before

@@ -167,8 +167,9 @@ def test_a_plan_in_a_read_only_folder_is_left_alone(project: pytest.Pytester) ->
 
 # --- the reports ------------------------------------------------------------------------------
 
-OLD_JSON = b'{"old": "report"}\n'
-OLD_MD = b"# old report\n"
+# Reports an earlier run wrote (only those may be replaced).
+OLD_JSON = b'{\n  "schema_version": 1,\n  "generator": "pytest-phase7 0.0.9",\n  "old": 1\n}\n'
+OLD_MD = b"<!-- phase7-report -->\n# old report\n"
 
 
 @pytest.mark.parametrize("existed", [False, True], ids=["absent", "previous"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -21,7 +22,14 @@ from pytest_phase7.history import (
     snapshot,
 )
 from pytest_phase7.model import Batch, BatchKind, Manifest, PlanStatus, WorkItem
-from pytest_phase7.owners import gate_score, owners_markdown, quality_score, summarize_owners
+from pytest_phase7.owners import (
+    OwnerSummary,
+    gate_score,
+    owners_markdown,
+    quality_score,
+    summarize_owners,
+)
+from pytest_phase7.report_md import cell, escape
 from pytest_phase7.resolve import Resolution, ResolutionState, Target, TargetKind
 from pytest_phase7.status import decide, derive_outcome
 
@@ -105,6 +113,51 @@ def test_owner_names_are_escaped():
     table = owners_markdown(summarize_owners(result))
     assert "<script>" not in table
     assert "&lt;script&gt;\\|x" in table
+
+
+#: Plan text that must reach a PR comment as text: no ping, no issue link, no link, no image.
+HOSTILE = ["@octocat", "#12", "[x](javascript:alert(1))", "![i](https://evil/p.png)", "a\nb|c"]
+
+
+@pytest.mark.parametrize("owner", HOSTILE)
+def test_owner_cells_get_the_main_tables_escaping(owner: str):
+    summary = summarize_owners(result_of(outcome(1, owner, 1, cov(F, 10))))[0]
+    assert summary.owner == owner
+    # In-progress dates come from the history file, which a PR may rewrite too.
+    forged = OwnerSummary(**{**summary.__dict__, "in_progress_since": owner})
+    row = owners_markdown([forged]).splitlines()[2]
+    assert row.startswith(f"| {cell(owner)} | 0/1 |")
+    assert row.endswith(f"| {cell(owner)} |")
+    assert_inert(row)
+
+
+def assert_inert(markdown: str) -> None:
+    """Nothing in ``markdown`` pings, links an issue, links or shows an image."""
+    assert not re.search(r"[@#]\w", markdown), markdown
+    assert not re.search(r"(?<!\\)\]\(", markdown), markdown
+    assert "![" not in markdown, markdown
+
+
+def test_trends_escape_file_names_and_warnings_and_link_no_issue(tmp_path: Path):
+    from pytest_phase7.insights import trends_markdown
+
+    hostile = "![i](https://evil/p.png)@octocat.py"
+    earlier = result_of(outcome(12, None, 1, cov(F, 10)))
+    now = result_of(
+        derive_outcome(
+            Resolution(
+                WorkItem(number=12, batch=1, file=hostile, estimate_hours=1),
+                ResolutionState.RESOLVED,
+                target=Target(TargetKind.FILE, "m.py", ("m.py",)),
+            ),
+            [cov(F, 30)],
+            BatchKind.TESTS,
+        )
+    )
+    entries = [snapshot(earlier, WHEN, None), snapshot(now, WHEN, None)]
+    text = trends_markdown(now, entries, [f"{tmp_path}/h_#1@x.jsonl:3: skipped [a](b)"])
+    assert f"- Item 12 {escape(hostile)}: coverage ▲ 20 pts" in text.splitlines()
+    assert_inert(text)
 
 
 def test_history_round_trip_and_deltas(tmp_path: Path):

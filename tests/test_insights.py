@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from test_plugin_inprocess import CONFTEST, run, section
@@ -50,7 +51,7 @@ def test_history_records_runs_and_trends_show_changes(project: pytest.Pytester):
     (project.path / "core" / "large.py").write_text("a = 1\n" * 2)
     second = run(project, "--phase7", "--phase7-history=history.jsonl", "--phase7-md=r.md")
     lines = section(second)
-    assert "- #2 large.py: size ▼ 4" in lines
+    assert "- Item 2 large.py: size ▼ 4" in lines
     assert "Items done: 1 → 2 of 2; hours done: 2 → 5 of 5." in lines
     assert not any("mermaid" in line for line in lines)
     entries = [json.loads(line) for line in history.read_text().splitlines()]
@@ -80,7 +81,8 @@ def test_unreadable_history_is_a_usage_error(project: pytest.Pytester):
     (project.path / "history.jsonl").mkdir()
     result = run(project, "--phase7", "--phase7-history=history.jsonl")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    assert "phase7: cannot read history" in result.stderr.str()
+    # Refused before the tests run: a folder is no history file to read or append to.
+    assert "phase7: --phase7-history=history.jsonl: is a folder" in result.stderr.str()
 
 
 def test_corrupt_history_line_is_a_warning_not_fatal(project: pytest.Pytester):
@@ -99,7 +101,24 @@ def test_no_sections_without_owner_column_or_history(project: pytest.Pytester):
         PLAN.replace(" Owner |", "")
         .replace(" ann |", "")
         .replace(" <b>bob</b> |", "")
-        .replace("-------|", "")
+        .replace("|-------|\n", "|\n")
     )
     lines = section(run(project, "--phase7"))
     assert not any("Owners" in line or "Trends" in line for line in lines)
+
+
+def test_hostile_owner_cells_reach_the_markdown_report_as_text(project: pytest.Pytester):
+    hostile = ["@octocat", "#12", "[x](javascript:alert(1))", "![i](https://evil/p.png)"]
+    (project.path / "PLAN.md").write_text(
+        PLAN.replace("| ann |", f"| {hostile[0]} {hostile[1]} |").replace(
+            "| <b>bob</b> |", f"| {hostile[2]} {hostile[3]} |"
+        )
+    )
+    assert run(project, "--phase7", "--phase7-md=r.md", "--phase7-history=h.jsonl").ret == 0
+    report = (project.path / "r.md").read_text(encoding="utf-8")
+    owners = report[report.index("### Owners") : report.index("### Trends")]
+    assert "octocat" in owners
+    assert "javascript" in owners
+    assert not re.search(r"[@#]\w", owners), owners
+    assert not re.search(r"(?<!\\)\]\(", owners), owners
+    assert "![" not in owners

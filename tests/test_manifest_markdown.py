@@ -301,6 +301,39 @@ def test_parsing_does_the_same_work_per_row_at_any_size(form: str) -> None:
     assert late <= early * 1.05
 
 
+def test_rows_are_capped_like_ranges(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The cap, made small: a plan of 150,000 rows stops being read at row 100,001.
+    from pytest_phase7.manifest import checks, markdown
+
+    monkeypatch.setattr(markdown, "MAX_ITEMS", 500)
+    monkeypatch.setattr(checks, "MAX_ITEMS", 500)
+    text = big_plan(5_000).replace("**Items:** 1-5000\n", "")
+    manifest = parse(text)
+    assert len(manifest.items) == 500
+    problem = error(manifest)
+    assert problem.line == 7 + 500  # the first row too many
+    assert problem.message == (
+        "the plan lists more than 500 item rows (at most 500 are allowed); the rows from here "
+        "on are not read"
+    )
+    # Rows beyond the cap are skipped, not read: a fraction of the work of reading them.
+    capped = executed_lines(lambda: parse(text))
+    monkeypatch.setattr(markdown, "MAX_ITEMS", 10_000)
+    monkeypatch.setattr(checks, "MAX_ITEMS", 10_000)
+    assert capped < executed_lines(lambda: parse(text)) / 3
+    monkeypatch.setattr(checks, "MAX_ITEMS", 500)
+    # The same cap in a TOML manifest, spread over two batches.
+    table = {
+        "batches": [
+            {"number": 1, "items": [{"number": n} for n in range(1, 301)]},
+            {"number": 2, "items": [{"number": n} for n in range(301, 701)]},
+        ]
+    }
+    toml_manifest = parse_toml(table, "p.toml")
+    assert len(toml_manifest.items) == 500
+    assert [p.message for p in toml_manifest.errors] == [problem.message]
+
+
 # --- load_manifest: files that cannot be read ------------------------------------------------
 
 
@@ -455,6 +488,132 @@ def test_fenced_code_is_ignored() -> None:
     )
     assert [b.number for b in manifest.batches] == [1]
     assert manifest.problems == ()
+
+
+TABLE = "| # | Module | File | Status |\n|---|---|---|---|\n"
+
+
+def test_an_unclosed_fence_or_comment_is_a_warning_naming_what_it_hides() -> None:
+    for opening, close in (("```python", "```"), ("~~~~", "```"), ("<!-- draft", "-->")):
+        manifest = parse(
+            f"### Batch 1: Tests\n**Items:** 1\n{opening}\nx\n### Batch 2: Tests\n"
+            "### Batch 3: Tests\n"
+        )
+        assert [b.number for b in manifest.batches] == [1]
+        problem = warning(manifest)
+        assert problem.line == 3
+        what = "HTML comment" if opening.startswith("<") else "code fence"
+        assert problem.message == (
+            f"{what} opened here is never closed: the rest of the file is not read as the plan, "
+            f"hiding the batch headings at lines 5, 6; close it with {close}"
+        )
+    # Unclosed at the very end, it hides nothing but is still said.
+    assert warning(parse("### Batch 1: Tests\n```\n")).message.startswith(
+        "code fence opened here is never closed: the rest of the file is not read as the plan;"
+    )
+
+
+def test_html_comments_are_not_read() -> None:
+    manifest = parse(
+        "### Batch 1: Tests\n**Items:** 1-2\n<!-- **Items:** 7 -->\n" + TABLE
+        + "| 1 | Core | a.py | DONE |\n\n<!--\n" + TABLE + "| 2 | Core | b.py | DONE |\n-->\n"
+        "<!-- one line --> | 9 | x |\n"
+    )  # fmt: skip
+    assert [(i.number, i.status) for i in manifest.items] == [(1, PlanStatus.DONE), (2, None)]
+    assert manifest.problems == ()
+
+
+def test_quoted_tables_and_batch_headings_are_warnings() -> None:
+    manifest = parse(
+        "### Batch 1: Tests\n**Items:** 1\n\n> Note:\n> " + TABLE.replace("\n|", "\n> |")
+        + "> | 1 | Core | a.py | DONE |\n\n>> #### Batch 2: Docs\n> | just | a quote |\n"
+    )  # fmt: skip
+    assert [(i.number, i.status) for i in manifest.items] == [(1, None)]
+    assert [(p.line, p.message) for p in manifest.problems] == [
+        (5, "a work-item table inside a > quote is ignored; take it out of the quote"),
+        (9, "batch 2's heading is inside a > quote and is ignored; take it out of the quote"),
+    ]
+
+
+def test_work_item_tables_outside_batches_are_warnings_other_tables_are_not() -> None:
+    manifest = parse(
+        "# Plan\n\n| Phase | Hours |\n|---|---|\n| 7.1 | 3 |\n\n### Batch 1: Tests\n**Items:** 1\n"
+        "## Later\n\n" + TABLE + "| 2 | Core | b.py | QUEUED |\n| 3 | Core | c.py | QUEUED |\n"
+    )  # fmt: skip
+    assert [i.number for i in manifest.items] == [1]
+    assert [(p.line, p.message) for p in manifest.problems] == [
+        (11, "a work-item table outside any batch is ignored: put it under a "
+         "'### Batch N: Title' heading"),
+    ]  # fmt: skip
+
+
+def test_setext_and_emoji_batch_headings_are_batches() -> None:
+    manifest = parse(
+        "### Batch 1: Tests\n**Items:** 1\n\nBatch 2: Docs\n---\n**Items:** 2\n\n"
+        f"### {mangled(chr(0x1F9EA))} Batch 3: Refactoring\n**Items:** 3\n"
+        "\n**Focus:** stays a key line\n---\n"
+    )
+    assert [(b.number, b.title, b.item_range) for b in manifest.batches] == [
+        (1, "Tests", (1, 1)),
+        (2, "Docs", (2, 2)),
+        (3, "Refactoring", (3, 3)),
+    ]
+    assert manifest.batches[2].focus == "stays a key line"
+    assert manifest.problems == ()
+
+
+@pytest.mark.parametrize(
+    "heading", ["# Batch 2: Docs", "##### Batch 2: Docs", "Batch 2: Docs\n==="]
+)
+def test_batch_headings_at_other_levels_are_warnings(heading: str) -> None:
+    manifest = parse(f"# Plan\n### Batch 1: Tests\n**Items:** 1\n{heading}\n")
+    level = 5 if heading.startswith("#####") else 1
+    assert [(p.line, p.message) for p in manifest.problems] == [
+        (4, f"batch heading at level {level} is ignored: batches are headings of level 2 to 4 "
+         "(### Batch 2: Title)"),
+    ]  # fmt: skip
+    # The first level-1 heading is the title, whatever it says.
+    assert parse("# Batch 9: the plan\n### Batch 1: Tests\n").problems == ()
+
+
+def test_a_pipeless_table_whose_header_starts_with_hash_is_a_warning() -> None:
+    manifest = parse("### Batch 1: Tests\n**Items:** 1\n# | File\n---|---\n1 | a.py\n")
+    assert [(p.line, p.message) for p in manifest.problems] == [
+        (3, "a table header row starting with '#' is a heading, so the table below it is "
+         "ignored: begin the row with '|'"),
+    ]  # fmt: skip
+    manifest = parse("### Batch 1: Tests\n**Items:** 1\n\n---|---\n1 | a.py\n")
+    assert warning(manifest).message.startswith("a |---| separator row without a table header")
+    # Without the '#' first, a table without outer pipes is a table.
+    manifest = parse("### Batch 1: Tests\n**Items:** 1\nNo | File\n---|---\n1 | a.py\n")
+    assert [(i.number, i.file) for i in manifest.items] == [(1, "a.py")]
+
+
+def test_a_header_repeated_inside_a_table_starts_a_new_table() -> None:
+    manifest = parse(
+        "### Batch 1: Tests\n**Items:** 1-2\n" + TABLE + "| 1 | Core | a.py | DONE |\n"
+        "| # | Status | Module | File |\n|---|---|---|---|\n| 2 | QUEUED | Core | b.py |\n"
+    )  # fmt: skip
+    assert [(i.number, i.file, i.status) for i in manifest.items] == [
+        (1, "a.py", PlanStatus.DONE),
+        (2, "b.py", PlanStatus.QUEUED),
+    ]
+    assert [(p.line, p.message) for p in manifest.problems] == [
+        (6, "a new table header without a blank line before it (GitHub shows it as rows of the "
+         "table above); read as a new table"),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(("separator", "cells"), [("|---|---|", 2), ("|---|---|---|---|---|", 5)])
+def test_a_separator_row_must_match_its_header(separator: str, cells: int) -> None:
+    manifest = parse(f"### Batch 1: Tests\n| # | Module | File | Status |\n{separator}\n| 1 |\n")
+    assert manifest.items == ()
+    problem = error(manifest)
+    assert (problem.line, problem.message) == (
+        3,
+        f"table separator row has {cells} cells but its header (line 2) has 4; the table is "
+        "ignored",
+    )
 
 
 @pytest.mark.parametrize(
@@ -738,7 +897,7 @@ def test_unparsable_estimate_is_a_warning() -> None:
         ("QUEUED", PlanStatus.QUEUED),
         ("todo", PlanStatus.QUEUED),
         ("To Do", PlanStatus.QUEUED),
-        ("Pending review", PlanStatus.QUEUED),
+        ("pending", PlanStatus.QUEUED),
         ("Not started", PlanStatus.QUEUED),
         ("IN PROGRESS", PlanStatus.IN_PROGRESS),
         ("in-progress", PlanStatus.IN_PROGRESS),
@@ -763,6 +922,13 @@ def test_unparsable_estimate_is_a_warning() -> None:
         ("\u274c", PlanStatus.FAILED),
         (mangled("\u274c"), PlanStatus.FAILED),
         ("\u23f3\ufe0f", PlanStatus.QUEUED),
+        # Around one status: marks, markup, emoji, a note; struck-out text is taken back.
+        ("Done!", PlanStatus.DONE),
+        ("\u2705 DONE \U0001f389", PlanStatus.DONE),
+        ("_in_progress_", PlanStatus.IN_PROGRESS),
+        ("DONE (2025-01-02)", PlanStatus.DONE),
+        ("~~QUEUED~~ DONE", PlanStatus.DONE),
+        ("\u2705 ~~QUEUED~~", PlanStatus.DONE),
     ],
 )
 def test_status_cells(cell: str, status: PlanStatus) -> None:
@@ -773,7 +939,26 @@ def test_status_cells(cell: str, status: PlanStatus) -> None:
     assert manifest.problems == ()
 
 
-@pytest.mark.parametrize("cell", ["xyz", "\u2705 \u274c", "incomplete", "\u2705 yes"])
+@pytest.mark.parametrize(
+    "cell",
+    [
+        "xyz",
+        "\u2705 \u274c",
+        "incomplete",
+        "\u2705 yes",
+        # A status word negated, or more words than one status: not that status.
+        "NOT DONE",
+        "not done \u274c",
+        "\u2705 Not completed",
+        "not in progress",
+        "un-done",
+        "Done by Ann",
+        "Pending review",
+        "DONE/QUEUED",
+        "DONE 2025-01-02",
+        "~~DONE~~",
+    ],
+)
 def test_unknown_status_is_an_error(cell: str) -> None:
     manifest = parse(f"### Batch 1: Tests\n| # | Status |\n|---|---|\n| 1 | {cell} |\n")
     problem = error(manifest)

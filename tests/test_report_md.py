@@ -11,6 +11,7 @@ The golden files under ``tests/golden/`` are the output of a real run of the bun
 from __future__ import annotations
 
 import dataclasses
+import html
 import json
 import os
 import re
@@ -424,6 +425,35 @@ def test_escape_neutralises_any_text(text: str):
     assert not set("\n\r<>") & set(escaped)
     assert re.search(r"(?<!\\)\|", escaped) is None
     assert re.search(r"(?<!\\)`", escaped) is None
+    assert re.search(r"(?<!\\)[\[\]$]", escaped) is None  # no link, image or math
+    assert REFERENCE.search(html.unescape(escaped)) is None
+
+
+#: What GitHub and GitLab turn into a mention or a link to an issue, MR, epic, label...
+REFERENCE = re.compile(r"[@#!$%&~]\w|\bGH-\d", re.IGNORECASE)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["@octocat", "@org/team", "#12", "GH-12", "gh-7", "owner/repo#3", "!12", "&12", "%12", "$12",
+     "~bug", "a@b.example"],
+)  # fmt: skip
+def test_references_ping_nobody_and_link_nothing(text: str):
+    escaped = escape(text)
+    assert REFERENCE.search(html.unescape(escaped)) is None
+    assert escaped.replace("\u200b", "").replace("\\", "").replace("&amp;", "&") == text
+
+
+def test_images_links_and_the_footer_arrive_as_text():
+    hostile = "![i](https://evil/p.png) [x](javascript:alert(1)) <img src=x> @octocat"
+    result = make_result(1, 1, module=hostile)
+    data = ReportData(result=result, versions=(("pytest-phase7", "0.1.0"), ("lines", hostile)))
+    text = render_markdown(data)
+    assert "![" not in text
+    assert re.search(r"(?<!\\)\]\(", text) is None
+    assert "<img" not in text
+    assert "@octocat" not in text
+    assert text.rstrip().splitlines()[-1].startswith("<sub>pytest-phase7 0.1.0 \u00b7 lines !\\[i")
 
 
 def test_verdict_reasons_are_escaped_and_blocked_says_so():

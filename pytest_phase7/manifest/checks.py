@@ -126,6 +126,7 @@ def assemble(
     duration_line: int = 0,
 ) -> Manifest:
     """Run the shared checks and build the :class:`Manifest` (problems included, never raised)."""
+    _cap_rows(log, drafts)
     unique = _drop_duplicate_batches(log, drafts)
     ranges = _validate_ranges(log, unique)
     _check_overlaps(log, unique, ranges)
@@ -150,6 +151,24 @@ def assemble(
         criteria=tuple(criteria),
         problems=log.sorted(),
     )
+
+
+def _cap_rows(log: ProblemLog, drafts: Sequence[BatchDraft]) -> None:
+    """Keep the first :data:`MAX_ITEMS` item rows of the plan, as ranges are capped."""
+    total = 0
+    for index, draft in enumerate(drafts):
+        total += len(draft.rows)
+        if total > MAX_ITEMS:
+            keep = len(draft.rows) - (total - MAX_ITEMS)
+            log.error(
+                draft.rows[keep].line,
+                f"the plan lists more than {MAX_ITEMS} item rows (at most {MAX_ITEMS} are "
+                "allowed); the rows from here on are not read",
+            )
+            del draft.rows[keep:]
+            for later in drafts[index + 1 :]:
+                later.rows.clear()
+            return
 
 
 def _drop_duplicate_batches(log: ProblemLog, drafts: Sequence[BatchDraft]) -> list[BatchDraft]:

@@ -12,8 +12,12 @@ The format is the one people already write, read liberally:
 * a ``## Success Criteria`` section of ``✅ **Label:** text`` lines.
 
 A section runs to the next heading of the same or a higher level, or to the next batch or phase
-heading. Fenced code blocks are skipped. Line numbers are 1-based and count lines the way
-:func:`~pytest_phase7.manifest.values.split_lines` splits them.
+heading. A batch or phase heading may also be a setext heading (``Batch 2: Title`` underlined
+with ``---``). Fenced code blocks and HTML comments are skipped, as GitHub does not render them
+as the plan; one never closed, which hides the rest of the file, is a warning. So is what GitHub
+shows but this reader does not take: a work-item table or batch heading inside a ``>`` quote, a
+work-item table outside any batch, a batch heading at level 1, 5 or 6. Line numbers are 1-based
+and count lines the way :func:`~pytest_phase7.manifest.values.split_lines` splits them.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from pytest_phase7.errors import ManifestError
 from pytest_phase7.manifest.checks import BatchDraft, ProblemLog, assemble, batch_kind
 from pytest_phase7.manifest.values import (
     DASH,
+    MAX_ITEMS,
     STATUS_EXPECTED,
     read_bool,
     read_coverage,
@@ -53,6 +58,12 @@ _SEPARATOR_CELL = re.compile(r"\s*:?-+:?\s*")
 _THEMATIC_BREAK = re.compile(r"\s{0,3}([-*_])(?:\s*\1){2,}\s*")
 _LIST_MARKER = re.compile(r"^(?:[-*+]|[0-9]{1,9}[.)])\s+")
 _LEADING_INT = re.compile(r"\s*([0-9]{1,30})\b")
+_SETEXT_UNDERLINE = re.compile(r" {0,3}(=+|-+)[ \t]*")
+_QUOTE = re.compile(r" {0,3}>")
+_QUOTE_MARKERS = re.compile(r"^(?: {0,3}> ?)+")
+_COMMENT_OPEN = re.compile(r" {0,3}<!--")
+# Emoji and other marks before "Batch 2" (in any encoding: mangled emoji are letters, too).
+_LEADING_MARKS = re.compile(r"[^A-Za-z0-9]*")
 
 #: Normalised table headers -> the WorkItem field they fill. Other headers become extras.
 _COLUMNS: dict[str, str] = {
@@ -210,6 +221,22 @@ def _is_separator(line: str) -> bool:
     return bool(cells) and all(_SEPARATOR_CELL.fullmatch(line[s:e]) for s, e in cells)
 
 
+def _looks_like_separator(line: str) -> bool:
+    """``_is_separator``, after a cheap test that rules out almost every row."""
+    return "-" in line and not line.strip(" \t|:-") and _is_separator(line)
+
+
+def _is_item_header(line: str) -> bool:
+    """Whether a table header is a work-item table's: a ``#`` column and a module, file or path."""
+    fields = {_COLUMNS.get(_norm(line[s:e])) for s, e in split_cells(line)}
+    return "number" in fields and bool(fields & {"module", "file", "target"})
+
+
+def _batch_heading(text: str) -> re.Match[str] | None:
+    """``Batch 2 ...`` at the start of a heading's text, after any emoji or markup."""
+    return _BATCH_HEADING.match(_LEADING_MARKS.sub("", text, count=1).rstrip("*_ \t"))
+
+
 def _unwrap_links(text: str) -> str:
     return _WIKI_LINK.sub(lambda m: m.group(2) if m.group(2) is not None else m.group(1), text)
 
@@ -256,27 +283,52 @@ class _Parser:
         self.batch: _BatchSection | None = None
         self.phase: _PhaseSection | None = None
         self.criteria_level: int | None = None
+        self.rows = 0  # work-item rows read so far, in every batch
 
     def parse(self) -> Manifest:
         front_matter, index = _front_matter(self.lines)
         fence: tuple[str, int] | None = None
+        comment = False
+        opened = 0  # the line of the code fence or HTML comment being skipped
         previous_pipe = False
         while index < len(self.lines):
             line = self.lines[index]
             number = index + 1
-            if fence is not None:
-                if _closes(line, fence):
-                    fence = None
+            if fence is not None or comment:
+                if (fence is not None and _closes(line, fence)) or (comment and "-->" in line):
+                    fence, comment, opened = None, False, 0
                 index += 1
                 continue
             fence = _fence(line)
-            if fence is not None:
+            # An HTML comment runs to the line holding "-->", which may be its first.
+            comment = fence is None and _COMMENT_OPEN.match(line) is not None
+            if fence is not None or comment:
+                comment = comment and "-->" not in line[line.index("<!--") + 4 :]
+                opened = number
                 index += 1
                 continue
             heading = _heading(line)
+            if heading is None and index + 1 < len(self.lines):
+                heading = self._setext(line, self.lines[index + 1])
+                if heading is not None:
+                    index += 1  # the underline
             if heading is not None:
+                following = self.lines[index + 1] if index + 1 < len(self.lines) else ""
+                if "|" in heading[1] and _looks_like_separator(following):
+                    self.log.warning(
+                        number,
+                        "a table header row starting with '#' is a heading, so the table below "
+                        "it is ignored: begin the row with '|'",
+                    )
                 self._heading(number, *heading)
-            elif self.batch is not None:
+                index += 1
+                continue
+            if _QUOTE.match(line):
+                self._quote(index)  # said; the line is then read as it always was
+            if self.batch is None and "|" in line and self._outside_table(index):
+                index = self._table_end(index)
+                continue
+            if self.batch is not None:
                 if (
                     "|" in line
                     and index + 1 < len(self.lines)
@@ -285,6 +337,14 @@ class _Parser:
                     index = self._table(index, self.batch)
                     previous_pipe = False
                     continue
+                if _looks_like_separator(line):
+                    # Its header would have been read with it: there is none right above.
+                    self.log.warning(
+                        number,
+                        "a |---| separator row without a table header right above it: the "
+                        "table is ignored (a header starting with '#' is a heading: begin it "
+                        "with '|')",
+                    )
                 is_pipe = line.lstrip().startswith("|")
                 if is_pipe and not previous_pipe and not _is_separator(line):
                     self.log.warning(
@@ -302,6 +362,8 @@ class _Parser:
             index += 1
         self._close_batch()
         self._close_phase()
+        if fence is not None or comment:
+            self._never_closed(opened, "code fence" if fence is not None else "HTML comment")
         if not self.drafts:
             raise ManifestError(
                 "no batches found (expected headings like '### Batch 1: Title')", self.log.path
@@ -329,10 +391,16 @@ class _Parser:
             self._close_phase()
         if self.criteria_level is not None and level <= self.criteria_level:
             self.criteria_level = None
+        clean = _LEADING_MARKS.sub("", text, count=1).rstrip("*_ \t")
+        batch = _batch_heading(text)
         if not 2 <= level <= 4:
+            if batch is not None and not (level == 1 and self.title == _unwrap_links(text).strip()):
+                self.log.warning(
+                    line,
+                    f"batch heading at level {level} is ignored: batches are headings of level "
+                    f"2 to 4 (### Batch {batch.group(1)}: Title)",
+                )
             return
-        clean = text.strip("*_ \t")
-        batch = _BATCH_HEADING.match(clean)
         phase = None if batch else _PHASE_HEADING.match(clean)
         if batch is None and phase is None and "criteria" not in clean.casefold():
             return
@@ -348,6 +416,94 @@ class _Parser:
             self.phase = self._phase_heading(line, level, phase.group(1), phase.group(2))
         else:
             self.criteria_level = level
+
+    def _setext(self, line: str, underline: str) -> tuple[int, str] | None:
+        """A setext heading (text underlined with ``===`` or ``---``) naming a batch or phase.
+
+        Other setext headings are left alone: a ``**Key:** value`` line right above a ``---``
+        break is one too, for GitHub, and plans written that way read as they always did.
+        """
+        match = _SETEXT_UNDERLINE.fullmatch(underline)
+        text = line.strip()
+        if match is None or not text or "|" in text or len(line) - len(line.lstrip(" ")) > 3:
+            return None
+        if _LIST_MARKER.match(text) or _QUOTE.match(line):
+            return None
+        clean = _LEADING_MARKS.sub("", text, count=1).rstrip("*_ \t")
+        if _batch_heading(text) is None and _PHASE_HEADING.match(clean) is None:
+            return None
+        return (1 if match.group(1)[0] == "=" else 2), text
+
+    def _quote(self, index: int) -> None:
+        """Say when a ``>`` quote holds a batch heading or a work-item table: neither is read."""
+        inner = _QUOTE_MARKERS.sub("", self.lines[index])
+        heading = _heading(inner)
+        if heading is not None:
+            batch = _batch_heading(heading[1])
+            if batch is not None:
+                self.log.warning(
+                    index + 1,
+                    f"batch {batch.group(1)}'s heading is inside a > quote and is ignored; take "
+                    "it out of the quote",
+                )
+            return
+        following = self.lines[index + 1] if index + 1 < len(self.lines) else ""
+        if "|" not in inner or not _QUOTE.match(following):
+            return
+        if _is_separator(_QUOTE_MARKERS.sub("", following)) and _is_item_header(inner):
+            self.log.warning(
+                index + 1, "a work-item table inside a > quote is ignored; take it out of the quote"
+            )
+
+    def _outside_table(self, index: int) -> bool:
+        """Whether a work-item table starts at ``index``, outside any batch (said, then skipped)."""
+        if index + 1 >= len(self.lines) or not _is_separator(self.lines[index + 1]):
+            return False
+        if not _is_item_header(self.lines[index]):
+            return False
+        self.log.warning(
+            index + 1,
+            "a work-item table outside any batch is ignored: put it under a "
+            "'### Batch N: Title' heading",
+        )
+        return True
+
+    def _table_end(self, index: int) -> int:
+        """The index after the table whose header is at ``index`` (rows run to a blank line)."""
+        lines = self.lines
+        end = index + 2
+        while end < len(lines) and "|" in lines[end] and lines[end].strip():
+            if _heading(lines[end]) is not None or _fence(lines[end]) is not None:
+                break
+            # A header row with its separator right below: a new table, without a blank line.
+            if end + 1 < len(lines) and _looks_like_separator(lines[end + 1]):
+                self.log.warning(
+                    end + 1,
+                    "a new table header without a blank line before it (GitHub shows it as "
+                    "rows of the table above); read as a new table",
+                )
+                break
+            end += 1
+        return end
+
+    def _never_closed(self, line: int, what: str) -> None:
+        """Warn about a code fence or HTML comment that hides the rest of the file."""
+        hidden = []
+        for index in range(line, len(self.lines)):
+            heading = _heading(self.lines[index])
+            if heading is not None and _batch_heading(heading[1]) is not None:
+                hidden.append(str(index + 1))
+        hides = ""
+        if len(hidden) == 1:
+            hides = f", hiding the batch heading at line {hidden[0]}"
+        elif hidden:
+            hides = f", hiding the batch headings at lines {', '.join(hidden[:10])}"
+        close = "```" if what == "code fence" else "-->"
+        self.log.warning(
+            line,
+            f"{what} opened here is never closed: the rest of the file is not read as the plan"
+            f"{hides}; close it with {close}",
+        )
 
     def _phase_heading(self, line: int, level: int, ident: str, rest: str) -> _PhaseSection:
         rest = _LEADING_SEPARATOR.sub("", rest, count=1)
@@ -424,11 +580,15 @@ class _Parser:
         lines = self.lines
         header_line = index + 1
         header = [_unescape(lines[index][s:e]).strip() for s, e in split_cells(lines[index])]
-        end = index + 2
-        while end < len(lines) and "|" in lines[end] and lines[end].strip():
-            if _heading(lines[end]) is not None or _fence(lines[end]) is not None:
-                break
-            end += 1
+        end = self._table_end(index)
+        separator = len(split_cells(lines[index + 1]))
+        if separator != len(header):
+            self.log.error(
+                index + 2,
+                f"table separator row has {separator} cells but its header (line {header_line}) "
+                f"has {len(header)}; the table is ignored",
+            )
+            return end
         fields: list[str | None] = []
         seen: dict[str, str] = {}
         for name in header:
@@ -451,6 +611,8 @@ class _Parser:
             )
             return end
         for row_index in range(index + 2, end):
+            if self.rows > MAX_ITEMS:
+                break  # assemble() says so, at the first row too many; the rest is not read
             item = self._row(
                 row_index + 1,
                 lines[row_index],
@@ -461,6 +623,7 @@ class _Parser:
             )
             if item is not None:
                 batch.rows.append(item)
+                self.rows += 1
         return end
 
     def _row(

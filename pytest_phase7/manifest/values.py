@@ -82,13 +82,20 @@ STATUS_GLYPH_FORMS: tuple[tuple[str, PlanStatus], ...] = tuple(
 #: The emoji variation selector in all its forms: noise next to a glyph.
 _SELECTOR_FORMS = tuple(sorted(mangled_forms("\ufe0f"), key=len, reverse=True))
 
-_STATUS_WORDS = re.compile(
-    r"(?P<QUEUED>\bnot[\s_-]+started\b|\bqueued\b|\bto[\s_-]?do\b|\bpending\b)"
-    r"|(?P<IN_PROGRESS>\bin[\s_-]*progress\b|\bwip\b|\bstarted\b)"
-    r"|(?P<DONE>\bdone\b|\bcompleted?\b|\bpassed\b)"
-    r"|(?P<FAILED>\bfailed\b|\bblocked\b)",
+#: The words of one status, the whole of them: "NOT DONE" or "Done by Ann" is none of these.
+_STATUS_PHRASE = re.compile(
+    r"(?P<QUEUED>not[\s_-]+started|queued|to[\s_-]?do|pending)"
+    r"|(?P<IN_PROGRESS>in[\s_-]*progress|wip|started)"
+    r"|(?P<DONE>done|completed?|passed)"
+    r"|(?P<FAILED>failed|blocked)",
     re.IGNORECASE,
 )
+
+#: What surrounds a status's words without changing them: marks, markup, emoji (not ``-``).
+_NOT_WORDS = re.compile(r"[^\w\s-]+|_+(?=\s|$)|(?:^|(?<=\s))_+")
+
+#: Struck-out text (``~~QUEUED~~ DONE``) is text taken back: it is not read.
+_STRUCK_OUT = re.compile(r"~~.*?~~")
 
 STATUS_EXPECTED = "expected QUEUED, IN PROGRESS, DONE or FAILED"
 
@@ -96,16 +103,16 @@ STATUS_EXPECTED = "expected QUEUED, IN PROGRESS, DONE or FAILED"
 def read_status(text: str) -> tuple[PlanStatus | None, bool]:
     """Read a status cell: ``(status, understood)``.
 
-    Words decide (``⏳ QUEUED`` is QUEUED whatever the glyph says); a cell with no words may be a
-    lone glyph. An empty cell is ``(None, True)``; text that is neither is ``(None, False)``.
+    The cell's words must be one status, whole (``NOT DONE`` is no status, nor is ``Done by
+    Ann``); around them, status glyphs (real or mangled), other marks, Markdown markup and a
+    trailing ``(note)`` are ignored, and struck-out text (``~~QUEUED~~``) is not read. Words
+    decide (``⏳ QUEUED`` is QUEUED whatever the glyph says); a cell with no words may be a
+    lone glyph. An empty cell is ``(None, True)``; anything else is ``(None, False)``.
     """
     cell = text.strip()
     if not cell:
         return None, True
-    match = _STATUS_WORDS.search(cell)
-    if match is not None and match.lastgroup is not None:
-        return PlanStatus[match.lastgroup], True
-    rest = cell
+    rest = _STRUCK_OUT.sub(" ", strip_parenthetical(cell)[0])
     found: set[PlanStatus] = set()
     for form, status in STATUS_GLYPH_FORMS:
         if form in rest:
@@ -113,7 +120,13 @@ def read_status(text: str) -> tuple[PlanStatus | None, bool]:
             rest = rest.replace(form, " ")
     for form in _SELECTOR_FORMS:
         rest = rest.replace(form, "")
-    if len(found) == 1 and not rest.strip(" \t*_~`"):
+    words = " ".join(_NOT_WORDS.sub(" ", rest).split()).strip("-")
+    if words:
+        match = _STATUS_PHRASE.fullmatch(words)
+        if match is not None and match.lastgroup is not None:
+            return PlanStatus[match.lastgroup], True
+        return None, False
+    if len(found) == 1:
         return found.pop(), True
     return None, False
 
