@@ -171,6 +171,16 @@ class Engine:
         ]
         if not static and not preparing:
             return
+        for gate in (*preparing, *static):
+            problem = _find_tools(gate)
+            if problem is not None:  # that gate is answered now, and starts no thread
+                self._ready[gate.name] = error_run(
+                    gate.name, self._targets[gate.name], problem, "report this to the gate's authors"
+                )
+        static = [g for g in static if g.name not in self._ready]
+        preparing = [g for g in preparing if g.name not in self._ready]
+        if not static and not preparing:
+            return
         self._pool = concurrent.futures.ThreadPoolExecutor(
             max_workers=len(static) + len(preparing), thread_name_prefix="phase7-gate"
         )
@@ -203,11 +213,11 @@ class Engine:
             targets = self._targets[gate.name]
             if not targets:
                 runs[gate.name] = GateRun(gate.name, {})
+            elif gate.name in self._ready:
+                runs[gate.name] = self._ready[gate.name]
             elif gate.needs_session:
                 self._wait_for_preparation(gate.name)
                 runs[gate.name] = _safe_run(gate, self._request(gate, session))
-            elif gate.name in self._ready:
-                runs[gate.name] = self._ready[gate.name]
             elif gate.name not in self._futures:
                 runs[gate.name] = self._run_static(gate, self._request(gate, None))
         for name, future in self._futures.items():
@@ -363,6 +373,22 @@ class Engine:
                 )
             results.append(result)
         return tuple(results)
+
+
+def _find_tools(gate: Gate) -> str | None:
+    """Let a gate find its executables on this (the main) thread; why it failed, or None.
+
+    Finding a tool reads process-wide state (``sysconfig``, ``PATH``) that is not safe to read
+    while other threads first initialise it, so it happens before any gate thread starts.
+    """
+    find = getattr(gate, "find_tools", None)
+    if not callable(find):
+        return None
+    try:
+        find()
+    except Exception as exc:  # noqa: BLE001 - a broken gate is an ERROR, not a crashed session
+        return f"{gate.name} gate crashed finding its tools: {type(exc).__name__}: {exc}"
+    return None
 
 
 def _safe_run(gate: Gate, request: GateRequest) -> GateRun:

@@ -10,13 +10,33 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
 
 from pytest_phase7 import atomic
 from pytest_phase7.cachedir import CacheDirStore
+from pytest_phase7.engine import Engine
+from pytest_phase7.gates import docstrings as docstrings_module
+from pytest_phase7.gates import mypy as mypy_module
+from pytest_phase7.gates import ruff as ruff_module
+from pytest_phase7.gates.base import Gate, GateStatus
+from pytest_phase7.gates.docstrings import DocstringsGate
+from pytest_phase7.gates.mypy import MypyGate
+from pytest_phase7.gates.ruff import RuffGate
+from pytest_phase7.manifest import parse_toml
+from pytest_phase7.resolve import resolve_items
+from pytest_phase7.settings import Settings
+
+
+def engine_for(root: Path, gates: Sequence[Gate], **settings: object) -> Engine:
+    """An engine over one item whose target is ``mod.py`` in ``root``."""
+    table = {"batches": [{"number": 1, "title": "B", "items": [{"number": 1, "path": "mod.py"}]}]}
+    manifest = parse_toml(table, "phase7.toml")
+    resolutions = resolve_items(manifest, root)
+    return Engine(Settings(**settings), manifest, resolutions, root, gates)  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -70,3 +90,46 @@ def test_the_cache_folder_gets_its_modes_from_the_umask_without_setting_it(
     assert stat.S_IMODE(value.stat().st_mode) == 0o666 & ~umask_027
     assert stat.S_IMODE((folder / "README.md").stat().st_mode) == 0o666 & ~umask_027
     assert [p.name for p in tmp_path.iterdir()] == [".pytest_cache"]  # no staging folder left
+
+
+def test_every_tool_is_found_on_the_main_thread_before_any_gate_thread_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # ruff.find_ruff_bin reads sysconfig, which is not safe while another thread initialises it.
+    (tmp_path / "mod.py").write_text('"""Doc."""\n')
+    found_on: dict[str, str] = {}
+
+    def finder(name: str, answer: str) -> Callable[[], str]:
+        def find() -> str:
+            found_on.setdefault(name, threading.current_thread().name)
+            return answer
+
+        return find
+
+    monkeypatch.setattr(ruff_module, "ruff_binary", finder("ruff", "/nonexistent/ruff"))
+    monkeypatch.setattr(mypy_module, "python_executable", finder("mypy", "/nonexistent/python"))
+    monkeypatch.setattr(
+        docstrings_module, "python_executable", finder("docstrings", "/nonexistent/python")
+    )
+    gates = [RuffGate(), MypyGate(), DocstringsGate()]
+    run = engine_for(tmp_path, gates)
+    run.start()
+    result = run.finish(None)
+    assert found_on == dict.fromkeys(("ruff", "mypy", "docstrings"), "MainThread")
+    # The executables found there are the ones the gates ran.
+    reasons = {r.gate: r.reason for o in result.outcomes for r in o.results}
+    assert all("/nonexistent/" in reason for reason in reasons.values()), reasons
+
+
+def test_a_gate_whose_tool_finder_crashes_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "mod.py").write_text("x = 1\n")
+
+    class Broken(RuffGate):
+        def find_tools(self) -> None:
+            raise RuntimeError("no PATH")
+
+    run = engine_for(tmp_path, [Broken()])
+    run.start()
+    (outcome,) = run.finish(None).outcomes
+    assert outcome.results[0].status is GateStatus.ERROR
+    assert "crashed finding its tools: RuntimeError: no PATH" in outcome.results[0].reason

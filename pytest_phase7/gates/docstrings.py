@@ -86,8 +86,17 @@ class DocstringsGate:
     needs_session = False
     cache_policy = CachePolicy(("interrogate",))
 
+    def __init__(self) -> None:
+        """No executable found yet."""
+        self._python: str | None = None
+
+    def find_tools(self) -> None:
+        """Choose the Python that runs interrogate now, on the main thread, for the next run."""
+        self._python = python_executable()
+
     def run(self, request: GateRequest) -> GateRun:
         """Measure every target file in one worker process and judge each target."""
+        python, self._python = self._python or python_executable(), None
         started = time.perf_counter()
         targets = request.targets
         settings = request.settings
@@ -108,7 +117,7 @@ class DocstringsGate:
                 {t.ref: self._missing(t, gone) for t in targets},
                 seconds=time.perf_counter() - started,
             )
-        argv = [python_executable(), "-m", WORKER, *settings.interrogate_args, "--", *files]
+        argv = [python, "-m", WORKER, *settings.interrogate_args, "--", *files]
         try:
             output = run_tool(
                 argv,

@@ -106,8 +106,17 @@ class MypyGate:
     needs_session = False
     cache_policy = CachePolicy(("mypy",), whole_project=True)
 
+    def __init__(self) -> None:
+        """No executable found yet."""
+        self._python: str | None = None
+
+    def find_tools(self) -> None:
+        """Choose the Python that runs mypy now, on the main thread, for the next :meth:`run`."""
+        self._python = python_executable()
+
     def run(self, request: GateRequest) -> GateRun:
         """Type-check every target file in one mypy run and charge errors to targets."""
+        python, self._python = self._python or python_executable(), None
         started = time.perf_counter()
         targets = request.targets
         settings = request.settings
@@ -121,7 +130,6 @@ class MypyGate:
                 "the target files)",
                 "remove it from --phase7-mypy-args / mypy_args",
             )
-        python = python_executable()
         gone = missing_files(rootdir, [f for t in targets for f in t.files])
         files = sorted({f for t in targets for f in t.files} - gone)
         deadline = Deadline(settings.timeout)

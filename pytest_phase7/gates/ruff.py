@@ -100,8 +100,21 @@ class RuffGate:
     needs_session = False
     cache_policy = CachePolicy(("ruff",))
 
+    def __init__(self) -> None:
+        """No executable found yet."""
+        self._found: tuple[str | None] | None = None
+
+    def find_tools(self) -> None:
+        """Find the ruff executable now, on the main thread, for the next :meth:`run`.
+
+        ``ruff.find_ruff_bin`` reads ``sysconfig``, which another thread may be initialising
+        (on CPython 3.11 a half-initialised ``EXE`` is None: a ``TypeError`` at random).
+        """
+        self._found = (ruff_binary(),)
+
     def run(self, request: GateRequest) -> GateRun:
         """Lint every target file in one ``ruff check`` and charge violations to targets."""
+        found, self._found = self._found, None
         started = time.perf_counter()
         targets = request.targets
         settings = request.settings
@@ -114,7 +127,7 @@ class RuffGate:
                 "reads ruff's JSON output)",
                 "remove it from --phase7-ruff-args / ruff_args",
             )
-        binary = ruff_binary()
+        binary = found[0] if found is not None else ruff_binary()
         if binary is None:
             return error_run(self.name, targets, "ruff is not installed", INSTALL_HINT)
         rootdir = request.rootdir
