@@ -175,7 +175,10 @@ class Engine:
             problem = _find_tools(gate)
             if problem is not None:  # that gate is answered now, and starts no thread
                 self._ready[gate.name] = error_run(
-                    gate.name, self._targets[gate.name], problem, "report this to the gate's authors"
+                    gate.name,
+                    self._targets[gate.name],
+                    problem,
+                    "report this to the gate's authors",
                 )
         static = [g for g in static if g.name not in self._ready]
         preparing = [g for g in preparing if g.name not in self._ready]
