@@ -408,7 +408,16 @@ def gate_manifest(
 
     index = RepoIndex(rootdir)
     resolutions = resolve_items(manifest, rootdir, settings.modules, index=index)
-    engine = Engine(settings, manifest, resolutions, rootdir, gates, baseline=baseline, store=store)
+    engine = Engine(
+        settings,
+        manifest,
+        resolutions,
+        rootdir,
+        gates,
+        baseline=baseline,
+        store=store,
+        project_files=index.all_python_files(),  # mypy's key: every file it may follow
+    )
     with _working_directory(rootdir):
         try:
             cov = coverage.Coverage(data_file=str(data_file))

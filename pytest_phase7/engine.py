@@ -27,6 +27,7 @@ from pytest_phase7.gates.base import (
     error_run,
 )
 from pytest_phase7.gates.cache import (
+    NOT_CACHED,
     CacheLookup,
     FileDigests,
     ResultStore,
@@ -325,6 +326,8 @@ class Engine:
             # left out, a tool that works again) must always be merged.
             found = plan.looked_up
             remember(self.store, run, found.key if found and found.hit is not None else None)
+            if found is not None and found.uncached:
+                run = replace(run, context=(*run.context, NOT_CACHED + found.uncached))
         else:
             run = GateRun(gate.name, {})
         return replace(run, results={**plan.carried, **run.results}) if plan.carried else run

@@ -33,6 +33,7 @@ from typing import Any
 
 from pytest_phase7.gates.base import GateRequest, GateResult, GateRun, GateStatus, error_run
 from pytest_phase7.gates.cache import CachePolicy
+from pytest_phase7.gates.tool_inputs import interrogate_inputs
 from pytest_phase7.gates.tools import (
     BACKGROUND_NICENESS,
     SAFE_PATH_ENV,
@@ -84,7 +85,7 @@ class DocstringsGate:
     name = "docstrings"
     title = "Docs"
     needs_session = False
-    cache_policy = CachePolicy(("interrogate",))
+    cache_policy = CachePolicy(("interrogate",), inputs=interrogate_inputs)
 
     def __init__(self) -> None:
         """No executable found yet."""

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING
 
 from pytest_phase7.gates.base import GateRequest, GateResult, GateRun, GateStatus, error_run
 from pytest_phase7.gates.cache import CachePolicy
+from pytest_phase7.gates.tool_inputs import mypy_inputs
 from pytest_phase7.gates.tools import (
     SAFE_PATH_ENV,
     Deadline,
@@ -104,7 +105,7 @@ class MypyGate:
     name = "mypy"
     title = "Mypy"
     needs_session = False
-    cache_policy = CachePolicy(("mypy",), whole_project=True)
+    cache_policy = CachePolicy(("mypy",), whole_project=True, inputs=mypy_inputs)
 
     def __init__(self) -> None:
         """No executable found yet."""

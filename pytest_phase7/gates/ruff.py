@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 
 from pytest_phase7.gates.base import GateRequest, GateResult, GateRun, GateStatus, error_run
 from pytest_phase7.gates.cache import CachePolicy
+from pytest_phase7.gates.tool_inputs import ruff_inputs
 from pytest_phase7.gates.tools import (
     Deadline,
     ToolMissing,
@@ -60,6 +61,10 @@ FORBIDDEN_ARGS = (
     "--show-settings",
     "--statistics",
 )
+
+#: Last on ``ruff check``'s command line. ``--no-cache``: ruff's own cache does not know that
+#: its first-party detection changed (a new top-level module): it keeps the old answer.
+CHECK_ARGS = ("--output-format", "json", "--no-cache", "--no-fix")
 
 _FAILED_TO_LINT = re.compile(r"Failed to lint (?P<path>.+?): (?P<why>.*)$")
 
@@ -98,7 +103,7 @@ class RuffGate:
     name = "ruff"
     title = "Ruff"
     needs_session = False
-    cache_policy = CachePolicy(("ruff",))
+    cache_policy = CachePolicy(("ruff",), inputs=ruff_inputs)
 
     def __init__(self) -> None:
         """No executable found yet."""
@@ -156,7 +161,7 @@ class RuffGate:
                     if line.strip()
                 }
                 checked = run_tool(
-                    [binary, "check", *args, "--output-format", "json", "--no-fix", "--", *files],
+                    [binary, "check", *args, *CHECK_ARGS, "--", *files],
                     rootdir,
                     deadline.remaining(),
                 )

@@ -1,0 +1,109 @@
+"""Reading files a plan, a config or a tool names: regular files only, never a blocking read.
+
+A FIFO named ``mod.py`` blocks ``open()`` until a writer comes, and a device such as
+``/dev/zero`` never ends: either would hang a run past every timeout. :func:`read_regular`
+opens without blocking, checks what it opened (not the name, which may change in between), and
+refuses anything that is not a regular file with :class:`NotRegularFileError`, an ``OSError``,
+so callers' ``except OSError`` already handles it.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+
+#: Flags for opening a file to read that may turn out to be a FIFO or a device.
+_READ_FLAGS = (
+    os.O_RDONLY
+    | getattr(os, "O_NONBLOCK", 0)
+    | getattr(os, "O_NOCTTY", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+    | getattr(os, "O_BINARY", 0)
+)
+
+_CHUNK = 1 << 20
+
+
+class NotRegularFileError(OSError):
+    """The path names a FIFO, a device, a socket or a folder, not a regular file."""
+
+    def __init__(self, path: str | os.PathLike[str], kind: str) -> None:
+        """Say what ``path`` is instead (``kind``: "a FIFO", "a device", ...)."""
+        super().__init__(errno.EINVAL, f"is {kind}, not a regular file", os.fspath(path))
+
+
+class FileTooLargeError(OSError):
+    """The file is larger than the caller reads."""
+
+    def __init__(self, path: str | os.PathLike[str], size: int, limit: int) -> None:
+        """Say how large it is and what the limit is."""
+        super().__init__(errno.EFBIG, f"is {size} bytes, more than {limit}", os.fspath(path))
+
+
+def kind_of(mode: int) -> str:
+    """What a file of ``mode`` is, in words ("a FIFO", "a folder", ...)."""
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a special file"
+
+
+def read_regular(path: str | os.PathLike[str], limit: int | None = None) -> bytes:
+    """The bytes of the regular file ``path``; ``OSError`` for anything else or a failed read.
+
+    :class:`NotRegularFileError` for a FIFO, device, socket or folder (found without blocking),
+    :class:`FileTooLargeError` beyond ``limit`` bytes. ``ValueError`` (a NUL in the path) is
+    turned into an ``OSError`` too: every path phase7 reads may come from a plan or a config.
+    """
+    try:
+        fd = os.open(path, _READ_FLAGS)
+    except ValueError as exc:  # embedded NUL byte
+        raise OSError(errno.EINVAL, f"invalid path: {exc}", os.fspath(path)) from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise NotRegularFileError(path, kind_of(info.st_mode))
+        if limit is not None and info.st_size > limit:
+            raise FileTooLargeError(path, info.st_size, limit)
+        chunks = []
+        total = 0
+        while True:
+            chunk = os.read(fd, _CHUNK)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+            if limit is not None and total > limit:  # it grew while we read
+                raise FileTooLargeError(path, total, limit)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def read_regular_text(path: str | os.PathLike[str], limit: int | None = None) -> str:
+    """:func:`read_regular`, decoded as UTF-8 (a leading BOM dropped); ``UnicodeError`` if not."""
+    return read_regular(path, limit).decode("utf-8-sig")
+
+
+def is_regular(path: str | os.PathLike[str]) -> bool:
+    """True when ``path`` (symlinks followed) is a regular file; False for anything else."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except (OSError, ValueError):
+        return False
+
+
+__all__ = [
+    "FileTooLargeError",
+    "NotRegularFileError",
+    "is_regular",
+    "kind_of",
+    "read_regular",
+    "read_regular_text",
+]
