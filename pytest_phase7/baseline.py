@@ -17,6 +17,7 @@ from pathlib import Path
 from pytest_phase7.atomic import write_atomic
 from pytest_phase7.engine import RunResult
 from pytest_phase7.errors import ConfigError
+from pytest_phase7.files import read_regular
 from pytest_phase7.gates.base import GateStatus
 from pytest_phase7.status import Baseline
 
@@ -29,7 +30,7 @@ DEFAULT_BASELINE = "phase7-baseline.json"
 def load_baseline(path: Path, display: str) -> dict[str, dict[str, float]]:
     """Read a baseline file; a bad one is a :class:`ConfigError` naming file and line."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_regular(path).decode("utf-8")  # a FIFO or device: refused, not a hang
     except FileNotFoundError:
         raise ConfigError(
             "baseline file not found (write it with --phase7-baseline-update)", display

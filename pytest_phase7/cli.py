@@ -274,6 +274,7 @@ def _is_problem(resolution: Resolution) -> bool:
         ResolutionState.MISSING,
         ResolutionState.AMBIGUOUS,
         ResolutionState.ESCAPES,
+        ResolutionState.INVALID,
     }
 
 

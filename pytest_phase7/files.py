@@ -13,14 +13,15 @@ import errno
 import os
 import stat
 
-#: Flags for opening a file to read that may turn out to be a FIFO or a device.
-_READ_FLAGS = (
-    os.O_RDONLY
-    | getattr(os, "O_NONBLOCK", 0)
+#: Flags for opening a file that may turn out to be a FIFO or a device: never block, never
+#: become the controlling terminal.
+_SAFE_FLAGS = (
+    getattr(os, "O_NONBLOCK", 0)
     | getattr(os, "O_NOCTTY", 0)
     | getattr(os, "O_CLOEXEC", 0)
     | getattr(os, "O_BINARY", 0)
 )
+_READ_FLAGS = os.O_RDONLY | _SAFE_FLAGS
 
 _CHUNK = 1 << 20
 
@@ -86,9 +87,36 @@ def read_regular(path: str | os.PathLike[str], limit: int | None = None) -> byte
         os.close(fd)
 
 
+def open_append(path: str | os.PathLike[str], *, readable: bool = False) -> int:
+    """A descriptor appending to the regular file ``path``; never blocks on a FIFO.
+
+    A missing file is created (mode ``0o666`` less the umask); a FIFO or device is refused with
+    :class:`NotRegularFileError`. Opening a FIFO to write blocks until a reader comes:
+    ``O_NONBLOCK`` makes that fail at once (``ENXIO``) or open, and the descriptor is checked
+    before anything is written. ``readable`` opens it for reading too (for ``os.pread``).
+    """
+    access = os.O_RDWR if readable else os.O_WRONLY
+    flags = access | os.O_APPEND | os.O_CREAT | _SAFE_FLAGS
+    try:
+        fd = os.open(path, flags, 0o666)
+    except ValueError as exc:  # embedded NUL byte
+        raise OSError(errno.EINVAL, f"invalid path: {exc}", os.fspath(path)) from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise NotRegularFileError(path, kind_of(mode))
+    return fd
+
+
 def read_regular_text(path: str | os.PathLike[str], limit: int | None = None) -> str:
     """:func:`read_regular`, decoded as UTF-8 (a leading BOM dropped); ``UnicodeError`` if not."""
     return read_regular(path, limit).decode("utf-8-sig")
+
+
+def reason(exc: BaseException) -> str:
+    """A one-line reason for a failed file operation: ``strerror``, else the message."""
+    strerror = exc.strerror if isinstance(exc, OSError) else None
+    return strerror or str(exc) or type(exc).__name__
 
 
 def is_regular(path: str | os.PathLike[str]) -> bool:
@@ -104,6 +132,8 @@ __all__ = [
     "NotRegularFileError",
     "is_regular",
     "kind_of",
+    "open_append",
     "read_regular",
     "read_regular_text",
+    "reason",
 ]

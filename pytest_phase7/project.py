@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from pytest_phase7.errors import ManifestError
+from pytest_phase7.files import reason
 from pytest_phase7.model import Manifest
 from pytest_phase7.settings import DEFAULT_MANIFEST_NAMES, MANIFEST_KEYS
 
@@ -35,8 +36,13 @@ def find_manifest(
     from pytest_phase7.manifest import load_manifest, parse_toml  # noqa: PLC0415
 
     if explicit:
-        path = ((base or rootdir) / explicit).resolve()
-        return load_manifest(path, display=display_path(path, rootdir), root=rootdir)
+        try:
+            path = ((base or rootdir) / explicit).resolve()
+            shown = display_path(path, rootdir)
+        except (OSError, RuntimeError, ValueError) as exc:  # a symlink loop, a NUL byte
+            message = f"cannot resolve the manifest path: {reason(exc)}"
+            raise ManifestError(message, repr(explicit)) from None
+        return load_manifest(path, display=shown, root=rootdir)
     if any(key in table for key in MANIFEST_KEYS):
         source = Path(label.split(" [", 1)[0])
         text = source.read_text(encoding="utf-8") if source.is_file() else ""

@@ -431,6 +431,7 @@ _NO_TARGET = {
     ResolutionState.MISSING: "(not found)",
     ResolutionState.AMBIGUOUS: "(ambiguous)",
     ResolutionState.ESCAPES: "(outside rootdir)",
+    ResolutionState.INVALID: "(invalid target)",
     ResolutionState.RESOLVED: "",
 }
 

@@ -26,6 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from pytest_phase7.files import open_append
 from pytest_phase7.gates.base import GateResult, GateStatus
 from pytest_phase7.gcpause import gc_paused
 from pytest_phase7.model import Batch, CoverageGoal, PlanStatus
@@ -542,7 +543,7 @@ def append_step_summary(data: ReportData, path: Path) -> None:
     payload = (separator + text).encode("utf-8")
     if len(payload) > MAX_STEP_SUMMARY_BYTES - used:
         return
-    handle = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+    handle = open_append(path)  # a FIFO would block the run: refused
     try:
         os.write(handle, payload)
     finally:

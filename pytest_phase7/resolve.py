@@ -22,11 +22,13 @@ import bisect
 import enum
 import os
 import re
+import stat
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from pytest_phase7.files import kind_of, reason
 from pytest_phase7.gcpause import gc_paused
 from pytest_phase7.model import Manifest, WorkItem
 
@@ -76,6 +78,9 @@ class ResolutionState(enum.Enum):
     MISSING = "missing"
     AMBIGUOUS = "ambiguous"
     ESCAPES = "escapes"
+    #: Found, but not something a gate can check: a folder with no Python file, a FIFO or a
+    #: device named ``x.py``, a path the system refuses to look up (too long, a symlink loop).
+    INVALID = "invalid"
 
 
 @dataclass(frozen=True)
@@ -215,9 +220,22 @@ def resolve_item(item: WorkItem, index: RepoIndex, areas: Mapping[str, str]) -> 
     """Resolve one item (see the module docstring for the search)."""
     if not item.mapped:
         return Resolution(item, ResolutionState.UNMAPPED, message="the plan names no target yet")
-    if item.target:
-        return _resolve_explicit(item, item.target.strip(), index)
-    return _resolve_in_area(item, index, areas)
+    try:
+        if item.target:
+            return _resolve_explicit(item, item.target.strip(), index)
+        return _resolve_in_area(item, index, areas)
+    except (OSError, ValueError) as exc:  # a name too long, a symlink loop, a NUL byte
+        shown = shorten_name(item.target or item.file)
+        message = f"cannot look up {shown}: {reason(exc)}"
+        return Resolution(item, ResolutionState.INVALID, message=message)
+
+
+def shorten_name(text: str, limit: int = 80) -> str:
+    """``text`` quoted for a one-line message, cut in the middle beyond ``limit`` characters."""
+    if len(text) <= limit:
+        return repr(text)
+    half = (limit - 1) // 2
+    return repr(text[:half] + "…" + text[-half:]) + f" ({len(text)} characters)"
 
 
 def _escape_problem(item: WorkItem, text: str) -> Resolution | None:
@@ -353,4 +371,22 @@ def _pick(
         target = Target(TargetKind.PACKAGE, ref, files)
     else:
         target = Target(TargetKind.FILE, ref, (ref,))
+    problem = _unusable(index.rootdir, target)
+    if problem:
+        return Resolution(item, ResolutionState.INVALID, message=problem, candidates=(ref,))
     return Resolution(item, ResolutionState.RESOLVED, target=target, searched=tuple(searched))
+
+
+def _unusable(rootdir: Path, target: Target) -> str:
+    """Why no gate can check ``target`` (no Python file, one that is not a regular file), or ""."""
+    if not target.files:
+        return f"{target.ref!r} contains no Python file"
+    for rel in target.files:
+        try:
+            mode = os.stat(rootdir / rel).st_mode
+        except FileNotFoundError:
+            continue  # vanished since the walk: the gates say so
+        if not stat.S_ISREG(mode):
+            # A FIFO would block every reader (coverage.py and the tools included) forever.
+            return f"{rel!r} is {kind_of(mode)}, not a Python file"
+    return ""

@@ -132,6 +132,9 @@ RUFF_LISTS_FILES = (
     "    sys.exit(0)\n"
 )
 
+#: The fields of a ruff JSON record besides its filename.
+RUFF_RECORD = 'location={"row": 1, "column": 1}, message="unused", code="F401"'
+
 RUFF_FAULTS = {
     "crash": (
         'sys.stderr.write("ruff failed\\n  Cause: Failed to parse pyproject.toml\\n")\nsys.exit(2)',
@@ -159,6 +162,22 @@ RUFF_FAULTS = {
         'print(json.dumps([{"filename": os.path.abspath(files[0]), "start": {"row": 1}, '
         '"message": "x", "code": "F401"}]))\nsys.exit(1)',
         r"^could not parse ruff's output: record 1 lacks filename/location/message$",
+    ),
+    # Exit status and findings must agree, and every finding must be of a checked file.
+    "exit-1-no-records": ('print("[]")\nsys.exit(1)', r"^ruff exited 1 \(violations found\)"),
+    "exit-0-with-records": (
+        f"print(json.dumps([dict(filename=os.path.abspath(files[0]), {RUFF_RECORD})]))",
+        r"^ruff exited 0 \(clean\) but its output lists 1 violations$",
+    ),
+    "bare-basename": (
+        f"print(json.dumps([dict(filename=os.path.basename(files[0]), {RUFF_RECORD})]))"
+        "\nsys.exit(1)",
+        r"^ruff reported 'a\.py', which is none of the files it checked$",
+    ),
+    "file-uri": (
+        f"print(json.dumps([dict(filename='file://' + os.path.abspath(files[0]), {RUFF_RECORD})]))"
+        "\nsys.exit(1)",
+        r"^ruff reported 'file://\S*core/a\.py', which is none of the files it checked$",
     ),
 }
 
@@ -189,6 +208,9 @@ def test_ruff_listing_files_in_a_new_format_is_an_error(
 
 MYPY_VERSION = 'if "--version" in argv:\n    print("mypy 9.9.9")\n    sys.exit(0)\n'
 
+#: The fields of a mypy JSON record besides its severity.
+MYPY_RECORD = "'file': 'core/a.py', 'line': 1, 'column': 0, 'message': 'see here', 'code': None"
+
 MYPY_FAULTS = {
     "crash": (
         'sys.stderr.write("Traceback (most recent call last):\\nAssertionError: INTERNAL ERROR\\n")'
@@ -210,6 +232,14 @@ MYPY_FAULTS = {
     "json-array": (
         'print(json.dumps([{"file": "core/a.py", "line": 1, "message": "x"}]))\nsys.exit(1)',
         r"^mypy exited 1 but reported no errors we could read",
+    ),
+    "exit-1-only-notes": (
+        f"print(json.dumps({{{MYPY_RECORD}, 'severity': 'note'}}))\nsys.exit(1)",
+        r"^mypy exited 1 but reported no errors, only 1 notes \(core/a\.py:1: see here\)$",
+    ),
+    "exit-0-with-errors": (
+        f"print(json.dumps({{{MYPY_RECORD}, 'severity': 'error'}}))\nsys.exit(0)",
+        r"^mypy exited 0 \(clean\) but reported 1 errors$",
     ),
 }
 

@@ -313,11 +313,21 @@ def parse_mypy_json(stdout: str) -> tuple[list[MypyRecord], list[str]]:
 
 def _failure(output: ToolOutput, records: Sequence[MypyRecord]) -> str:
     """Why mypy's answer cannot be used, or ``""`` when it can."""
+    errors = sum(1 for r in records if r.severity == "error")
     if output.returncode == 0:
+        if errors:  # the status and the findings disagree: neither can be trusted
+            return f"mypy exited 0 (clean) but reported {errors} errors"
         return ""
     if output.returncode == 1:
-        if records:
+        if errors:
             return ""
+        # Only notes (or nothing readable): exit 1 says there were errors we did not see.
+        if records:
+            note = records[0]
+            return (
+                f"mypy exited 1 but reported no errors, only {len(records)} notes "
+                f"({note.file}:{note.line}: {note.message})"
+            )
         first = output.first_line()
         return f"mypy exited 1 but reported no errors we could read: {first or 'no output'}"
     blocking = next((r for r in records if r.severity == "error"), None)

@@ -91,6 +91,7 @@ class Violation:
     column: int
     code: str
     message: str
+    filename: str = ""
 
 
 class RuffParseError(ValueError):
@@ -170,6 +171,9 @@ class RuffGate:
                     return _errors(self.name, targets, problem, version, started)
                 violations = parse_ruff_json(checked.stdout, rootdir)
                 warnings = _lint_warnings(checked.stderr, rootdir)
+                problem = _disagreement(checked.returncode, violations, rootdir, files)
+                if problem:
+                    return _errors(self.name, targets, problem, version, started)
         except ToolMissing as exc:
             return _errors(
                 self.name,
@@ -287,7 +291,14 @@ def parse_ruff_json(text: str, rootdir: Path) -> list[Violation]:
         ):
             raise RuffParseError(f"record {number} has fields of the wrong type")
         violations.append(
-            Violation(realpath_key(rootdir, filename), row, column, code, " ".join(message.split()))
+            Violation(
+                realpath_key(rootdir, filename),
+                row,
+                column,
+                code,
+                " ".join(message.split()),
+                filename,
+            )
         )
     return violations
 
@@ -319,6 +330,26 @@ def _failure(output: ToolOutput, timeout: float) -> str:
     ]
     why = ": ".join(causes) if causes else output.first_line()
     return f"ruff failed (exit {output.returncode}): {why or 'no output'}"
+
+
+def _disagreement(
+    returncode: int, violations: Sequence[Violation], rootdir: Path, files: Sequence[str]
+) -> str:
+    """Why ruff's exit status and its findings do not agree, or ``""`` when they do.
+
+    Exit 1 means violations, exit 0 none; a record for a file ruff was not asked to check (a
+    bare name, a ``file://`` URI) cannot be charged to any target. Either way the output is
+    not understood, and passing on it would pass every target.
+    """
+    checked = {realpath_key(rootdir, rel) for rel in files}
+    stray = next((v for v in violations if v.key not in checked), None)
+    if stray is not None:
+        return f"ruff reported {stray.filename!r}, which is none of the files it checked"
+    if returncode == 1 and not violations:
+        return "ruff exited 1 (violations found) but its output lists none"
+    if returncode == 0 and violations:
+        return f"ruff exited 0 (clean) but its output lists {len(violations)} violations"
+    return ""
 
 
 def _lint_warnings(stderr: str, rootdir: Path) -> dict[str, str]:

@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pytest_phase7.files import read_regular
+from pytest_phase7.files import read_regular, reason
 from pytest_phase7.gates.cache import FileDigests, ToolInputs
 
 if TYPE_CHECKING:
@@ -163,7 +163,7 @@ def _raw(path: Path, digests: FileDigests) -> bytes:
         try:
             raw = digests.parsed[key] = read_regular(path, MAX_CONFIG_BYTES)
         except OSError as exc:
-            raise Unknowable(f"cannot read {path}: {_why(exc)}") from None
+            raise Unknowable(f"cannot read {path}: {reason(exc)}") from None
     return raw
 
 
@@ -178,7 +178,7 @@ def _read_toml(path: Path, digests: FileDigests, keys: re.Pattern[bytes]) -> dic
         try:
             document = digests.parsed[key] = tomllib.loads(raw.decode("utf-8-sig"))
         except (UnicodeError, tomllib.TOMLDecodeError, RecursionError) as exc:
-            raise Unknowable(f"cannot read {path}: {_why(exc)}") from None
+            raise Unknowable(f"cannot read {path}: {reason(exc)}") from None
     return document
 
 
@@ -187,12 +187,8 @@ def _read_ini(path: Path, digests: FileDigests) -> configparser.RawConfigParser:
     try:
         parser.read_string(_raw(path, digests).decode("utf-8-sig"), str(path))
     except (UnicodeError, configparser.Error) as exc:
-        raise Unknowable(f"cannot read {path}: {_why(exc)}") from None
+        raise Unknowable(f"cannot read {path}: {reason(exc)}") from None
     return parser
-
-
-def _why(exc: BaseException) -> str:
-    return (exc.strerror if isinstance(exc, OSError) else None) or str(exc) or type(exc).__name__
 
 
 def _expand(value: str, base: Path) -> Path:

@@ -26,6 +26,7 @@ from pytest_phase7.manifest.checks import BatchDraft, ProblemLog, assemble, batc
 from pytest_phase7.manifest.values import (
     DASH,
     STATUS_EXPECTED,
+    goal_problem,
     read_bool,
     read_coverage,
     read_hours,
@@ -549,6 +550,9 @@ class _Parser:
                 log.warning(
                     where, f"{label}: cannot read target coverage {show(text)} (e.g. 5% -> 70%)"
                 )
+            elif goal_problem(goal):
+                log.error(where, f"{label}: {goal_problem(goal)}")
+                goal = None
         required = False
         if "required" in values:
             where, text = values["required"]

@@ -62,6 +62,7 @@ from pytest_phase7.errors import ManifestError
 from pytest_phase7.manifest.checks import BatchDraft, ProblemLog, assemble, batch_kind
 from pytest_phase7.manifest.values import (
     STATUS_EXPECTED,
+    goal_problem,
     read_coverage,
     read_hours,
     read_names,
@@ -480,6 +481,14 @@ def _range(reader: _Reader, key: str, value: object) -> tuple[int, int] | None:
 
 
 def _goal(reader: _Reader) -> CoverageGoal | None:
+    goal = _read_goal(reader)
+    if goal_problem(goal):
+        reader.log.error(reader.where("target_coverage"), f"{reader.label}: {goal_problem(goal)}")
+        return None
+    return goal
+
+
+def _read_goal(reader: _Reader) -> CoverageGoal | None:
     value = reader.data.get("target_coverage")
     if value is None:
         return None
