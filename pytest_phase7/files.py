@@ -101,6 +101,10 @@ def open_append(path: str | os.PathLike[str], *, readable: bool = False) -> int:
         fd = os.open(path, flags, 0o666)
     except ValueError as exc:  # embedded NUL byte
         raise OSError(errno.EINVAL, f"invalid path: {exc}", os.fspath(path)) from None
+    except OSError as exc:
+        if exc.errno == errno.ENXIO:  # a FIFO nobody reads, a device with nothing behind it
+            raise NotRegularFileError(path, kind_of(os.stat(path).st_mode)) from None
+        raise
     mode = os.fstat(fd).st_mode
     if not stat.S_ISREG(mode):
         os.close(fd)

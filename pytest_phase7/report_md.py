@@ -531,20 +531,17 @@ def append_step_summary(data: ReportData, path: Path) -> None:
     The file is only ever appended to (one write, ``O_APPEND``), never truncated: other steps'
     and tools' summaries in it stay.
     """
-    try:
-        used = path.stat().st_size
-    except FileNotFoundError:
-        used = 0
-    separator = "\n" if used else ""
-    budget = MAX_STEP_SUMMARY_BYTES - used - len(separator)
-    if budget <= 0:
-        return
-    text = render_markdown(data, max_bytes=budget)
-    payload = (separator + text).encode("utf-8")
-    if len(payload) > MAX_STEP_SUMMARY_BYTES - used:
-        return
     handle = open_append(path)  # a FIFO would block the run: refused
     try:
+        used = os.fstat(handle).st_size
+        separator = "\n" if used else ""
+        budget = MAX_STEP_SUMMARY_BYTES - used - len(separator)
+        if budget <= 0:
+            return
+        text = render_markdown(data, max_bytes=budget)
+        payload = (separator + text).encode("utf-8")
+        if len(payload) > MAX_STEP_SUMMARY_BYTES - used:
+            return
         os.write(handle, payload)
     finally:
         os.close(handle)
