@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from pytest_phase7.engine import RunResult
-from pytest_phase7.files import open_append, read_regular
+from pytest_phase7.files import open_append, read_regular, reason
 from pytest_phase7.gates.base import GateStatus
 from pytest_phase7.model import PlanStatus
 
@@ -133,6 +133,8 @@ def load_history(path: Path) -> tuple[list[HistoryEntry], list[str]]:
         raw = read_regular(path)
     except FileNotFoundError:
         return [], []
+    except OSError as exc:  # a folder, a FIFO, a name too long: the trends say so
+        return [], [f"cannot read the history {path}: {reason(exc)}"]
     entries: list[HistoryEntry] = []
     warnings: list[str] = []
     for number, line in enumerate(raw.split(b"\n"), start=1):

@@ -84,7 +84,7 @@ def _baseline_path(config: pytest.Config, settings: Settings) -> Path | None:
     if settings.baseline:
         from_cli = getattr(config.option, "phase7_baseline", None)
         base = config.invocation_params.dir if from_cli else config.rootpath
-        return (base / settings.baseline).resolve()
+        return _resolved(base, settings.baseline, "baseline")
     if settings.baseline_update:
         return config.rootpath / DEFAULT_BASELINE
     return None
@@ -153,7 +153,27 @@ def _output_path(config: pytest.Config, value: str | None, dest: str) -> Path | 
     if not value:
         return None
     base = config.invocation_params.dir if getattr(config.option, dest, None) else config.rootpath
-    return (base / value).resolve()
+    return _resolved(base, value, dest.removeprefix("phase7_"))
+
+
+def _resolved(base: Path, value: str, what: str) -> Path:
+    """``base / value`` resolved, or a usage error saying why it cannot be used (a loop, say)."""
+    import contextlib  # noqa: PLC0415 - session.py's imports are not this function's to change
+    import os  # noqa: PLC0415
+
+    from pytest_phase7.files import reason  # noqa: PLC0415
+    from pytest_phase7.resolve import shorten_name  # noqa: PLC0415
+
+    try:
+        resolved = (base / value).resolve()
+        with contextlib.suppress(FileNotFoundError, NotADirectoryError):  # made when written
+            os.stat(resolved)
+    except (OSError, RuntimeError, ValueError) as exc:
+        shown = shorten_name(value)
+        raise pytest.UsageError(
+            f"phase7: {what} path {shown}: cannot use it: {reason(exc)}"
+        ) from None
+    return resolved
 
 
 def _write_back(config: pytest.Config, result: RunResult, *, force: bool) -> None:

@@ -157,6 +157,8 @@ def _names(text: object) -> tuple[str, ...]:
 def _text(text: object) -> str:
     if not isinstance(text, str) or not text.strip():
         raise ValueError(f"expected a non-empty string, got {text!r}")
+    if "\0" in text:  # no path or git ref has one; the OS would refuse it mid-run
+        raise ValueError(f"contains a NUL byte: {text!r}")
     return text
 
 
