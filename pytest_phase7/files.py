@@ -9,9 +9,11 @@ so callers' ``except OSError`` already handles it.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import stat
+from pathlib import Path
 
 #: Flags for opening a file that may turn out to be a FIFO or a device: never block, never
 #: become the controlling terminal.
@@ -117,6 +119,25 @@ def read_regular_text(path: str | os.PathLike[str], limit: int | None = None) ->
     return read_regular(path, limit).decode("utf-8-sig")
 
 
+def usable_path(path: Path) -> Path:
+    """``path`` resolved (symlinks followed); ``OSError`` if it names nothing that can be used.
+
+    A file that does not exist yet is fine (it is made when written). A symlink loop, a name too
+    long, a folder that may not be searched or a NUL byte is an ``OSError`` saying so, the same
+    on every Python version (``Path.resolve`` raises ``RuntimeError`` for a loop before 3.13 and
+    nothing after).
+    """
+    try:
+        resolved = path.resolve()
+    except RuntimeError:  # "Symlink loop from ...", Python < 3.13
+        raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), str(path)) from None
+    except ValueError as exc:  # embedded NUL byte
+        raise OSError(errno.EINVAL, f"invalid path: {exc}", str(path)) from None
+    with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+        os.stat(resolved)
+    return resolved
+
+
 def reason(exc: BaseException) -> str:
     """A one-line reason for a failed file operation: ``strerror``, else the message."""
     strerror = exc.strerror if isinstance(exc, OSError) else None
@@ -140,4 +161,5 @@ __all__ = [
     "read_regular",
     "read_regular_text",
     "reason",
+    "usable_path",
 ]

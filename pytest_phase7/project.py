@@ -11,8 +11,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from pytest_phase7.errors import ManifestError
-from pytest_phase7.files import reason
+from pytest_phase7.files import reason, usable_path
 from pytest_phase7.model import Manifest
+from pytest_phase7.resolve import shorten_name
 from pytest_phase7.settings import DEFAULT_MANIFEST_NAMES, MANIFEST_KEYS
 
 
@@ -37,11 +38,11 @@ def find_manifest(
 
     if explicit:
         try:
-            path = ((base or rootdir) / explicit).resolve()
-            shown = display_path(path, rootdir)
-        except (OSError, RuntimeError, ValueError) as exc:  # a symlink loop, a NUL byte
-            message = f"cannot resolve the manifest path: {reason(exc)}"
-            raise ManifestError(message, repr(explicit)) from None
+            path = usable_path((base or rootdir) / explicit)
+        except OSError as exc:  # a symlink loop, a name too long, a NUL byte
+            message = f"cannot use the manifest path: {reason(exc)}"
+            raise ManifestError(message, shorten_name(explicit)) from None
+        shown = display_path(path, rootdir)
         return load_manifest(path, display=shown, root=rootdir)
     if any(key in table for key in MANIFEST_KEYS):
         source = Path(label.split(" [", 1)[0])

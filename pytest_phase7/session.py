@@ -158,22 +158,14 @@ def _output_path(config: pytest.Config, value: str | None, dest: str) -> Path | 
 
 def _resolved(base: Path, value: str, what: str) -> Path:
     """``base / value`` resolved, or a usage error saying why it cannot be used (a loop, say)."""
-    import contextlib  # noqa: PLC0415 - session.py's imports are not this function's to change
-    import os  # noqa: PLC0415
-
-    from pytest_phase7.files import reason  # noqa: PLC0415
+    from pytest_phase7.files import reason, usable_path  # noqa: PLC0415
     from pytest_phase7.resolve import shorten_name  # noqa: PLC0415
 
     try:
-        resolved = (base / value).resolve()
-        with contextlib.suppress(FileNotFoundError, NotADirectoryError):  # made when written
-            os.stat(resolved)
-    except (OSError, RuntimeError, ValueError) as exc:
-        shown = shorten_name(value)
-        raise pytest.UsageError(
-            f"phase7: {what} path {shown}: cannot use it: {reason(exc)}"
-        ) from None
-    return resolved
+        return usable_path(base / value)
+    except OSError as exc:
+        message = f"phase7: {what} path {shorten_name(value)}: cannot use it: {reason(exc)}"
+        raise pytest.UsageError(message) from None
 
 
 def _write_back(config: pytest.Config, result: RunResult, *, force: bool) -> None:
