@@ -571,6 +571,7 @@ def init_command(args: argparse.Namespace, out: TextIO) -> int:
 
     from pytest_phase7.atomic import write_atomic  # noqa: PLC0415
     from pytest_phase7.errors import ConfigError  # noqa: PLC0415
+    from pytest_phase7.files import is_regular, read_regular  # noqa: PLC0415
     from pytest_phase7.gates.coverage import CoverageGate  # noqa: PLC0415
     from pytest_phase7.gates.docstrings import DocstringsGate  # noqa: PLC0415
     from pytest_phase7.gates.mypy import MypyGate  # noqa: PLC0415
@@ -602,6 +603,7 @@ def init_command(args: argparse.Namespace, out: TextIO) -> int:
         if rel.endswith(".py")
         and any(rel.startswith(p) for p in prefixes)
         and not _is_test_file(rel)
+        and is_regular(rootdir / rel)  # a FIFO named x.py would block the read below
     ]
     if not modules:
         raise ConfigError(f"no Python modules found under {', '.join(sources)}")
@@ -628,7 +630,7 @@ def init_command(args: argparse.Namespace, out: TextIO) -> int:
     )
     gates: list[Gate] = [CoverageGate(), RuffGate(), MypyGate(), DocstringsGate()]
     result = gate_manifest(rootdir, everything, settings, gates, data_file)
-    texts = {rel: (rootdir / rel).read_text(encoding="utf-8", errors="replace") for rel in modules}
+    texts = {rel: read_regular(rootdir / rel).decode("utf-8", "replace") for rel in modules}
     batches = draft_batches(result, texts)
     text = render_plan(batches, args.project or rootdir.name, date.today(), settings.coverage_min)
     if output.suffix == ".toml":

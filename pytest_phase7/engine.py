@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
+from typing import TypeVar
 
 from pytest_phase7.gates.base import (
     Gate,
@@ -49,6 +51,8 @@ from pytest_phase7.status import (
     decide,
     derive_outcome,
 )
+
+_T = TypeVar("_T")
 
 #: Extra seconds to wait for a gate thread beyond its own timeout before giving up on it.
 JOIN_GRACE_SECONDS = 30.0
@@ -99,6 +103,33 @@ class StaticPlan:
     def needs_tool(self) -> bool:
         """True when the tool must run: targets to check and no cached answer for them."""
         return bool(self.request.targets) and (self.looked_up is None or self.looked_up.hit is None)
+
+
+class GateThreads:
+    """Runs each gate's work in a thread of its own, a daemon thread.
+
+    Not a ``ThreadPoolExecutor``: its threads are joined when the interpreter exits, with no
+    bound, so a gate stuck for good (past its timeout, reported as ERROR) would keep pytest from
+    ever exiting. Every wait for these threads has a bound instead (:meth:`Engine.finish`,
+    :meth:`Engine.close`).
+    """
+
+    def submit(self, fn: Callable[..., _T], *args: object) -> concurrent.futures.Future[_T]:
+        """Start ``fn(*args)`` now; its future."""
+        future: concurrent.futures.Future[_T] = concurrent.futures.Future()
+
+        def work() -> None:
+            if not future.set_running_or_notify_cancel():
+                return
+            try:
+                result = fn(*args)
+            except BaseException as exc:  # noqa: BLE001 - handed to whoever waits for it
+                future.set_exception(exc)
+            else:
+                future.set_result(result)
+
+        threading.Thread(target=work, name="phase7-gate", daemon=True).start()
+        return future
 
 
 def applicable_gates(
@@ -152,7 +183,7 @@ class Engine:
                 if resolution.target.ref not in seen[name]:
                     seen[name].add(resolution.target.ref)
                     self._targets[name].append(resolution.target)
-        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
+        self._pool: GateThreads | None = None
         self._futures: dict[str, concurrent.futures.Future[GateRun]] = {}
         self._preparing: dict[str, concurrent.futures.Future[None]] = {}
         self._ready: dict[str, GateRun] = {}
@@ -185,9 +216,7 @@ class Engine:
         preparing = [g for g in preparing if g.name not in self._ready]
         if not static and not preparing:
             return
-        self._pool = concurrent.futures.ThreadPoolExecutor(
-            max_workers=len(static) + len(preparing), thread_name_prefix="phase7-gate"
-        )
+        self._pool = GateThreads()
         for gate in preparing:  # first: the coverage worker then starts at once
             self._preparing[gate.name] = self._pool.submit(
                 gate.prepare,  # type: ignore[attr-defined]
@@ -336,7 +365,6 @@ class Engine:
         """Stop the gate threads; tools still running (an interrupted session) are killed."""
         if self._pool is None:
             return
-        self._pool.shutdown(wait=False, cancel_futures=True)
         self._pool = None
         futures: list[concurrent.futures.Future[object]] = [
             *self._futures.values(),  # type: ignore[list-item] # Future is invariant; only waited on

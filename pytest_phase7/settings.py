@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_phase7.errors import ConfigError
+from pytest_phase7.files import read_regular
 
 #: Merge policies for ``fail_on``.
 FAIL_ON_CHOICES = ("regression", "incomplete", "never")
@@ -389,7 +390,7 @@ class TableSource:
         self._table: tuple[dict[str, Any], str] | None = None
         if self.path is not None:
             try:
-                self.raw = self.path.read_bytes()
+                self.raw = read_regular(self.path)  # never blocks, even if it became a FIFO
             except OSError as exc:
                 self._error = ConfigError(f"cannot read: {exc.strerror}", str(self.path))
 

@@ -557,6 +557,42 @@ def test_a_fifo_target_is_an_error_naming_the_item_not_a_hang(
     assert result.ret == pytest.ExitCode.TESTS_FAILED
 
 
+STUCK_GATE = """
+import time
+from pytest_phase7 import engine
+from pytest_phase7.gates.base import GateRun
+
+engine.JOIN_GRACE_SECONDS = 0.5  # the test waits for the process, not for the grace period
+
+
+class Stuck:
+    name, title, needs_session = "stuck", "Stuck", False
+
+    def run(self, request):
+        time.sleep(10**6)  # in Python, no tool to kill
+        return GateRun(self.name, {})
+
+
+def pytest_phase7_add_gates(config):
+    return [Stuck()]
+"""
+
+
+@pytest.mark.slow
+def test_a_gate_stuck_for_good_is_an_error_and_pytest_still_exits(
+    pytester: pytest.Pytester,
+) -> None:
+    # Gate threads were a ThreadPoolExecutor's, which the interpreter joins at exit: forever.
+    pytester.makeconftest(STUCK_GATE)
+    pytester.makefile(".md", PHASE7_EXECUTION_PLAN=PLAN.replace("| Core | a.py |", "| | a.py |"))
+    pytester.makepyfile(a="X = 1\n", test_it="def test_it():\n    pass\n")
+    result = pytester.runpytest_subprocess(
+        "--phase7", "--no-cov", "--phase7-gates=stuck", "--phase7-timeout=1", timeout=120
+    )
+    result.stdout.fnmatch_lines(["ERROR stuck: stuck did not finish in time*"])
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+
+
 def no_hang(call: Callable[[], object], seconds: float = 10.0) -> object:
     """``call()``'s result (or the exception it raised), failing if it blocks for ``seconds``."""
     outcome: list[object] = []
@@ -604,6 +640,8 @@ def test_no_reader_blocks_on_a_fifo(tmp_path: Path, reader: str) -> None:
     answer = no_hang(calls[reader])
     if reader == "cache digest":
         assert answer == b"<unreadable: 22: is a FIFO, not a regular file>"
+    elif reader == "history load":  # the Trends section says it, the run goes on
+        assert answer == ([], [f"cannot read the history {fifo}: is a FIFO, not a regular file"])
     elif reader == "ruff extend target":  # not followed, keyed as unreadable
         assert answer == ToolInputs(files=(fifo,), facts=answer.facts)  # type: ignore[union-attr]
     else:
