@@ -563,6 +563,8 @@ class _Parser:
         kind_text = values["kind"][1] if "kind" in values else None
         kind_line = values["kind"][0] if "kind" in values else section.line
         gates = read_names(values["gates"][1]) if "gates" in values else ()
+        if "gates" in values and not gates:  # an empty list is not "every gate"
+            log.error(values["gates"][0], f"{label}: Gates names no gate (leave it out for all)")
         batch = Batch(
             number=section.number,
             title=section.title,

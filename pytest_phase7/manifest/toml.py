@@ -284,10 +284,16 @@ class _Reader:
         value = self.data.get(key)
         if value is None:
             return None
-        if isinstance(value, str):
-            return read_names(value)
         if isinstance(value, list) and all(isinstance(v, str) for v in value):
-            return read_names(",".join(value))
+            value = ",".join(value)
+        if isinstance(value, str):
+            names = read_names(value)
+            if not names:  # not "every gate", and not "no gate" by accident either
+                self.log.error(
+                    self.where(key), f"{self.label}: {key} names no gate (leave it out for all)"
+                )
+                return None
+            return names
         self.wrong(key, "a list of gate names")
         return None
 
