@@ -104,7 +104,8 @@ def open_append(path: str | os.PathLike[str], *, readable: bool = False) -> int:
     except ValueError as exc:  # embedded NUL byte
         raise OSError(errno.EINVAL, f"invalid path: {exc}", os.fspath(path)) from None
     except OSError as exc:
-        if exc.errno == errno.ENXIO:  # a FIFO nobody reads, a device with nothing behind it
+        # A FIFO nobody reads, a device with nothing behind it, a folder: said as what it is.
+        if exc.errno in (errno.ENXIO, errno.EISDIR):
             raise NotRegularFileError(path, kind_of(os.stat(path).st_mode)) from None
         raise
     mode = os.fstat(fd).st_mode
@@ -112,11 +113,6 @@ def open_append(path: str | os.PathLike[str], *, readable: bool = False) -> int:
         os.close(fd)
         raise NotRegularFileError(path, kind_of(mode))
     return fd
-
-
-def read_regular_text(path: str | os.PathLike[str], limit: int | None = None) -> str:
-    """:func:`read_regular`, decoded as UTF-8 (a leading BOM dropped); ``UnicodeError`` if not."""
-    return read_regular(path, limit).decode("utf-8-sig")
 
 
 def usable_path(path: Path) -> Path:
@@ -144,6 +140,14 @@ def reason(exc: BaseException) -> str:
     return strerror or str(exc) or type(exc).__name__
 
 
+def shorten_name(text: str, limit: int = 80) -> str:
+    """``text`` quoted for a one-line message, cut in the middle beyond ``limit`` characters."""
+    if len(text) <= limit:
+        return repr(text)
+    half = (limit - 1) // 2
+    return repr(text[:half] + "…" + text[-half:]) + f" ({len(text)} characters)"
+
+
 def is_regular(path: str | os.PathLike[str]) -> bool:
     """True when ``path`` (symlinks followed) is a regular file; False for anything else."""
     try:
@@ -159,7 +163,7 @@ __all__ = [
     "kind_of",
     "open_append",
     "read_regular",
-    "read_regular_text",
     "reason",
+    "shorten_name",
     "usable_path",
 ]

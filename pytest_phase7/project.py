@@ -11,9 +11,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from pytest_phase7.errors import ManifestError
-from pytest_phase7.files import reason, usable_path
+from pytest_phase7.files import reason, shorten_name, usable_path
 from pytest_phase7.model import Manifest
-from pytest_phase7.resolve import shorten_name
 from pytest_phase7.settings import DEFAULT_MANIFEST_NAMES, MANIFEST_KEYS
 
 

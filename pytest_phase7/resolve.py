@@ -28,7 +28,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from pytest_phase7.files import kind_of, reason
+from pytest_phase7.files import kind_of, reason, shorten_name
 from pytest_phase7.gcpause import gc_paused
 from pytest_phase7.model import Manifest, WorkItem
 
@@ -228,14 +228,6 @@ def resolve_item(item: WorkItem, index: RepoIndex, areas: Mapping[str, str]) -> 
         shown = shorten_name(item.target or item.file)
         message = f"cannot look up {shown}: {reason(exc)}"
         return Resolution(item, ResolutionState.INVALID, message=message)
-
-
-def shorten_name(text: str, limit: int = 80) -> str:
-    """``text`` quoted for a one-line message, cut in the middle beyond ``limit`` characters."""
-    if len(text) <= limit:
-        return repr(text)
-    half = (limit - 1) // 2
-    return repr(text[:half] + "…" + text[-half:]) + f" ({len(text)} characters)"
 
 
 def _escape_problem(item: WorkItem, text: str) -> Resolution | None:

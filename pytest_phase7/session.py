@@ -158,8 +158,7 @@ def _output_path(config: pytest.Config, value: str | None, dest: str) -> Path | 
 
 def _resolved(base: Path, value: str, what: str) -> Path:
     """``base / value`` resolved, or a usage error saying why it cannot be used (a loop, say)."""
-    from pytest_phase7.files import reason, usable_path  # noqa: PLC0415
-    from pytest_phase7.resolve import shorten_name  # noqa: PLC0415
+    from pytest_phase7.files import reason, shorten_name, usable_path  # noqa: PLC0415
 
     try:
         return usable_path(base / value)
