@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Mapping
 
 import pytest
 
@@ -103,3 +104,34 @@ def outer_coverage() -> object | None:
     coverage = sys.modules.get("coverage")
     current = getattr(getattr(coverage, "Coverage", None), "current", None)
     return current() if current is not None else None
+
+
+def coverage_settings_problem(given: Mapping[str, object]) -> str:
+    """What is wrong with the coverage measurement's thresholds, or "" (after pytest-cov started).
+
+    ``given`` holds ``--cov-fail-under`` and ``--cov-precision`` as on the command line (None
+    when not given), read before pytest-cov copies its config's values over them. pytest-cov
+    checks these only when the tests are over, with a traceback; for a run phase7 turned
+    coverage on for, that is a usage error, said up front.
+    """
+    config = getattr(outer_coverage(), "config", None)
+    if config is None:
+        return ""
+    where = getattr(config, "config_file", None) or "the coverage configuration"
+    checks = (
+        ("fail_under", "--cov-fail-under", "is not a percentage between 0 and 100"),
+        ("precision", "--cov-precision", "is not a number of decimals (0 or more)"),
+    )
+    for name, flag, meaning in checks:
+        value = given.get(name)
+        source = f"{flag} {value!r}"
+        if value is None:
+            value = getattr(config, name, None)
+            source = f"{where}: {name} = {value!r}"
+        if name == "fail_under":
+            bad = not isinstance(value, (int, float)) or not 0 <= value <= 100
+        else:
+            bad = not isinstance(value, int) or value < 0
+        if bad:
+            return f"{source} {meaning}"
+    return ""

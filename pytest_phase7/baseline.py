@@ -11,22 +11,27 @@ that could not measure (ERROR) keep their previous baseline value.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from pathlib import Path
 
 from pytest_phase7.atomic import write_atomic
 from pytest_phase7.engine import RunResult
 from pytest_phase7.errors import ConfigError
+from pytest_phase7.files import read_regular
 from pytest_phase7.gates.base import GateStatus
-from pytest_phase7.status import Baseline
+from pytest_phase7.status import HIGHER_IS_BETTER, Baseline
 
 SCHEMA_VERSION = 1
+
+#: Built-in gates whose metric counts problems (custom gates' metrics may be any number).
+COUNTED = frozenset({"ruff", "mypy"})
 
 
 def load_baseline(path: Path, display: str) -> dict[str, dict[str, float]]:
     """Read a baseline file; a bad one is a :class:`ConfigError` naming file and line."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_regular(path).decode("utf-8")  # a FIFO or device: refused, not a hang
     except FileNotFoundError:
         raise ConfigError(
             "baseline file not found (write it with --phase7-baseline-update)", display
@@ -50,8 +55,23 @@ def load_baseline(path: Path, display: str) -> dict[str, dict[str, float]]:
             raise ConfigError(
                 f"baseline metrics for {ref!r} must map gate names to numbers", display
             )
+        for gate, value in gates.items():
+            problem = _metric_problem(str(gate), float(value))
+            if problem:
+                raise ConfigError(f"baseline metric {gate} of {ref!r}: {problem}", display)
         baseline[str(ref)] = {str(g): float(v) for g, v in gates.items()}
     return baseline
+
+
+def _metric_problem(gate: str, value: float) -> str:
+    """Why a baseline figure cannot be compared with (NaN never compares worse), or ""."""
+    if not math.isfinite(value):
+        return f"{value!r} is not a finite number"
+    if gate in HIGHER_IS_BETTER and not 0 <= value <= 100:
+        return f"{value:g} is not a percentage between 0 and 100"
+    if gate in COUNTED and value < 0:
+        return f"{value:g} is not a count (0 or more)"
+    return ""
 
 
 def updated_baseline(result: RunResult, previous: Baseline | None) -> dict[str, dict[str, float]]:

@@ -14,12 +14,10 @@ from __future__ import annotations
 import contextlib
 import errno
 import json
-import os
 import shutil
-import tempfile
 from pathlib import Path
 
-from pytest_phase7.atomic import write_atomic
+from pytest_phase7.atomic import create_new_folder, write_atomic
 
 #: pytest's default ``cache_dir``, relative to the rootdir.
 DEFAULT_CACHE_DIR = ".pytest_cache"
@@ -78,11 +76,9 @@ class CacheDirStore:
         if self.cache_dir.is_dir():
             return
         self.cache_dir.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix="phase7-cache-", dir=self.cache_dir.parent))
+        # Not mkdtemp: it makes the folder private, and pytest's is not (the umask decides).
+        staging = create_new_folder(self.cache_dir.parent, "phase7-cache-")
         try:
-            umask = os.umask(0o022)  # read the umask (there is no way without setting it)
-            os.umask(umask)
-            staging.chmod(0o777 & ~umask)  # mkdtemp made it private; pytest's is not
             for name, content in SUPPORTING_FILES.items():
                 (staging / name).write_bytes(content)
             try:

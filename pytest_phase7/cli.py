@@ -316,6 +316,7 @@ def _is_problem(resolution: Resolution) -> bool:
         ResolutionState.MISSING,
         ResolutionState.AMBIGUOUS,
         ResolutionState.ESCAPES,
+        ResolutionState.INVALID,
     }
 
 
@@ -532,6 +533,7 @@ def gate_manifest(
         store=store,
         first_run=first_run,
         notes=notes(resolutions) if notes else (),
+        project_files=index.all_python_files(),  # mypy's key: every file it may follow
     )
     with _working_directory(rootdir):
         try:
@@ -701,6 +703,7 @@ def init_command(args: argparse.Namespace, out: TextIO) -> int:
 
     from pytest_phase7.atomic import write_atomic  # noqa: PLC0415
     from pytest_phase7.errors import ConfigError  # noqa: PLC0415
+    from pytest_phase7.files import is_regular, read_regular  # noqa: PLC0415
     from pytest_phase7.gates.coverage import CoverageGate  # noqa: PLC0415
     from pytest_phase7.gates.docstrings import DocstringsGate  # noqa: PLC0415
     from pytest_phase7.gates.mypy import MypyGate  # noqa: PLC0415
@@ -736,6 +739,7 @@ def init_command(args: argparse.Namespace, out: TextIO) -> int:
         if rel.endswith(".py")
         and any(rel.startswith(p) for p in prefixes)
         and not _is_test_file(rel)
+        and is_regular(rootdir / rel)  # a FIFO named x.py would block the read below
     ]
     if not modules:
         raise ConfigError(f"no Python modules found under {', '.join(sources)}")
@@ -766,7 +770,7 @@ def init_command(args: argparse.Namespace, out: TextIO) -> int:
     )
     gates: list[Gate] = [CoverageGate(), RuffGate(), MypyGate(), DocstringsGate()]
     result = gate_manifest(rootdir, everything, settings, gates, data_file)
-    texts = {rel: (rootdir / rel).read_text(encoding="utf-8", errors="replace") for rel in modules}
+    texts = {rel: read_regular(rootdir / rel).decode("utf-8", "replace") for rel in modules}
     batches = draft_batches(result, texts)
     text = render_plan(batches, args.project or rootdir.name, date.today(), settings.coverage_min)
     if output.suffix == ".toml":

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
+from typing import TypeVar
 
 from pytest_phase7.gates.base import (
     Gate,
@@ -27,6 +29,7 @@ from pytest_phase7.gates.base import (
     error_run,
 )
 from pytest_phase7.gates.cache import (
+    NOT_CACHED,
     CacheLookup,
     FileDigests,
     ResultStore,
@@ -48,6 +51,8 @@ from pytest_phase7.status import (
     decide,
     derive_outcome,
 )
+
+_T = TypeVar("_T")
 
 #: Extra seconds to wait for a gate thread beyond its own timeout before giving up on it.
 JOIN_GRACE_SECONDS = 30.0
@@ -98,6 +103,33 @@ class StaticPlan:
     def needs_tool(self) -> bool:
         """True when the tool must run: targets to check and no cached answer for them."""
         return bool(self.request.targets) and (self.looked_up is None or self.looked_up.hit is None)
+
+
+class GateThreads:
+    """Runs each gate's work in a thread of its own, a daemon thread.
+
+    Not a ``ThreadPoolExecutor``: its threads are joined when the interpreter exits, with no
+    bound, so a gate stuck for good (past its timeout, reported as ERROR) would keep pytest from
+    ever exiting. Every wait for these threads has a bound instead (:meth:`Engine.finish`,
+    :meth:`Engine.close`).
+    """
+
+    def submit(self, fn: Callable[..., _T], *args: object) -> concurrent.futures.Future[_T]:
+        """Start ``fn(*args)`` now; its future."""
+        future: concurrent.futures.Future[_T] = concurrent.futures.Future()
+
+        def work() -> None:
+            if not future.set_running_or_notify_cancel():
+                return
+            try:
+                result = fn(*args)
+            except BaseException as exc:  # noqa: BLE001 - handed to whoever waits for it
+                future.set_exception(exc)
+            else:
+                future.set_result(result)
+
+        threading.Thread(target=work, name="phase7-gate", daemon=True).start()
+        return future
 
 
 def applicable_gates(
@@ -160,7 +192,7 @@ class Engine:
                 if resolution.target.ref not in seen[name]:
                     seen[name].add(resolution.target.ref)
                     self._targets[name].append(resolution.target)
-        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
+        self._pool: GateThreads | None = None
         self._futures: dict[str, concurrent.futures.Future[GateRun]] = {}
         self._preparing: dict[str, concurrent.futures.Future[None]] = {}
         self._ready: dict[str, GateRun] = {}
@@ -180,9 +212,20 @@ class Engine:
         ]
         if not static and not preparing:
             return
-        self._pool = concurrent.futures.ThreadPoolExecutor(
-            max_workers=len(static) + len(preparing), thread_name_prefix="phase7-gate"
-        )
+        for gate in (*preparing, *static):
+            problem = _find_tools(gate)
+            if problem is not None:  # that gate is answered now, and starts no thread
+                self._ready[gate.name] = error_run(
+                    gate.name,
+                    self._targets[gate.name],
+                    problem,
+                    "report this to the gate's authors",
+                )
+        static = [g for g in static if g.name not in self._ready]
+        preparing = [g for g in preparing if g.name not in self._ready]
+        if not static and not preparing:
+            return
+        self._pool = GateThreads()
         for gate in preparing:  # first: the coverage worker then starts at once
             self._preparing[gate.name] = self._pool.submit(
                 gate.prepare,  # type: ignore[attr-defined]
@@ -212,11 +255,11 @@ class Engine:
             targets = self._targets[gate.name]
             if not targets:
                 runs[gate.name] = GateRun(gate.name, {})
+            elif gate.name in self._ready:
+                runs[gate.name] = self._ready[gate.name]
             elif gate.needs_session:
                 self._wait_for_preparation(gate.name)
                 runs[gate.name] = _safe_run(gate, self._request(gate, session))
-            elif gate.name in self._ready:
-                runs[gate.name] = self._ready[gate.name]
             elif gate.name not in self._futures:
                 runs[gate.name] = self._run_static(gate, self._request(gate, None))
         for name, future in self._futures.items():
@@ -329,6 +372,8 @@ class Engine:
             # left out, a tool that works again) must always be merged.
             found = plan.looked_up
             remember(self.store, run, found.key if found and found.hit is not None else None)
+            if found is not None and found.uncached:
+                run = replace(run, context=(*run.context, NOT_CACHED + found.uncached))
         else:
             run = GateRun(gate.name, {})
         return replace(run, results={**plan.carried, **run.results}) if plan.carried else run
@@ -337,7 +382,6 @@ class Engine:
         """Stop the gate threads; tools still running (an interrupted session) are killed."""
         if self._pool is None:
             return
-        self._pool.shutdown(wait=False, cancel_futures=True)
         self._pool = None
         futures: list[concurrent.futures.Future[object]] = [
             *self._futures.values(),  # type: ignore[list-item] # Future is invariant; only waited on
@@ -380,6 +424,22 @@ class Engine:
                 )
             results.append(result)
         return tuple(results)
+
+
+def _find_tools(gate: Gate) -> str | None:
+    """Let a gate find its executables on this (the main) thread; why it failed, or None.
+
+    Finding a tool reads process-wide state (``sysconfig``, ``PATH``) that is not safe to read
+    while other threads first initialise it, so it happens before any gate thread starts.
+    """
+    find = getattr(gate, "find_tools", None)
+    if not callable(find):
+        return None
+    try:
+        find()
+    except Exception as exc:  # noqa: BLE001 - a broken gate is an ERROR, not a crashed session
+        return f"{gate.name} gate crashed finding its tools: {type(exc).__name__}: {exc}"
+    return None
 
 
 def _safe_run(gate: Gate, request: GateRequest) -> GateRun:

@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from pytest_phase7.engine import RunResult
+from pytest_phase7.files import open_append, read_regular, reason
 from pytest_phase7.gates.base import GateStatus
 from pytest_phase7.model import PlanStatus
 
@@ -97,14 +98,11 @@ def append_entry(path: Path, entry: HistoryEntry) -> None:
     :func:`load_history` skips. A file not ending in a newline gets one first.
     """
     data = (entry_to_json(entry) + "\n").encode("utf-8")
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+    fd = open_append(path, readable=True)  # a FIFO would block the run: refused
     try:
         size = os.fstat(fd).st_size
-        if size:
-            with path.open("rb") as existing:
-                existing.seek(size - 1)
-                if existing.read(1) != b"\n":
-                    data = b"\n" + data
+        if size and os.pread(fd, 1, size - 1) != b"\n":
+            data = b"\n" + data
         os.write(fd, data)
     finally:
         os.close(fd)
@@ -132,9 +130,11 @@ def _entry_from_json(data: object) -> HistoryEntry:
 def load_history(path: Path) -> tuple[list[HistoryEntry], list[str]]:
     """All readable entries, oldest first, and a warning per line that had to be skipped."""
     try:
-        raw = path.read_bytes()
+        raw = read_regular(path)
     except FileNotFoundError:
         return [], []
+    except OSError as exc:  # a folder, a FIFO, a name too long: the trends say so
+        return [], [f"cannot read the history {path}: {reason(exc)}"]
     entries: list[HistoryEntry] = []
     warnings: list[str] = []
     for number, line in enumerate(raw.split(b"\n"), start=1):

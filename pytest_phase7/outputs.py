@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pytest_phase7.errors import ConfigError
+from pytest_phase7.files import reason, usable_path
 
 if TYPE_CHECKING:
     from pytest_phase7.resolve import Resolution
@@ -176,9 +177,9 @@ def check_outputs(
 def check_output(request: OutputRequest, rootdir: Path, protected: Mapping[str, str]) -> Path:
     """The resolved path of one request (``rootdir`` resolved, ``protected`` as above)."""
     try:
-        path = (request.base / request.value).resolve()
-    except (OSError, RuntimeError, ValueError) as exc:
-        raise _refused(request, f"cannot be resolved ({exc})") from None
+        path = usable_path(request.base / request.value)
+    except OSError as exc:  # a symlink loop, a name too long, a NUL byte
+        raise _refused(request, f"cannot be used: {reason(exc)}") from None
     if request.from_repository:
         inside = path == rootdir or path.is_relative_to(rootdir)
         if not inside:
@@ -254,4 +255,12 @@ def is_own_file(path: Path, kind: OutputKind) -> bool:
 
 
 def _refused(request: OutputRequest, reason: str) -> ConfigError:
-    return ConfigError(f"{request.given}: {reason}", request.file, request.line)
+    given = request.given
+    if len(given) > _GIVEN_LIMIT:  # a 5,000-character path must not make a 5,000-character line
+        half = (_GIVEN_LIMIT - 1) // 2
+        given = f"{given[:half]}…{given[-half:]} ({len(request.given)} characters)"
+    return ConfigError(f"{given}: {reason}", request.file, request.line)
+
+
+#: How much of what the user gave a refusal repeats; the rest is cut in the middle.
+_GIVEN_LIMIT = 120

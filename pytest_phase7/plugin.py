@@ -12,7 +12,11 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_phase7.activation import is_enabled, wants_coverage_injection
+from pytest_phase7.activation import (
+    coverage_settings_problem,
+    is_enabled,
+    wants_coverage_injection,
+)
 from pytest_phase7.settings import OPTIONS
 
 if TYPE_CHECKING:
@@ -63,11 +67,35 @@ def pytest_load_initial_conftests(
     that report costs more than the rest of a warm run), unless ``--cov-report`` asks for one.
     """
     namespace = early_config.known_args_namespace
-    if wants_coverage_injection(early_config, namespace):
+    injected = wants_coverage_injection(early_config, namespace)
+    if injected:
         namespace.cov_source = [True]
         if not getattr(namespace, "cov_report", None):
             namespace.cov_report = {"": None}
-    return (yield)
+    given = {
+        "fail_under": getattr(namespace, "cov_fail_under", None),
+        "precision": getattr(namespace, "cov_precision", None),
+    }
+    try:
+        answer = yield
+    except Exception as exc:
+        # pytest-cov lets coverage.py's config errors (precision = "x") out as a traceback;
+        # phase7 turned measurement on, so it says what is wrong instead.
+        if injected and type(exc).__module__.startswith("coverage"):
+            raise _coverage_usage_error(str(exc)) from None
+        raise
+    if injected or getattr(namespace, "phase7", False):
+        problem = coverage_settings_problem(given)
+        if problem:
+            raise _coverage_usage_error(problem)
+    return answer
+
+
+def _coverage_usage_error(problem: str) -> pytest.UsageError:
+    return pytest.UsageError(
+        f"phase7: coverage.py refuses its configuration: {problem} "
+        "(fix that setting, or run with --no-cov)"
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -113,6 +141,11 @@ class Phase7Plugin:
             # -x / --maxfail: the static gates still report; coverage is partial, hence ERROR.
             self.result = finish_run(self.engine, session, self.deselected, stopped=True)
             session.config.stash[RESULT_KEY] = self.result
+            raise
+        except Exception as exc:
+            if type(exc).__module__.startswith("coverage"):  # pytest-cov's report, say
+                self.engine.close()
+                raise _coverage_usage_error(str(exc)) from None
             raise
         self.result = finish_run(self.engine, session, self.deselected)
         session.config.stash[RESULT_KEY] = self.result

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pytest_phase7.errors import ManifestError
+from pytest_phase7.files import reason, shorten_name, usable_path
 from pytest_phase7.model import Manifest
 from pytest_phase7.settings import DEFAULT_MANIFEST_NAMES, MANIFEST_KEYS, targets_location
 
@@ -39,8 +40,13 @@ def find_manifest(
     from pytest_phase7.manifest import load_manifest, parse_toml  # noqa: PLC0415
 
     if explicit:
-        path = ((base or rootdir) / explicit).resolve()
-        return load_manifest(path, display=display_path(path, rootdir), root=rootdir)
+        try:
+            path = usable_path((base or rootdir) / explicit)
+        except OSError as exc:  # a symlink loop, a name too long, a NUL byte
+            message = f"cannot use the manifest path: {reason(exc)}"
+            raise ManifestError(message, shorten_name(explicit)) from None
+        shown = display_path(path, rootdir)
+        return load_manifest(path, display=shown, root=rootdir)
     if any(key in table for key in MANIFEST_KEYS):
         source = Path(label.split(" [", 1)[0])
         text = source.read_text(encoding="utf-8") if source.is_file() else ""

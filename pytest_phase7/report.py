@@ -29,6 +29,7 @@ from pathlib import Path
 from pytest_phase7 import __version__
 from pytest_phase7.engine import RunResult
 from pytest_phase7.gates.base import GateResult, GateStatus
+from pytest_phase7.gates.cache import NOT_CACHED
 from pytest_phase7.gcpause import gc_paused
 from pytest_phase7.github import MAX_COMMENT_CHARS, STEP_SUMMARY_ENV
 from pytest_phase7.manifest.checks import KIND_ASSUMED
@@ -486,6 +487,7 @@ _NO_TARGET = {
     ResolutionState.MISSING: "(not found)",
     ResolutionState.AMBIGUOUS: "(ambiguous)",
     ResolutionState.ESCAPES: "(outside rootdir)",
+    ResolutionState.INVALID: "(invalid target)",
     ResolutionState.RESOLVED: "",
 }
 
@@ -894,6 +896,8 @@ def timing_line(result: RunResult) -> str:
         part = f"{run.gate} {run.seconds:.2f}s"
         if cached:
             part += " (cached)"
+        # A gate kept out of the cache says why (an input phase7 cannot know).
+        part += "".join(f" ({c})" for c in run.context if c.startswith(NOT_CACHED))
         parts.append(part)
     return "gate times: " + (", ".join(parts) if parts else "no gate ran")
 

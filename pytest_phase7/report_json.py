@@ -22,6 +22,7 @@ from typing import Any
 from pytest_phase7 import __version__
 from pytest_phase7.engine import RunResult
 from pytest_phase7.errors import Phase7Error
+from pytest_phase7.files import read_regular
 from pytest_phase7.gates.base import (
     GateResult,
     GateRun,
@@ -254,7 +255,7 @@ def dumps(data: ReportData) -> str:
 def load_report(path: Path) -> ReportData:
     """Read a JSON report written by :func:`dumps` (``ReportError`` if it cannot be used)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_regular(path).decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ReportError(f"cannot read the report: {exc}", str(path)) from None
     try:

@@ -31,6 +31,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from pytest_phase7.files import open_append
 from pytest_phase7.gates.base import GateResult, GateStatus
 from pytest_phase7.gcpause import gc_paused
 from pytest_phase7.github import MAX_STEP_SUMMARY_BYTES
@@ -550,20 +551,17 @@ def append_step_summary(data: ReportData, path: Path) -> None:
     The file is only ever appended to (one write, ``O_APPEND``), never truncated: other steps'
     and tools' summaries in it stay.
     """
+    handle = open_append(path)  # a FIFO would block the run: refused
     try:
-        used = path.stat().st_size
-    except FileNotFoundError:
-        used = 0
-    separator = "\n" if used else ""
-    budget = MAX_STEP_SUMMARY_BYTES - used - len(separator)
-    if budget <= 0:
-        return
-    text = render_markdown(data, max_bytes=budget)
-    payload = (separator + text).encode("utf-8")
-    if len(payload) > MAX_STEP_SUMMARY_BYTES - used:
-        return
-    handle = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
-    try:
+        used = os.fstat(handle).st_size
+        separator = "\n" if used else ""
+        budget = MAX_STEP_SUMMARY_BYTES - used - len(separator)
+        if budget <= 0:
+            return
+        text = render_markdown(data, max_bytes=budget)
+        payload = (separator + text).encode("utf-8")
+        if len(payload) > MAX_STEP_SUMMARY_BYTES - used:
+            return
         os.write(handle, payload)
     finally:
         os.close(handle)

@@ -30,12 +30,14 @@ import bisect
 import enum
 import os
 import re
+import stat
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
+from pytest_phase7.files import kind_of, reason, shorten_name
 from pytest_phase7.gcpause import gc_paused
 from pytest_phase7.model import Manifest, WorkItem
 from pytest_phase7.wording import shown_list
@@ -89,6 +91,9 @@ class ResolutionState(enum.Enum):
     MISSING = "missing"
     AMBIGUOUS = "ambiguous"
     ESCAPES = "escapes"
+    #: Found, but not something a gate can check: a folder with no Python file, a FIFO or a
+    #: device named ``x.py``, a path the system refuses to look up (too long, a symlink loop).
+    INVALID = "invalid"
 
 
 @dataclass(frozen=True)
@@ -256,9 +261,14 @@ def resolve_item(item: WorkItem, index: RepoIndex, areas: Mapping[str, str]) -> 
     """Resolve one item from the plan's cells (see the module docstring for the search)."""
     if not item.mapped:
         return Resolution(item, ResolutionState.UNMAPPED, message="the plan names no target yet")
-    if item.target:
-        return replace(_resolve_explicit(item, item.target.strip(), index), via="the Path cell")
-    return _resolve_file(item, index, areas)
+    try:
+        if item.target:
+            return replace(_resolve_explicit(item, item.target.strip(), index), via="the Path cell")
+        return _resolve_file(item, index, areas)
+    except (OSError, ValueError) as exc:  # a name too long, a symlink loop, a NUL byte
+        shown = shorten_name(item.target or item.file)
+        message = f"cannot look up {shown}: {reason(exc)}"
+        return Resolution(item, ResolutionState.INVALID, message=message)
 
 
 def _escape_problem(item: WorkItem, text: str) -> Resolution | None:
@@ -469,9 +479,27 @@ def _pick(
         target = Target(TargetKind.PACKAGE, ref, files)
     else:
         target = Target(TargetKind.FILE, ref, (ref,))
+    problem = _unusable(index.rootdir, target)
+    if problem:
+        return Resolution(item, ResolutionState.INVALID, message=problem, candidates=(ref,))
     return Resolution(
         item, ResolutionState.RESOLVED, target=target, searched=tuple(searched), via=via
     )
+
+
+def _unusable(rootdir: Path, target: Target) -> str:
+    """Why no gate can check ``target`` (no Python file, one that is not a regular file), or ""."""
+    if not target.files:
+        return f"{target.ref!r} contains no Python file"
+    for rel in target.files:
+        try:
+            mode = os.stat(rootdir / rel).st_mode
+        except FileNotFoundError:
+            continue  # vanished since the walk: the gates say so
+        if not stat.S_ISREG(mode):
+            # A FIFO would block every reader (coverage.py and the tools included) forever.
+            return f"{rel!r} is {kind_of(mode)}, not a Python file"
+    return ""
 
 
 def fix_lines(

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_phase7.errors import ConfigError
+from pytest_phase7.files import read_regular
 
 #: Merge policies for ``fail_on``.
 FAIL_ON_CHOICES = ("regression", "incomplete", "never")
@@ -124,10 +125,18 @@ def _count(text: object) -> int:
     return value
 
 
+#: The longest gate timeout accepted: a week. Longer ones mean "never" and overflow the
+#: platform's timers (an OverflowError in every gate).
+MAX_TIMEOUT_SECONDS = 7 * 24 * 3600.0
+
+
 def _seconds(text: object) -> float:
     value = _float(text)
-    if value <= 0:
-        raise ValueError(f"expected a positive number of seconds, got {value:g}")
+    if not 0 < value <= MAX_TIMEOUT_SECONDS:
+        raise ValueError(
+            f"expected a positive number of seconds up to {MAX_TIMEOUT_SECONDS:g} (a week), "
+            f"got {value:g}"
+        )
     return value
 
 
@@ -142,30 +151,44 @@ def _bool(text: object) -> bool:
     raise ValueError(f"expected true or false, got {text!r}")
 
 
+def _strings(parts: list[object] | tuple[object, ...], what: str) -> list[str]:
+    # A number, table or boolean in a TOML list is a mistake, not something to stringify.
+    for part in parts:
+        if not isinstance(part, str):
+            raise ValueError(
+                f"expected a list of {what} (strings), got {part!r} in {list(parts)!r}"
+            )
+    return [str(part) for part in parts]
+
+
 def _args(text: object) -> tuple[str, ...]:
     # Argument lists are split like a command line but never run through a shell.
     if isinstance(text, (list, tuple)):
-        return tuple(str(part) for part in text)
+        return tuple(_strings(text, "arguments"))
     if isinstance(text, str):
         return tuple(shlex.split(text))
     raise ValueError(f"expected a list of arguments, got {text!r}")
 
 
 def _names(text: object) -> tuple[str, ...]:
-    parts = (
-        [str(p) for p in text]
-        if isinstance(text, (list, tuple))
-        else str(text).replace(",", " ").split()
-    )
+    if isinstance(text, (list, tuple)):
+        parts = _strings(text, "gate names")
+    elif isinstance(text, str):
+        parts = text.replace(",", " ").split()
+    else:
+        raise ValueError(f"expected gate names, got {text!r}")
     names = tuple(p.strip().lower() for p in parts if p.strip())
     if not names:
-        raise ValueError("expected at least one gate name")
+        # An empty list is not "all gates": that would gate everything on a typo.
+        raise ValueError("expected at least one gate name (leave it unset for all gates)")
     return names
 
 
 def _text(text: object) -> str:
     if not isinstance(text, str) or not text.strip():
         raise ValueError(f"expected a non-empty string, got {text!r}")
+    if "\0" in text:  # no path or git ref has one; the OS would refuse it mid-run
+        raise ValueError(f"contains a NUL byte: {text!r}")
     return text
 
 
@@ -197,6 +220,9 @@ class Option:
     flag: bool = False
     metavar: str = ""
     default_note: str = ""
+    #: An explicitly empty value on the command line or in the table (``--phase7-gates=``,
+    #: ``gates = []``) goes to the parser instead of meaning "unset" (an ini key cannot tell).
+    parse_empty: bool = False
 
     @property
     def default_text(self) -> str:
@@ -261,7 +287,14 @@ OPTIONS: tuple[Option, ...] = (
         metavar="PCT",
         default_note="the project's interrogate fail-under",
     ),
-    Option("gates", _names, "comma-separated gates to run", metavar="NAMES", default_note="all"),
+    Option(
+        "gates",
+        _names,
+        "comma-separated gates to run",
+        metavar="NAMES",
+        default_note="all",
+        parse_empty=True,
+    ),
     Option("ruff_args", _args, "extra arguments for ruff check", metavar="ARGS"),
     Option("mypy_args", _args, "extra arguments for mypy", metavar="ARGS"),
     Option("interrogate_args", _args, "extra arguments for interrogate", metavar="ARGS"),
@@ -349,7 +382,10 @@ def resolve(
             ("ini", ini.get(option.name), f"ini option {option.ini}"),
             ("table", table.get(option.name), ""),
         ):
-            if _is_unset(raw) or (source == "cli" and option.flag and raw is False):
+            explicit_empty = option.parse_empty and source != "ini" and raw is not None
+            if (_is_unset(raw) and not explicit_empty) or (
+                source == "cli" and option.flag and raw is False
+            ):
                 continue
             try:
                 values[option.name] = option.parse(raw)
@@ -456,7 +492,7 @@ class TableSource:
         self._table: tuple[dict[str, Any], str] | None = None
         if self.path is not None:
             try:
-                self.raw = self.path.read_bytes()
+                self.raw = read_regular(self.path)  # never blocks, even if it became a FIFO
             except OSError as exc:
                 self._error = ConfigError(f"cannot read: {exc.strerror}", str(self.path))
 

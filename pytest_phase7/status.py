@@ -328,6 +328,10 @@ _TARGET_PHRASES = {
         "has a target outside the rootdir",
         "have targets outside the rootdir",
     ),
+    ResolutionState.INVALID: (
+        "has a target no gate can read",
+        "have targets no gate can read",
+    ),
 }
 
 

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from pytest_phase7.atomic import write_atomic
 from pytest_phase7.engine import RunResult
+from pytest_phase7.files import read_regular
 from pytest_phase7.gates.base import GateStatus
 from pytest_phase7.manifest.values import read_status
 from pytest_phase7.model import PlanStatus
@@ -336,7 +337,7 @@ def update_manifest(
             f"phase7: plan not updated: {why_not} (force with --phase7-update-manifest-force)",
         )
     wanted, kept = wanted_statuses(result, force=force)
-    data = path.read_bytes()
+    data = read_regular(path)
     if result.manifest.format == "toml":
         new, changes, skipped = rewrite_toml(data, wanted, path)
         kept += skipped

@@ -19,6 +19,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -30,6 +31,7 @@ from pytest_phase7 import atomic
 from pytest_phase7.baseline import load_baseline, write_baseline
 from pytest_phase7.engine import Engine
 from pytest_phase7.errors import ManifestError
+from pytest_phase7.gates import cache as cache_module
 from pytest_phase7.gates import docstrings as docstrings_module
 from pytest_phase7.gates import mypy as mypy_module
 from pytest_phase7.gates.base import (
@@ -40,12 +42,18 @@ from pytest_phase7.gates.base import (
     GateStatus,
     SessionData,
 )
+from pytest_phase7.gates.cache import ToolInputs
 from pytest_phase7.gates.coverage import CoverageGate
+from pytest_phase7.gates.coverage_static import file_digest
 from pytest_phase7.gates.docstrings import DocstringsGate
 from pytest_phase7.gates.mypy import MypyGate
 from pytest_phase7.gates.ruff import RuffGate
+from pytest_phase7.gates.tool_inputs import ruff_inputs
 from pytest_phase7.gates.tools import run_tool
+from pytest_phase7.history import HistoryEntry, append_entry, load_history
 from pytest_phase7.manifest import MAX_MANIFEST_BYTES, load_manifest
+from pytest_phase7.report_json import load_report
+from pytest_phase7.report_md import append_step_summary
 from pytest_phase7.resolve import Target, TargetKind, resolve_items
 from pytest_phase7.settings import Settings
 
@@ -132,6 +140,9 @@ RUFF_LISTS_FILES = (
     "    sys.exit(0)\n"
 )
 
+#: The fields of a ruff JSON record besides its filename.
+RUFF_RECORD = 'location={"row": 1, "column": 1}, message="unused", code="F401"'
+
 RUFF_FAULTS = {
     "crash": (
         'sys.stderr.write("ruff failed\\n  Cause: Failed to parse pyproject.toml\\n")\nsys.exit(2)',
@@ -159,6 +170,22 @@ RUFF_FAULTS = {
         'print(json.dumps([{"filename": os.path.abspath(files[0]), "start": {"row": 1}, '
         '"message": "x", "code": "F401"}]))\nsys.exit(1)',
         r"^could not parse ruff's output: record 1 lacks filename/location/message$",
+    ),
+    # Exit status and findings must agree, and every finding must be of a checked file.
+    "exit-1-no-records": ('print("[]")\nsys.exit(1)', r"^ruff exited 1 \(violations found\)"),
+    "exit-0-with-records": (
+        f"print(json.dumps([dict(filename=os.path.abspath(files[0]), {RUFF_RECORD})]))",
+        r"^ruff exited 0 \(clean\) but its output lists 1 violations$",
+    ),
+    "bare-basename": (
+        f"print(json.dumps([dict(filename=os.path.basename(files[0]), {RUFF_RECORD})]))"
+        "\nsys.exit(1)",
+        r"^ruff reported 'a\.py', which is none of the files it checked$",
+    ),
+    "file-uri": (
+        f"print(json.dumps([dict(filename='file://' + os.path.abspath(files[0]), {RUFF_RECORD})]))"
+        "\nsys.exit(1)",
+        r"^ruff reported 'file://\S*core/a\.py', which is none of the files it checked$",
     ),
 }
 
@@ -189,6 +216,9 @@ def test_ruff_listing_files_in_a_new_format_is_an_error(
 
 MYPY_VERSION = 'if "--version" in argv:\n    print("mypy 9.9.9")\n    sys.exit(0)\n'
 
+#: The fields of a mypy JSON record besides its severity.
+MYPY_RECORD = "'file': 'core/a.py', 'line': 1, 'column': 0, 'message': 'see here', 'code': None"
+
 MYPY_FAULTS = {
     "crash": (
         'sys.stderr.write("Traceback (most recent call last):\\nAssertionError: INTERNAL ERROR\\n")'
@@ -210,6 +240,14 @@ MYPY_FAULTS = {
     "json-array": (
         'print(json.dumps([{"file": "core/a.py", "line": 1, "message": "x"}]))\nsys.exit(1)',
         r"^mypy exited 1 but reported no errors we could read",
+    ),
+    "exit-1-only-notes": (
+        f"print(json.dumps({{{MYPY_RECORD}, 'severity': 'note'}}))\nsys.exit(1)",
+        r"^mypy exited 1 but reported no errors, only 1 notes \(core/a\.py:1: see here\)$",
+    ),
+    "exit-0-with-errors": (
+        f"print(json.dumps({{{MYPY_RECORD}, 'severity': 'error'}}))\nsys.exit(0)",
+        r"^mypy exited 0 \(clean\) but reported 1 errors$",
     ),
 }
 
@@ -517,6 +555,130 @@ def test_a_manifest_that_is_a_fifo_is_refused_without_blocking(tmp_path: Path) -
     os.mkfifo(fifo)  # nobody ever writes to it: reading it would block forever
     with pytest.raises(ManifestError, match="is not a regular file"):
         load_manifest(fifo)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs are POSIX")
+@pytest.mark.parametrize("target", ["core/a.py", "core/"])
+def test_a_fifo_target_is_an_error_naming_the_item_not_a_hang(
+    pytester: pytest.Pytester, target: str
+) -> None:
+    # The coverage gate's preparation read the FIFO and the engine waited for it: forever,
+    # past --phase7-timeout. Now the item is FAILED, naming what the target is.
+    (pytester.path / "core").mkdir()
+    os.mkfifo(pytester.path / "core" / "a.py")
+    pytester.makefile(
+        ".md", PHASE7_EXECUTION_PLAN=PLAN.replace("| Core | a.py |", f"| | {target} |")
+    )
+    pytester.makepyfile(test_it="def test_it():\n    pass\n")
+    result = pytester.runpytest_subprocess("--phase7", "--phase7-timeout=5", timeout=120)
+    result.stdout.fnmatch_lines(
+        [
+            "  #1: 'core/a.py' is a FIFO, not a Python file",
+            "phase7: merge BLOCKED (fail-on=regression): 1 item has a target no gate can read (#1)",
+        ]
+    )
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+
+
+STUCK_GATE = """
+import time
+from pytest_phase7 import engine
+from pytest_phase7.gates.base import GateRun
+
+engine.JOIN_GRACE_SECONDS = 0.5  # the test waits for the process, not for the grace period
+
+
+class Stuck:
+    name, title, needs_session = "stuck", "Stuck", False
+
+    def run(self, request):
+        time.sleep(10**6)  # in Python, no tool to kill
+        return GateRun(self.name, {})
+
+
+def pytest_phase7_add_gates(config):
+    return [Stuck()]
+"""
+
+
+@pytest.mark.slow
+def test_a_gate_stuck_for_good_is_an_error_and_pytest_still_exits(
+    pytester: pytest.Pytester,
+) -> None:
+    # Gate threads were a ThreadPoolExecutor's, which the interpreter joins at exit: forever.
+    pytester.makeconftest(STUCK_GATE)
+    pytester.makefile(".md", PHASE7_EXECUTION_PLAN=PLAN.replace("| Core | a.py |", "| | a.py |"))
+    pytester.makepyfile(a="X = 1\n", test_it="def test_it():\n    pass\n")
+    result = pytester.runpytest_subprocess(
+        "--phase7", "--no-cov", "--phase7-gates=stuck", "--phase7-timeout=1", timeout=120
+    )
+    result.stdout.fnmatch_lines(["ERROR stuck: stuck did not finish in time*"])
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+
+
+def no_hang(call: Callable[[], object], seconds: float = 10.0) -> object:
+    """``call()``'s result (or the exception it raised), failing if it blocks for ``seconds``."""
+    outcome: list[object] = []
+
+    def work() -> None:
+        try:
+            outcome.append(call())
+        except Exception as exc:  # noqa: BLE001 - the exception is the result here
+            outcome.append(exc)
+
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), "blocked on the FIFO"
+    return outcome[0]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs are POSIX")
+@pytest.mark.parametrize(
+    "reader",
+    [
+        "cache digest",
+        "coverage digest",
+        "history append",
+        "history load",
+        "baseline load",
+        "json report load",
+        "step summary",
+        "ruff extend target",
+    ],
+)
+def test_no_reader_blocks_on_a_fifo(tmp_path: Path, reader: str) -> None:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)  # nobody ever writes to it (or reads it)
+    calls: dict[str, Callable[[], object]] = {
+        "cache digest": lambda: cache_module.FileDigests().of(fifo),
+        "coverage digest": lambda: file_digest(str(fifo)),
+        "history append": lambda: append_entry(fifo, HistoryEntry("t", None, {}, 0, 0.0, 0, 0.0)),
+        "history load": lambda: load_history(fifo),
+        "baseline load": lambda: load_baseline(fifo, "fifo"),
+        "json report load": lambda: load_report(fifo),
+        "step summary": lambda: append_step_summary(None, fifo),  # type: ignore[arg-type]
+        "ruff extend target": lambda: ruff_extending(tmp_path, "fifo"),
+    }
+    answer = no_hang(calls[reader])
+    if reader == "cache digest":
+        assert answer == b"<unreadable: 22: is a FIFO, not a regular file>"
+    elif reader == "history load":  # the Trends section says it, the run goes on
+        assert answer == ([], [f"cannot read the history {fifo}: is a FIFO, not a regular file"])
+    elif reader == "ruff extend target":  # not followed, keyed as unreadable
+        assert answer == ToolInputs(files=(fifo,), facts=answer.facts)  # type: ignore[union-attr]
+    else:
+        assert isinstance(answer, Exception), answer
+        assert "is a FIFO, not a regular file" in str(answer), answer
+
+
+def ruff_extending(root: Path, name: str) -> ToolInputs:
+    """Ruff's cache inputs when its config extends ``name``."""
+    (root / "pyproject.toml").write_text(f'[tool.ruff]\nextend = "{name}"\n')
+    (root / "m.py").write_text("")
+    request = GateRequest(root, (Target(TargetKind.FILE, "m.py", ("m.py",)),), Settings())
+    return ruff_inputs(request, cache_module.FileDigests())
 
 
 def test_a_huge_manifest_is_refused_before_it_is_read(tmp_path: Path) -> None:

@@ -316,13 +316,13 @@ def test_fingerprints_of_one_run_share_file_digests(
     repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     reads: list[str] = []
-    real_read = Path.read_bytes
+    real_read = cache_module.read_regular
 
     def counted(path: Path) -> bytes:
         reads.append(path.name)
         return real_read(path)
 
-    monkeypatch.setattr(Path, "read_bytes", counted)
+    monkeypatch.setattr(cache_module, "read_regular", counted)
     request = request_for(repo)
     files = ("other.py", "target.py")
     whole, targets = CountingGate(whole_project=True), CountingGate()

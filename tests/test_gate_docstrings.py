@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -179,11 +180,13 @@ def test_default_threshold_is_80_without_config(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_empty_module_with_ignore_module_is_100(project: Path) -> None:
+def test_empty_module_with_ignore_module_counts_nothing_and_is_not_a_pass(project: Path) -> None:
+    # interrogate says 100% for 0 of 0; a gate over nothing says so and does not pass.
     run = run_gate(project, file_target("empty.py"), interrogate_args=("-M",))
     assert counts(run, "empty.py") == (0, 0)
-    assert run.results["empty.py"].display == "100%"
-    assert run.results["empty.py"].status is GateStatus.PASS
+    result = run.results["empty.py"]
+    assert result.status is GateStatus.ERROR
+    assert result.reason.startswith("0 names checked: ")
 
 
 @pytest.mark.slow
@@ -440,3 +443,50 @@ def test_project_modules_do_not_shadow_the_workers_imports(tmp_path: Path) -> No
     )
     result = run_gate(tmp_path, file_target("m.py")).results["m.py"]
     assert result.status is GateStatus.PASS, result.reason
+
+
+@pytest.mark.slow
+def test_a_whitelist_that_matches_no_name_checks_nothing_and_is_not_a_pass(tmp_path: Path) -> None:
+    # interrogate itself says 100% (0 of 0) and passes; a gate over nothing must say so.
+    write(
+        tmp_path,
+        {
+            "pyproject.toml": '[tool.interrogate]\nwhitelist-regex = ["^zzz"]\n',
+            "m.py": FILES["two_of_three.py"],
+        },
+    )
+    code, _ = interrogate_itself(tmp_path, "m.py")
+    assert code == 0  # interrogate passes it
+    result = run_gate(tmp_path, file_target("m.py")).results["m.py"]
+    assert result.status is GateStatus.ERROR
+    assert result.reason == (
+        "0 names checked: interrogate's configuration counts no name in m.py "
+        "(whitelist-regex, ignore-* settings)"
+    )
+    assert result.hint
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("config", "args", "where"),
+    [
+        (
+            "[tool.interrogate]\nfail-under = 150\n",
+            (),
+            r"\[tool\.interrogate\] of \S*pyproject\.toml",
+        ),
+        ("", ("--fail-under", "-5"), "interrogate_args"),
+    ],
+)
+def test_a_fail_under_that_is_no_percentage_is_an_error_naming_where(
+    tmp_path: Path, config: str, args: tuple[str, ...], where: str
+) -> None:
+    # interrogate accepts fail-under = 150; a fully documented module would then "fail".
+    write(tmp_path, {"pyproject.toml": config, "m.py": '"""Documented."""\n'})
+    run = run_gate(tmp_path, file_target("m.py"), interrogate_args=args)
+    result = run.results["m.py"]
+    assert result.status is GateStatus.ERROR
+    assert re.fullmatch(
+        rf"interrogate fail-under = -?\d+ \({where}\) is not a percentage between 0 and 100",
+        result.reason,
+    ), result.reason

@@ -672,7 +672,7 @@ def test_to_toml_negative_and_huge_numbers() -> None:
                 line=0,
                 item_range=(-3, -2),
                 items=(WorkItem(number=-3, batch=-1), WorkItem(number=-2, batch=-1)),
-                gates=(),
+                gates=("coverage",),
                 duration_hours=1e-05,
                 coverage_goal=CoverageGoal(None, None, 99.5),
             ),
@@ -680,7 +680,7 @@ def test_to_toml_negative_and_huge_numbers() -> None:
     )
     text = to_toml(manifest)
     assert "items = [-3, -2]" in text
-    assert "gates = []" in text
+    assert 'gates = ["coverage"]' in text
     assert round_trip(manifest) == manifest
 
 

@@ -106,7 +106,10 @@ class Gate(Protocol):
     may also define ``prepare(request) -> None``: it is called in a background thread when the
     session starts (``request.session`` is None) to do, while the tests run, whatever does not
     need the session's data. It is an optimisation only: ``run`` must give the same results
-    whether ``prepare`` ran, failed or never finished.
+    whether ``prepare`` ran, failed or never finished. Any gate may define ``find_tools() -> None``:
+    it is called on the main thread before any gate thread starts, to find the executables the
+    next ``run`` (or ``prepare``) uses, since finding them reads process-wide state (``PATH``,
+    ``sysconfig``) that is not safe to read while other threads initialise it.
     """
 
     name: str

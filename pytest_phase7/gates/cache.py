@@ -6,9 +6,12 @@ distributions and the Python that runs it; every phase7 setting; the targets; th
 target files (or, for a gate whose answer depends on the whole project such as mypy, of every
 Python file in the project and the list of installed distributions); the content of every config
 file the tools read, from each target's folder up to the filesystem root and the user's config
-folders; and the environment variables the tools read. Change any of them and the result is
-computed again. Only the last result per gate is kept. ``--cache-clear`` empties the cache;
-``-p no:cacheprovider`` turns caching off.
+folders; the environment variables the tools read; and whatever else each tool reads, as its
+policy's ``inputs`` finds it (:mod:`pytest_phase7.gates.tool_inputs`: ``extend`` chains, config
+files named in the tool's arguments, search paths, first-party detection). Change any of them and
+the result is computed again; a gate with an input that cannot be known is not cached. Only the
+last result per gate is kept. ``--cache-clear`` empties the cache; ``-p no:cacheprovider`` turns
+caching off.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from pytest_phase7 import __version__
+from pytest_phase7.files import read_regular
 from pytest_phase7.gates.base import (
     Gate,
     GateRequest,
@@ -47,13 +51,24 @@ CONFIG_NAMES = (
     ".mypy.ini",
 )
 
-#: User-level configuration the tools read.
+#: User-level configuration the tools read (also below ``$XDG_CONFIG_HOME`` when it is set).
 USER_CONFIGS = (
     "~/.config/ruff/ruff.toml",
+    "~/.config/ruff/.ruff.toml",
     "~/.config/ruff/pyproject.toml",
     "~/.config/mypy/config",
     "~/.mypy.ini",
 )
+
+
+def user_configs() -> list[Path]:
+    """The user-level config files the tools may read, whether or not they exist."""
+    paths = [Path(os.path.expanduser(p)) for p in USER_CONFIGS]
+    home = os.environ.get("XDG_CONFIG_HOME")
+    if home:
+        paths += [Path(home) / p.removeprefix("~/.config/") for p in USER_CONFIGS[:4]]
+    return paths
+
 
 #: Environment variables (or prefixes) that change what the tools report.
 ENV_PREFIXES = ("RUFF_", "MYPY", "PYTHONPATH", "XDG_CONFIG_HOME", "INTERROGATE")
@@ -97,15 +112,31 @@ def gate_settings(settings: Settings) -> tuple[tuple[str, object], ...]:
 
 
 @dataclass(frozen=True)
+class ToolInputs:
+    """What a tool reads beyond the targets and the config files in their folders.
+
+    ``files`` key the result by their bytes (a missing one by its absence); ``facts`` are other
+    things it depends on, as text (which folders hold which modules). ``unknown`` says why some
+    input cannot be known: then the gate is not cached at all.
+    """
+
+    files: tuple[Path, ...] = ()
+    facts: tuple[str, ...] = ()
+    unknown: str = ""
+
+
+@dataclass(frozen=True)
 class CachePolicy:
     """How a gate's results may be cached.
 
     ``distributions`` are the packages whose installed versions key the result; ``whole_project``
-    says whether files beyond the targets can change the answer (mypy follows imports).
+    says whether files beyond the targets can change the answer (mypy follows imports);
+    ``inputs`` finds the tool's other inputs for a request (:mod:`pytest_phase7.gates.tool_inputs`).
     """
 
     distributions: tuple[str, ...]
     whole_project: bool = False
+    inputs: Callable[[GateRequest, FileDigests], ToolInputs] | None = None
 
 
 class ResultStore(Protocol):
@@ -140,6 +171,8 @@ class FileDigests:
         """Nothing known yet."""
         self._digests: dict[str, bytes] = {}
         self._configs: dict[tuple[str, frozenset[str]], list[Path]] = {}
+        #: Config files read and parsed by the gates' input finders, once per run.
+        self.parsed: dict[tuple[str, str], object] = {}
 
     def of(self, path: Path) -> bytes:
         """The SHA-256 of ``path``'s bytes, or a marker naming why it cannot be read."""
@@ -147,9 +180,10 @@ class FileDigests:
         known = self._digests.get(name)
         if known is None:
             try:
-                known = hashlib.sha256(path.read_bytes()).digest()
+                # Not read_bytes: a FIFO or device among the inputs must not block the run.
+                known = hashlib.sha256(read_regular(path)).digest()
             except OSError as exc:
-                known = f"<unreadable: {exc.errno}>".encode()
+                known = f"<unreadable: {exc.errno}: {exc.strerror}>".encode()
             self._digests[name] = known
         return known
 
@@ -205,7 +239,7 @@ def config_files(rootdir: Path, files: Iterable[str]) -> list[Path]:
                 break
             seen.add(ancestor)
     found = [folder / name for folder in sorted(seen) for name in CONFIG_NAMES]
-    found += [Path(os.path.expanduser(p)) for p in USER_CONFIGS]
+    found += user_configs()
     return [path for path in found if path.is_file()]
 
 
@@ -215,10 +249,13 @@ def fingerprint(
     request: GateRequest,
     project_files: Sequence[str],
     digests: FileDigests | None = None,
+    *,
+    inputs: ToolInputs | None = None,
 ) -> str:
     """The cache key of one gate run (see the module docstring for what it covers).
 
-    ``digests`` shares file hashes between the fingerprints of one run.
+    ``digests`` shares file hashes between the fingerprints of one run; ``inputs`` are the
+    tool's other inputs (:attr:`CachePolicy.inputs`).
     """
     if digests is None:
         digests = FileDigests()
@@ -245,6 +282,10 @@ def fingerprint(
         _hash_file(digest.update, request.rootdir / rel, digests)
     for path in digests.config_files(request.rootdir, files):
         _hash_file(digest.update, path, digests)
+    if inputs is not None:
+        for path in inputs.files:
+            _hash_file(digest.update, path, digests)
+        digest.update("\n".join(inputs.facts).encode("utf-8", "surrogateescape"))
     return digest.hexdigest()
 
 
@@ -274,12 +315,21 @@ def run_from_json(data: Mapping[str, Any]) -> GateRun:
         raise ValueError(f"malformed cached gate run: {exc}") from None
 
 
+#: How a gate run that was not cached because of an unknown input says so (``GateRun.context``).
+NOT_CACHED = "not cached: "
+
+
 @dataclass(frozen=True)
 class CacheLookup:
-    """What the cache knows about one gate run: its key (None: not cached) and a stored hit."""
+    """What the cache knows about one gate run: its key (None: not cached) and a stored hit.
+
+    ``uncached`` says why a gate that is cached otherwise is not this time (an input that
+    cannot be known).
+    """
 
     key: str | None
     hit: GateRun | None = None
+    uncached: str = ""
 
 
 def lookup(
@@ -294,7 +344,17 @@ def lookup(
     if store is None or policy is None:
         return CacheLookup(None)
     started = time.perf_counter()
-    current = fingerprint(gate, policy, request, project_files, digests)
+    if digests is None:
+        digests = FileDigests()
+    inputs = None
+    if policy.inputs is not None:
+        try:
+            inputs = policy.inputs(request, digests)
+        except Exception as exc:  # noqa: BLE001 - finding inputs must never stop the run
+            inputs = ToolInputs(unknown=f"finding its inputs failed: {type(exc).__name__}: {exc}")
+        if inputs.unknown:
+            return CacheLookup(None, uncached=inputs.unknown)
+    current = fingerprint(gate, policy, request, project_files, digests, inputs=inputs)
     stored = store.get(_key(gate), None)
     if isinstance(stored, dict) and stored.get("fingerprint") == current:
         try:

@@ -26,8 +26,9 @@ import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from pytest_phase7.files import read_regular
 
 if TYPE_CHECKING:
     from coverage import Coverage
@@ -176,8 +177,11 @@ def _ints(pairs: Iterable[tuple[int, int]]) -> None:
 
 
 def file_digest(path: str) -> str:
-    """SHA-256 of a file's bytes (``OSError`` when it cannot be read)."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    """SHA-256 of a file's bytes (``OSError`` when it cannot be read or is not a regular file).
+
+    A FIFO target would block this read (in the gate's preparation thread) forever.
+    """
+    return hashlib.sha256(read_regular(path)).hexdigest()
 
 
 def analyse_file(path: str, spec: StaticSpec) -> StaticAnalysis:

@@ -33,6 +33,7 @@ from typing import Any
 
 from pytest_phase7.gates.base import GateRequest, GateResult, GateRun, GateStatus, error_run
 from pytest_phase7.gates.cache import CachePolicy
+from pytest_phase7.gates.tool_inputs import interrogate_inputs, option_values
 from pytest_phase7.gates.tools import (
     BACKGROUND_NICENESS,
     SAFE_PATH_ENV,
@@ -84,10 +85,19 @@ class DocstringsGate:
     name = "docstrings"
     title = "Docs"
     needs_session = False
-    cache_policy = CachePolicy(("interrogate",))
+    cache_policy = CachePolicy(("interrogate",), inputs=interrogate_inputs)
+
+    def __init__(self) -> None:
+        """No executable found yet."""
+        self._python: str | None = None
+
+    def find_tools(self) -> None:
+        """Choose the Python that runs interrogate now, on the main thread, for the next run."""
+        self._python = python_executable()
 
     def run(self, request: GateRequest) -> GateRun:
         """Measure every target file in one worker process and judge each target."""
+        python, self._python = self._python or python_executable(), None
         started = time.perf_counter()
         targets = request.targets
         settings = request.settings
@@ -108,7 +118,7 @@ class DocstringsGate:
                 {t.ref: self._missing(t, gone) for t in targets},
                 seconds=time.perf_counter() - started,
             )
-        argv = [python_executable(), "-m", WORKER, *settings.interrogate_args, "--", *files]
+        argv = [python, "-m", WORKER, *settings.interrogate_args, "--", *files]
         try:
             output = run_tool(
                 argv,
@@ -145,6 +155,22 @@ class DocstringsGate:
         if settings.docstrings_min is not None:
             source = "docstrings_min"
         config = document.get("config") or "none (interrogate's defaults)"
+        if not 0 <= threshold <= 100:
+            # interrogate itself accepts it; a fully documented module would then fail.
+            given = option_values(settings.interrogate_args, "--fail-under", "-f")
+            where = "interrogate_args"
+            if not given:
+                where = f"[tool.interrogate] of {document['config']}"
+                if not document.get("config"):
+                    where = "interrogate's configuration"
+            return error_run(
+                self.name,
+                targets,
+                f"interrogate fail-under = {threshold:g} ({where}) is not a percentage "
+                "between 0 and 100",
+                ARGS_HINT,
+                started=started,
+            )
         results = {t.ref: self._judge(t, document["files"], threshold, gone) for t in targets}
         return GateRun(
             self.name,
@@ -193,6 +219,19 @@ class DocstringsGate:
                 reason=f"interrogate skips every file of {target.ref} (ignore-init-module/exclude)",
                 hint="target the files themselves, or change [tool.interrogate]",
                 details=tuple(details),
+            )
+        if total == 0:
+            # interrogate calls nothing counted 100%; a gate over nothing is not a pass.
+            return GateResult(
+                self.name,
+                GateStatus.ERROR,
+                threshold=threshold,
+                reason=f"0 names checked: interrogate's configuration counts no name in "
+                f"{target.ref} (whitelist-regex, ignore-* settings)",
+                hint="change [tool.interrogate] or interrogate_args so that it counts the "
+                "target's names, or drop the docstrings gate for it",
+                details=tuple(details),
+                extra=(("covered", 0.0), ("total", 0.0)),
             )
         percent = percent_covered(covered, total)
         shown = f"{percent:.0f}%"

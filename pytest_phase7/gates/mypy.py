@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING
 
 from pytest_phase7.gates.base import GateRequest, GateResult, GateRun, GateStatus, error_run
 from pytest_phase7.gates.cache import CachePolicy
+from pytest_phase7.gates.tool_inputs import mypy_inputs
 from pytest_phase7.gates.tools import (
     SAFE_PATH_ENV,
     Deadline,
@@ -105,10 +106,19 @@ class MypyGate:
     name = "mypy"
     title = "Mypy"
     needs_session = False
-    cache_policy = CachePolicy(("mypy",), whole_project=True)
+    cache_policy = CachePolicy(("mypy",), whole_project=True, inputs=mypy_inputs)
+
+    def __init__(self) -> None:
+        """No executable found yet."""
+        self._python: str | None = None
+
+    def find_tools(self) -> None:
+        """Choose the Python that runs mypy now, on the main thread, for the next :meth:`run`."""
+        self._python = python_executable()
 
     def run(self, request: GateRequest) -> GateRun:
         """Type-check every target file in one mypy run and charge errors to targets."""
+        python, self._python = self._python or python_executable(), None
         started = time.perf_counter()
         targets = request.targets
         settings = request.settings
@@ -122,7 +132,6 @@ class MypyGate:
                 "the target files)",
                 "remove it from --phase7-mypy-args / mypy_args",
             )
-        python = python_executable()
         gone = missing_files(rootdir, [f for t in targets for f in t.files])
         files = sorted({f for t in targets for f in t.files} - gone)
         deadline = Deadline(settings.timeout)
@@ -306,11 +315,21 @@ def parse_mypy_json(stdout: str) -> tuple[list[MypyRecord], list[str]]:
 
 def _failure(output: ToolOutput, records: Sequence[MypyRecord]) -> str:
     """Why mypy's answer cannot be used, or ``""`` when it can."""
+    errors = sum(1 for r in records if r.severity == "error")
     if output.returncode == 0:
+        if errors:  # the status and the findings disagree: neither can be trusted
+            return f"mypy exited 0 (clean) but reported {errors} errors"
         return ""
     if output.returncode == 1:
-        if records:
+        if errors:
             return ""
+        # Only notes (or nothing readable): exit 1 says there were errors we did not see.
+        if records:
+            note = records[0]
+            return (
+                f"mypy exited 1 but reported no errors, only {len(records)} notes "
+                f"({note.file}:{note.line}: {note.message})"
+            )
         first = output.first_line()
         return f"mypy exited 1 but reported no errors we could read: {first or 'no output'}"
     blocking = next((r for r in records if r.severity == "error"), None)

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 
 from pytest_phase7.gates.base import GateRequest, GateResult, GateRun, GateStatus, error_run
 from pytest_phase7.gates.cache import CachePolicy
+from pytest_phase7.gates.tool_inputs import ruff_inputs
 from pytest_phase7.gates.tools import (
     Deadline,
     ToolMissing,
@@ -62,6 +63,10 @@ FORBIDDEN_ARGS = (
     "--statistics",
 )
 
+#: Last on ``ruff check``'s command line. ``--no-cache``: ruff's own cache does not know that
+#: its first-party detection changed (a new top-level module): it keeps the old answer.
+CHECK_ARGS = ("--output-format", "json", "--no-cache", "--no-fix")
+
 _FAILED_TO_LINT = re.compile(r"Failed to lint (?P<path>.+?): (?P<why>.*)$")
 
 
@@ -87,6 +92,7 @@ class Violation:
     column: int
     code: str
     message: str
+    filename: str = ""
 
 
 class RuffParseError(ValueError):
@@ -99,10 +105,23 @@ class RuffGate:
     name = "ruff"
     title = "Ruff"
     needs_session = False
-    cache_policy = CachePolicy(("ruff",))
+    cache_policy = CachePolicy(("ruff",), inputs=ruff_inputs)
+
+    def __init__(self) -> None:
+        """No executable found yet."""
+        self._found: tuple[str | None] | None = None
+
+    def find_tools(self) -> None:
+        """Find the ruff executable now, on the main thread, for the next :meth:`run`.
+
+        ``ruff.find_ruff_bin`` reads ``sysconfig``, which another thread may be initialising
+        (on CPython 3.11 a half-initialised ``EXE`` is None: a ``TypeError`` at random).
+        """
+        self._found = (ruff_binary(),)
 
     def run(self, request: GateRequest) -> GateRun:
         """Lint every target file in one ``ruff check`` and charge violations to targets."""
+        found, self._found = self._found, None
         started = time.perf_counter()
         targets = request.targets
         settings = request.settings
@@ -115,7 +134,7 @@ class RuffGate:
                 "reads ruff's JSON output)",
                 "remove it from --phase7-ruff-args / ruff_args",
             )
-        binary = ruff_binary()
+        binary = found[0] if found is not None else ruff_binary()
         if binary is None:
             return error_run(self.name, targets, "ruff is not installed", INSTALL_HINT)
         rootdir = request.rootdir
@@ -144,7 +163,7 @@ class RuffGate:
                     if line.strip()
                 }
                 checked = run_tool(
-                    [binary, "check", *args, "--output-format", "json", "--no-fix", "--", *files],
+                    [binary, "check", *args, *CHECK_ARGS, "--", *files],
                     rootdir,
                     deadline.remaining(),
                 )
@@ -153,6 +172,9 @@ class RuffGate:
                     return _errors(self.name, targets, problem, version, started)
                 violations = parse_ruff_json(checked.stdout, rootdir)
                 warnings = _lint_warnings(checked.stderr, rootdir)
+                problem = _disagreement(checked.returncode, violations, rootdir, files)
+                if problem:
+                    return _errors(self.name, targets, problem, version, started)
         except ToolMissing as exc:
             return _errors(
                 self.name,
@@ -270,7 +292,14 @@ def parse_ruff_json(text: str, rootdir: Path) -> list[Violation]:
         ):
             raise RuffParseError(f"record {number} has fields of the wrong type")
         violations.append(
-            Violation(realpath_key(rootdir, filename), row, column, code, " ".join(message.split()))
+            Violation(
+                realpath_key(rootdir, filename),
+                row,
+                column,
+                code,
+                " ".join(message.split()),
+                filename,
+            )
         )
     return violations
 
@@ -302,6 +331,26 @@ def _failure(output: ToolOutput, timeout: float) -> str:
     ]
     why = ": ".join(causes) if causes else output.first_line()
     return f"ruff failed (exit {output.returncode}): {why or 'no output'}"
+
+
+def _disagreement(
+    returncode: int, violations: Sequence[Violation], rootdir: Path, files: Sequence[str]
+) -> str:
+    """Why ruff's exit status and its findings do not agree, or ``""`` when they do.
+
+    Exit 1 means violations, exit 0 none; a record for a file ruff was not asked to check (a
+    bare name, a ``file://`` URI) cannot be charged to any target. Either way the output is
+    not understood, and passing on it would pass every target.
+    """
+    checked = {realpath_key(rootdir, rel) for rel in files}
+    stray = next((v for v in violations if v.key not in checked), None)
+    if stray is not None:
+        return f"ruff reported {stray.filename!r}, which is none of the files it checked"
+    if returncode == 1 and not violations:
+        return "ruff exited 1 (violations found) but its output lists none"
+    if returncode == 0 and violations:
+        return f"ruff exited 0 (clean) but its output lists {len(violations)} violations"
+    return ""
 
 
 def _lint_warnings(stderr: str, rootdir: Path) -> dict[str, str]:

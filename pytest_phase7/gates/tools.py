@@ -180,7 +180,10 @@ def _drain(process: subprocess.Popen[bytes]) -> tuple[bytes, bytes]:
         for stream in (process.stdout, process.stderr):
             if stream is not None:
                 stream.close()
-        process.wait()
+        # Killed already; a process stuck in the kernel (a dead network mount) is left behind
+        # rather than waited for without end.
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=_DRAIN_SECONDS)
         return b"", b""
 
 

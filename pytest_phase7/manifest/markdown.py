@@ -31,6 +31,7 @@ from pytest_phase7.manifest.values import (
     DASH,
     MAX_ITEMS,
     STATUS_EXPECTED,
+    goal_problem,
     read_bool,
     read_coverage,
     read_hours,
@@ -727,6 +728,9 @@ class _Parser:
                 log.warning(
                     where, f"{label}: cannot read target coverage {show(text)} (e.g. 5% -> 70%)"
                 )
+            elif goal_problem(goal):
+                log.error(where, f"{label}: {goal_problem(goal)}")
+                goal = None
         required = False
         if "required" in values:
             where, text = values["required"]
@@ -737,6 +741,8 @@ class _Parser:
         kind_text = values["kind"][1] if "kind" in values else None
         kind_line = values["kind"][0] if "kind" in values else section.line
         gates = read_names(values["gates"][1]) if "gates" in values else ()
+        if "gates" in values and not gates:  # an empty list is not "every gate"
+            log.error(values["gates"][0], f"{label}: Gates names no gate (leave it out for all)")
         batch = Batch(
             number=section.number,
             title=section.title,

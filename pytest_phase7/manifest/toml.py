@@ -63,6 +63,7 @@ from pytest_phase7.errors import ManifestError
 from pytest_phase7.manifest.checks import BatchDraft, ProblemLog, assemble, batch_kind
 from pytest_phase7.manifest.values import (
     STATUS_EXPECTED,
+    goal_problem,
     read_coverage,
     read_hours,
     read_names,
@@ -284,10 +285,16 @@ class _Reader:
         value = self.data.get(key)
         if value is None:
             return None
-        if isinstance(value, str):
-            return read_names(value)
         if isinstance(value, list) and all(isinstance(v, str) for v in value):
-            return read_names(",".join(value))
+            value = ",".join(value)
+        if isinstance(value, str):
+            names = read_names(value)
+            if not names:  # not "every gate", and not "no gate" by accident either
+                self.log.error(
+                    self.where(key), f"{self.label}: {key} names no gate (leave it out for all)"
+                )
+                return None
+            return names
         self.wrong(key, "a list of gate names")
         return None
 
@@ -484,6 +491,14 @@ def _range(reader: _Reader, key: str, value: object) -> tuple[int, int] | None:
 
 
 def _goal(reader: _Reader) -> CoverageGoal | None:
+    goal = _read_goal(reader)
+    if goal_problem(goal):
+        reader.log.error(reader.where("target_coverage"), f"{reader.label}: {goal_problem(goal)}")
+        return None
+    return goal
+
+
+def _read_goal(reader: _Reader) -> CoverageGoal | None:
     value = reader.data.get("target_coverage")
     if value is None:
         return None

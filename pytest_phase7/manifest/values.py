@@ -208,6 +208,17 @@ def read_range(text: str) -> tuple[int, int] | None:
 _NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 
 
+def goal_problem(goal: CoverageGoal | None) -> str:
+    """Why a coverage goal cannot mean what it says (a percent outside 0-100), or ""."""
+    if goal is None:
+        return ""
+    numbers = [n for n in (goal.from_low, goal.from_high, goal.to) if n is not None]
+    bad = [n for n in numbers if not 0 <= n <= 100]
+    if bad:
+        return f"target coverage {bad[0]:g}% is not a percentage between 0 and 100"
+    return ""
+
+
 def read_coverage(text: str) -> CoverageGoal | None:
     """Read a coverage goal from its numbers alone, so any arrow glyph (or mangled one) works.
 
