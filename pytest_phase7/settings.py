@@ -56,6 +56,7 @@ class Settings:
     changed_since: str | None = None
     history: str | None = None
     hourly_rate: float | None = None
+    suite: tuple[str, ...] | None = None
     modules: tuple[tuple[str, str], ...] = field(default=())
 
 
@@ -132,6 +133,14 @@ def _names(text: object) -> tuple[str, ...]:
     if not names:
         raise ValueError("expected at least one gate name")
     return names
+
+
+def _paths(text: object) -> tuple[str, ...]:
+    parts = text if isinstance(text, (list, tuple)) else str(text).replace("\n", ",").split(",")
+    paths = tuple(str(p).strip() for p in parts if str(p).strip())
+    if not paths:
+        raise ValueError("expected at least one test path")
+    return paths
 
 
 def _text(text: object) -> str:
@@ -254,6 +263,13 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         "hourly_rate", _rate, "turn estimated hours into cost figures in reports", metavar="AMOUNT"
+    ),
+    Option(
+        "suite",
+        _paths,
+        "comma-separated test paths that make the gated suite, collected when no test paths "
+        "are given (default: the project's testpaths)",
+        metavar="PATHS",
     ),
 )
 

@@ -9,7 +9,8 @@ The rule (also in the README, with an example):
 * An item the plan records as DONE that no longer passes, or whose metric got worse than its
   baseline, has regressed: FAILED.
 * Otherwise IN PROGRESS when some gate passes or some metric improved over the baseline; else
-  QUEUED. An unmapped item (no target named yet) keeps the status the plan records.
+  QUEUED. An unmapped item (no target named yet), or one no gate checked (every gate SKIP),
+  keeps the status the plan records.
 
 Merge policies (``fail_on``): ``regression`` blocks on any regression or ERROR; ``incomplete``
 blocks unless every item is DONE; ``never`` only reports. Items of a batch marked ``required``
@@ -129,6 +130,11 @@ def derive_outcome(
             error=True,
         )
     applicable = [r for r in results if r.status is not GateStatus.SKIP]
+    if not applicable:
+        # Nothing checked it (every gate narrowed away, or coverage not gated): no news.
+        return ItemOutcome(
+            item, resolution, tuple(results), item.status or PlanStatus.QUEUED, "no gate checked it"
+        )
     errors = [r for r in applicable if r.status is GateStatus.ERROR]
     ref = resolution.target.ref if resolution.target else ""
     before = (baseline or {}).get(ref, {})

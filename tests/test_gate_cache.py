@@ -124,6 +124,7 @@ def test_report_only_settings_share_the_cached_result(repo: Path):
         "update_manifest": True,
         "gates": ("count",),
         "hourly_rate": 80.0,
+        "suite": ("tests/unit",),
     }
     second = cached_run(gate, request_for(repo, **outputs), store, (), direct)
     assert gate.calls == 1

@@ -61,9 +61,9 @@ ENV_PREFIXES = ("RUFF_", "MYPY", "PYTHONPATH", "XDG_CONFIG_HOME", "INTERROGATE")
 CACHE_FORMAT = 3
 
 #: Settings that decide what is done with the results (reports, the plan, the merge policy,
-#: which gates run), never what a gate finds: left out of the key, so that ``pytest --phase7
-#: --phase7-json=a.json`` and ``phase7 gate --json b.json`` share results. Every other setting,
-#: including any added later, is part of it.
+#: which gates run) or which tests run, never what a static gate finds: left out of the key, so
+#: that ``pytest --phase7 --phase7-json=a.json`` and ``phase7 gate --json b.json`` share results.
+#: Every other setting, including any added later, is part of it.
 REPORT_ONLY_SETTINGS = frozenset(
     {
         "enabled",
@@ -79,6 +79,7 @@ REPORT_ONLY_SETTINGS = frozenset(
         "changed_since",
         "history",
         "hourly_rate",
+        "suite",
     }
 )
 
