@@ -48,6 +48,7 @@ _SUITE_SOURCES = frozenset({BY_KEYWORD, BY_MARK, BY_DESELECT, BY_PROJECT})
 _HOOK_MACHINERY = ("pluggy", "_pytest.config.compat", "pytest_phase7")
 
 STOPPED = "the session stopped early (-x / --maxfail)"
+INTERRUPTED = "the session was interrupted before the tests ran (collection errors?)"
 
 #: Where the suite's paths come from (:attr:`Suite.origin`), when the project declares none.
 ORIGIN_ADDOPTS = "addopts"
@@ -105,8 +106,8 @@ class Invocation:
 
     @property
     def explicit(self) -> bool:
-        """``--phase7`` was given by this invocation (command line, ``PYTEST_ADDOPTS``)."""
-        return self.cli.phase7 or self.env.phase7
+        """This invocation asked for phase7 (``--phase7`` or ``-o phase7=...``), not the config."""
+        return self.cli.phase7 or self.env.phase7 or "phase7" in self.overridden()
 
     def _where(self, name: str) -> str:
         if not getattr(self.cli, name) and getattr(self.env, name):
@@ -147,9 +148,12 @@ class Invocation:
 
 @dataclass(frozen=True)
 class Facts:
-    """What the session did, beyond its options: stopped early, the cache, who deselected."""
+    """What the session did, beyond its options: stopped early, the cache, who deselected.
 
-    stopped: bool = False
+    ``stopped`` says why the session ended before its last test ('' when it did not).
+    """
+
+    stopped: str = ""
     last_failed: bool = False
     collected: int = 0
     deselected: Mapping[str, int] = field(default_factory=dict)
@@ -197,7 +201,7 @@ def judge(
     ``compare_paths`` checks the test paths (it may walk folders), so it is asked last.
     """
     if facts.stopped:
-        return STOPPED, 0
+        return facts.stopped, 0
     reason = invocation.narrowing()
     if reason:
         return reason, 0

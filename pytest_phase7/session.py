@@ -21,9 +21,11 @@ from pytest_phase7.errors import ConfigError, Phase7Error
 from pytest_phase7.gates.base import Gate, SessionData
 from pytest_phase7.model import PlanStatus
 from pytest_phase7.selection import (
+    INTERRUPTED,
     ORIGIN_ADDOPTS,
     ORIGIN_ROOTDIR,
     ORIGIN_TESTPATHS,
+    STOPPED,
     Choices,
     Facts,
     Invocation,
@@ -290,7 +292,7 @@ def judge_selection(
     roots, origin = _suite_roots(config, invocation)
     option = config.option
     facts = Facts(
-        stopped=stopped or bool(session.shouldstop or session.shouldfail),
+        stopped=_stopped(session, stopped),
         last_failed=bool(
             getattr(option, "lf", False)
             and config.cache is not None
@@ -321,6 +323,17 @@ def judge_selection(
     )
     config.stash[SUITE_KEY] = suite
     return suite
+
+
+def _stopped(session: pytest.Session, interrupted: bool) -> str:
+    """Why the session ended before its last test ('' when it did not)."""
+    if session.shouldfail:
+        return STOPPED
+    if session.shouldstop:  # --sw, or a plugin: pytest's reason says which
+        why = session.shouldstop
+        return f"the session stopped early ({why})" if isinstance(why, str) else STOPPED
+    # pytest.Session.Interrupted without shouldstop: collection errors (or pytest.exit).
+    return INTERRUPTED if interrupted else ""
 
 
 def partial_selection(

@@ -25,6 +25,7 @@ from pytest_phase7.selection import (
     BY_MARK,
     BY_PROJECT,
     BY_STEPWISE,
+    INTERRUPTED,
     ORIGIN_ROOTDIR,
     STOPPED,
     Choices,
@@ -137,6 +138,8 @@ def test_explicit_means_this_invocation_asked_for_phase7():
     assert not invocation(Choices(phase7=True)).explicit  # addopts in the project's config
     assert invocation(None, Choices(phase7=True)).explicit
     assert invocation(None, None, Choices(phase7=True)).explicit
+    assert invocation(None, None, Choices(override_ini=("phase7=true",))).explicit
+    assert not invocation(None, None, Choices(override_ini=("phase7_gates=ruff",))).explicit
 
 
 @pytest.mark.parametrize(
@@ -161,7 +164,7 @@ def never(*_: object) -> str:
 @pytest.mark.parametrize(
     ("facts", "expected"),
     [
-        (Facts(stopped=True, collected=3), STOPPED),
+        (Facts(stopped=STOPPED, collected=3), STOPPED),
         (Facts(last_failed=True, collected=3), "--lf ran only the last failures"),
         (Facts(collected=3, deselected={BY_LAST_FAILED: 2}), "--lf ran only the last failures"),
         (
@@ -827,3 +830,27 @@ def test_every_report_names_the_suite_the_coverage_came_from(pytester: pytest.Py
         "gated": True,
         "deselected": 1,
     }
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("broken", "args", "why"),
+    [
+        ("import nowhere_to_be_found\n", [], INTERRUPTED),
+        ("def test_fails():\n    assert False\n", ["-x"], STOPPED),
+        (
+            "def test_fails():\n    assert False\n",
+            ["--sw"],
+            "the session stopped early (Test failed, continuing from this test next run.)",
+        ),
+    ],
+    ids=["collection-error", "maxfail", "stepwise"],
+)
+def test_a_session_that_ends_early_says_why(
+    pytester: pytest.Pytester, broken: str, args: list[str], why: str
+):
+    tests = make(pytester)
+    (tests / "test_0.py").write_text(broken)
+    result = pytester.runpytest_subprocess("--phase7", "--phase7-gates=coverage", *args)
+    assert result.ret != 0
+    assert f"ERROR coverage: {why} (hint: " in result.stdout.str()
