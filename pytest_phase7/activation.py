@@ -33,13 +33,17 @@ def table_source(config: pytest.Config) -> TableSource:
     return source
 
 
-def read_settings(config: pytest.Config) -> tuple[Settings, dict[str, object], str]:
+def read_settings(
+    config: pytest.Config, namespace: argparse.Namespace | None = None
+) -> tuple[Settings, dict[str, object], str]:
     """Resolve the settings of this run (CLI > ini > ``[tool.phase7]`` > defaults).
 
-    Returns the settings, the raw phase7 table and its label (for manifest loading).
+    Returns the settings, the raw phase7 table and its label (for manifest loading). The
+    command line is ``config.option``, or ``namespace`` before pytest has filled that in.
     """
     table, label = table_source(config).table()
-    cli = {option.name: getattr(config.option, option.dest, None) for option in OPTIONS}
+    given = config.option if namespace is None else namespace
+    cli = {option.name: getattr(given, option.dest, None) for option in OPTIONS}
     ini = {option.name: config.getini(option.ini) for option in OPTIONS}
     inipath = str(config.inipath) if config.inipath else ""
     return resolve(cli, ini, table, table_path=label, ini_path=inipath), table, label
@@ -72,6 +76,11 @@ def wants_coverage_injection(config: pytest.Config, namespace: argparse.Namespac
         return False
     if namespace.cov_source or outer_coverage() is not None:
         return False
+    return early_on(config, namespace)
+
+
+def early_on(config: pytest.Config, namespace: argparse.Namespace) -> bool:
+    """Whether phase7 is on, asked before pytest has parsed the whole command line."""
     if getattr(namespace, "phase7", False):
         return True
     try:

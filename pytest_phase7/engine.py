@@ -42,6 +42,7 @@ from pytest_phase7.gates.tools import kill_running
 from pytest_phase7.gcpause import paused
 from pytest_phase7.model import Manifest, PlanStatus, WorkItem
 from pytest_phase7.resolve import Resolution, Target
+from pytest_phase7.selection import Suite
 from pytest_phase7.settings import Settings
 from pytest_phase7.status import (
     Baseline,
@@ -74,6 +75,8 @@ class RunResult:
     verdict: Verdict
     tests_failed: int = 0
     notes: tuple[str, ...] = ()
+    #: The suite the session's coverage came from (None when not known: ``phase7 gate``).
+    suite: Suite | None = None
 
     @cached_property
     def by_batch(self) -> Mapping[int, tuple[ItemOutcome, ...]]:

@@ -14,6 +14,7 @@ import pytest
 
 from pytest_phase7.activation import (
     coverage_settings_problem,
+    early_on,
     is_enabled,
     wants_coverage_injection,
 )
@@ -65,6 +66,7 @@ def pytest_load_initial_conftests(
     which is where pytest-cov decides whether to measure. ``--no-cov`` is respected. pytest-cov's
     whole-source terminal report is left out (the status table has the targets' figures, and
     that report costs more than the rest of a warm run), unless ``--cov-report`` asks for one.
+    A declared suite (``--phase7-suite``) becomes the test paths when none are given.
     """
     namespace = early_config.known_args_namespace
     injected = wants_coverage_injection(early_config, namespace)
@@ -72,6 +74,10 @@ def pytest_load_initial_conftests(
         namespace.cov_source = [True]
         if not getattr(namespace, "cov_report", None):
             namespace.cov_report = {"": None}
+    if early_on(early_config, namespace):
+        from pytest_phase7.session import declare_suite  # noqa: PLC0415
+
+        declare_suite(early_config, parser, args)
     given = {
         "fail_under": getattr(namespace, "cov_fail_under", None),
         "precision": getattr(namespace, "cov_precision", None),
@@ -115,16 +121,20 @@ class Phase7Plugin:
     def __init__(self, engine: Engine) -> None:
         """Hold the engine that does the work."""
         self.engine = engine
-        self.deselected = 0
+        self.deselected: dict[str, int] = {}
         self.result: RunResult | None = None
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
-        """Start the static gates so they run while the tests run."""
-        self.engine.start()
+        """Start the static gates so they run while the tests run (none with --collect-only)."""
+        if not session.config.option.collectonly:
+            self.engine.start()
 
     def pytest_deselected(self, items: list[pytest.Item]) -> None:
-        """Count deselected tests: a partial selection cannot be trusted for coverage."""
-        self.deselected += len(items)
+        """Count deselected tests by who deselected them: the project's config or this run."""
+        from pytest_phase7.selection import deselector  # noqa: PLC0415
+
+        source = deselector(self.engine.rootdir)
+        self.deselected[source] = self.deselected.get(source, 0) + len(items)
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_runtestloop(self, session: pytest.Session) -> Generator[None, object, object]:
@@ -135,6 +145,8 @@ class Phase7Plugin:
         """
         from pytest_phase7.session import finish_run, write_outputs  # noqa: PLC0415
 
+        if session.config.option.collectonly:
+            return (yield)  # no test ran: no gate, and pytest's exit status stays its own
         try:
             outcome = yield
         except (pytest.Session.Failed, pytest.Session.Interrupted):

@@ -36,6 +36,7 @@ from pytest_phase7.manifest.checks import KIND_ASSUMED
 from pytest_phase7.manifest.values import infer_kind
 from pytest_phase7.model import Batch, Criterion, Manifest, Phase, PlanStatus
 from pytest_phase7.resolve import ResolutionState, snake_case
+from pytest_phase7.selection import describe
 from pytest_phase7.status import HIGHER_IS_BETTER, REPORT_ORDER, ItemOutcome
 
 #: The table's width when no terminal says otherwise (a test, a file).
@@ -646,6 +647,9 @@ def render_terminal(
     lines.extend(_problem_lines(result, verbosity))
     if any(r.carried for o in result.outcomes for r in o.results):
         lines.append([(CARRIED_NOTE, {"yellow": True})])
+    suite = suite_line(result)
+    if suite:
+        lines.append([(suite, {} if result.suite and result.suite.complete else {"yellow": True})])
     if verbosity > 0:
         lines.append([(timing_line(result), {})])
     verdict = result.verdict
@@ -884,6 +888,13 @@ def _join(cells: Sequence[str], columns: Sequence[Column], widths: Sequence[int]
     return gap.join(
         _pad(shorten(cell, widths[i]), widths[i], columns[i].right) for i, cell in enumerate(cells)
     ).rstrip()
+
+
+def suite_line(result: RunResult) -> str:
+    """Which suite the coverage came from ('' without a coverage gate or a known suite)."""
+    if result.suite is None or "coverage" not in result.gates:
+        return ""
+    return describe(result.suite)
 
 
 def timing_line(result: RunResult) -> str:

@@ -53,6 +53,7 @@ from pytest_phase7.report import (
     total_progress,
 )
 from pytest_phase7.resolve import Resolution, ResolutionState, Target, TargetKind
+from pytest_phase7.selection import Suite
 from pytest_phase7.status import REPORT_ORDER, ItemOutcome, Verdict
 
 #: The version of the document's shape; bumped on any incompatible change.
@@ -166,8 +167,22 @@ def to_document(data: ReportData) -> dict[str, Any]:
         },
         "tests_failed": result.tests_failed,
         "notes": list(result.notes),
+        "suite": _suite(result.suite),
         "sections": [{"title": title, "text": text} for title, text in data.sections],
         "tool_versions": dict(data.versions),
+    }
+
+
+def _suite(suite: Suite | None) -> dict[str, Any] | None:
+    if suite is None:
+        return None
+    return {
+        "paths": list(suite.paths),
+        "origin": suite.origin,
+        "complete": suite.complete,
+        "partial": suite.partial,
+        "gated": suite.gated,
+        "deselected": suite.deselected,
     }
 
 
@@ -370,12 +385,26 @@ def _read(doc: Mapping[str, Any]) -> ReportData:
         ),
         tests_failed=int(doc["tests_failed"]),
         notes=_texts(doc["notes"]),
+        suite=_load_suite(doc.get("suite")),
     )
     return ReportData(
         result=result,
         baseline=baseline,
         versions=tuple((str(k), str(v)) for k, v in doc["tool_versions"].items()),
         sections=tuple((str(s["title"]), str(s["text"])) for s in doc["sections"]),
+    )
+
+
+def _load_suite(raw: Mapping[str, Any] | None) -> Suite | None:
+    # Reports written before the field existed have no suite: not known, as with `phase7 gate`.
+    if raw is None:
+        return None
+    return Suite(
+        paths=_texts(raw["paths"]),
+        origin=str(raw["origin"]),
+        partial=str(raw["partial"]),
+        gated=bool(raw["gated"]),
+        deselected=int(raw["deselected"]),
     )
 
 

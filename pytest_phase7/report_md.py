@@ -47,6 +47,7 @@ from pytest_phase7.report import (
     item_details,
     phase_progress,
     status_badge,
+    suite_line,
     total_progress,
 )
 from pytest_phase7.resolve import ResolutionState
@@ -335,6 +336,9 @@ def _document(data: ReportData, level: _Level, limit: str) -> str:
     if result.tests_failed:
         plural = "s" if result.tests_failed != 1 else ""
         out += [f"\u26a0\ufe0f {result.tests_failed} test{plural} failed in this run.", ""]
+    suite = suite_line(result)
+    if suite:
+        out += [escape(suite[:1].upper() + suite[1:]) + ".", ""]
     out += _summary_table(data)
     out += _criteria(data)
     out += _chart(data)

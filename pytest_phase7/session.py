@@ -6,14 +6,18 @@ Everything that reads ``pytest.Config`` or ``pytest.Session`` lives here, so the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import glob
+import os
+import shlex
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from pytest_phase7.activation import outer_coverage, read_settings
 from pytest_phase7.engine import Engine, RunResult
-from pytest_phase7.errors import Phase7Error
+from pytest_phase7.errors import ConfigError, Phase7Error
 from pytest_phase7.gates.base import Gate, SessionData
 from pytest_phase7.model import PlanStatus
 from pytest_phase7.outputs import (
@@ -24,6 +28,22 @@ from pytest_phase7.outputs import (
     protected_files,
 )
 from pytest_phase7.resolve import Resolution
+from pytest_phase7.selection import (
+    INTERRUPTED,
+    ORIGIN_ADDOPTS,
+    ORIGIN_ROOTDIR,
+    ORIGIN_TESTPATHS,
+    STOPPED,
+    Choices,
+    Facts,
+    Invocation,
+    Suite,
+    compare_paths,
+    display,
+    expand_paths,
+    fails_closed,
+    judge,
+)
 from pytest_phase7.settings import Settings
 from pytest_phase7.status import ItemOutcome
 
@@ -31,7 +51,8 @@ from pytest_phase7.status import ItemOutcome
 OUTPUTS_KEY = pytest.StashKey["Outputs"]()
 
 FULL_RUN_HINT = (
-    "run the whole test suite (no -k/-m/--lf/node ids), or narrow the gates with --phase7-gates"
+    "run the whole suite, declare the part you gate on with --phase7-suite, or leave coverage "
+    "out with --phase7-gates"
 )
 
 
@@ -255,7 +276,7 @@ def _write_back(config: pytest.Config, result: RunResult, *, force: bool) -> Non
     run = config.pluginmanager.get_plugin("phase7-run")
     partial = ""
     if isinstance(session, pytest.Session):
-        partial = partial_selection(config, session, getattr(run, "deselected", 0))
+        partial = partial_selection(config, session, getattr(run, "deselected", {}))
     try:
         outcome = update_manifest(result, force=force, partial=partial)
     except (OSError, WriteBackError) as exc:
@@ -296,71 +317,203 @@ def select_gates(contributed: Sequence[Sequence[Gate]], settings: Settings) -> l
     return gates
 
 
-def partial_selection(
-    config: pytest.Config, session: pytest.Session, deselected: int, *, stopped: bool = False
-) -> str:
-    """Why this session ran only part of the tests ('' when it ran them all)."""
+#: This run's judgement of its test selection, made once after the test loop (finish_run).
+SUITE_KEY = pytest.StashKey[Suite]()
+#: The parser of pytest's arguments, kept to tell what each source of arguments set.
+PARSER_KEY = pytest.StashKey[pytest.Parser]()
+#: The suite the project declares (``phase7_suite``): its resolved paths and where it is set.
+DECLARED_KEY = pytest.StashKey[tuple[tuple[Path, ...], str]]()
+
+
+def declare_suite(config: pytest.Config, parser: pytest.Parser, args: list[str]) -> None:
+    """At start-up (phase7 on): keep the parser; collect the declared suite if no path is given.
+
+    Runs before pytest's last parse of ``args`` and before it loads the initial conftests, which
+    it finds from the test paths: both get the suite's paths. They go first in ``args``, where no
+    option with an optional value (``--cov``) can take them for its own.
+    """
+    config.stash[PARSER_KEY] = parser
+    namespace = config.known_args_namespace
+    if getattr(namespace, "help", False) or getattr(namespace, "version", False):
+        return
+    try:
+        settings, _, label = read_settings(config, namespace)
+    except Phase7Error:
+        return  # pytest_configure reports it
+    if settings.suite is None:
+        return
+    if getattr(namespace, "phase7_suite", None):
+        origin, base = "--phase7-suite", config.invocation_params.dir
+    elif config.getini("phase7_suite"):
+        origin, base = "phase7_suite", config.rootpath
+    else:
+        origin = ("[tool.phase7]" if label.endswith("]") else Path(label).name) + " suite"
+        base = config.rootpath
+    confined = origin != "--phase7-suite"  # the repository's say-so stays inside the rootdir
+    try:
+        paths = expand_paths(settings.suite, base, config.rootpath, confined=confined)
+    except ValueError as exc:
+        raise pytest.UsageError(f"phase7: {_suite_error(config, origin, label, exc)}") from None
+    config.stash[DECLARED_KEY] = (tuple(paths), origin)
+    if not getattr(namespace, "file_or_dir", None):
+        namespace.file_or_dir = [str(path) for path in paths]
+        args[:0] = namespace.file_or_dir
+
+
+def _suite_error(config: pytest.Config, origin: str, label: str, exc: ValueError) -> Phase7Error:
+    from pytest_phase7.settings import _ini_line, _table_error  # noqa: PLC0415
+
+    if origin == "--phase7-suite":
+        return ConfigError(f"--phase7-suite: {exc}")
+    if origin == "phase7_suite" and config.inipath is not None:
+        line = _ini_line(config.inipath, "phase7_suite")
+        return ConfigError(f"ini option phase7_suite: {exc}", str(config.inipath), line)
+    return _table_error(label, ("suite",), f"suite: {exc}")
+
+
+def judge_selection(
+    config: pytest.Config,
+    session: pytest.Session,
+    deselected: Mapping[str, int],
+    *,
+    stopped: bool = False,
+) -> Suite:
+    """Whether this session ran the whole suite (see :mod:`pytest_phase7.selection`); kept."""
+    invocation = _invocation(config)
+    roots, origin = _suite_roots(config, invocation)
     option = config.option
-    if stopped:
-        return "the session stopped early (-x / --maxfail)"
-    if getattr(option, "collectonly", False):
-        return "--collect-only ran no tests"
-    if getattr(option, "keyword", ""):
-        return f"tests were selected with -k {option.keyword!r}"
-    if getattr(option, "markexpr", ""):
-        return f"tests were selected with -m {option.markexpr!r}"
-    if (
-        getattr(option, "lf", False)
-        and config.cache is not None
-        and config.cache.get("cache/lastfailed", {})
-    ):
-        return "--lf ran only the last failures"
-    if getattr(option, "stepwise", False):
-        return "--stepwise ran part of the tests"
-    if getattr(option, "deselect", None):
-        return "tests were deselected with --deselect"
-    if deselected:
-        return f"{deselected} tests were deselected"
-    if session.shouldstop or session.shouldfail:
-        return "the session stopped early (-x / --maxfail)"
-    # Run from a subdirectory without arguments, pytest collects that directory only (testpaths
-    # apply in the rootdir alone): as partial as naming it on the command line.
-    if config.args_source in (
-        pytest.Config.ArgsSource.ARGS,
-        pytest.Config.ArgsSource.INVOCATION_DIR,
-    ):
-        partial = _partial_args(config)
-        if partial:
-            return partial
-    if session.testscollected == 0:
-        return "no tests ran"
-    return ""
+    facts = Facts(
+        stopped=_stopped(session, stopped),
+        last_failed=bool(
+            getattr(option, "lf", False)
+            and config.cache is not None
+            and config.cache.get("cache/lastfailed", {})
+        ),
+        collected=session.testscollected,
+        deselected=dict(deselected),
+    )
+
+    def paths() -> str:
+        if config.args_source is pytest.Config.ArgsSource.TESTPATHS and origin == ORIGIN_TESTPATHS:
+            return ""  # pytest collects the testpaths themselves
+        if getattr(option, "pyargs", False) and origin == ORIGIN_TESTPATHS:
+            return "test paths named by --pyargs cannot be compared with the testpaths"
+        return compare_paths(
+            config.args, config.invocation_params.dir, roots, _Collector(session), config.rootpath
+        )
+
+    partial, own = judge(invocation, facts, paths)
+    if origin in invocation.overridden():  # pytest no longer says what the project's own was
+        origin += " as replaced with -o"
+    suite = Suite(
+        tuple(display(root, config.rootpath) for root in roots),
+        origin,
+        partial,
+        gated=not partial or fails_closed(invocation, os.environ),
+        deselected=own,
+    )
+    config.stash[SUITE_KEY] = suite
+    return suite
 
 
-def _partial_args(config: pytest.Config) -> str:
-    invocation = config.invocation_params.dir
-    chosen = []
-    for arg in config.args:
-        if "::" in arg:
-            return f"only the tests {arg!r} were selected"
-        chosen.append((invocation / arg).resolve())
-    testpaths = [config.rootpath / p for p in config.getini("testpaths")] or [config.rootpath]
-    for testpath in testpaths:
-        full = testpath.resolve()
-        if not any(full == c or c in full.parents for c in chosen):
-            return f"only part of the tests were selected: {_args_text(config.args)}"
-    return ""
+def _stopped(session: pytest.Session, interrupted: bool) -> str:
+    """Why the session ended before its last test ('' when it did not)."""
+    if session.shouldfail:
+        return STOPPED
+    if session.shouldstop:  # --sw, or a plugin: pytest's reason says which
+        why = session.shouldstop
+        return f"the session stopped early ({why})" if isinstance(why, str) else STOPPED
+    # pytest.Session.Interrupted without shouldstop: collection errors (or pytest.exit).
+    return INTERRUPTED if interrupted else ""
 
 
-def _args_text(args: Sequence[str]) -> str:
-    """Command-line paths on one line: the first few, then how many more (never all 300)."""
-    from pytest_phase7.wording import shown_list  # noqa: PLC0415
+def partial_selection(
+    config: pytest.Config,
+    session: pytest.Session,
+    deselected: Mapping[str, int],
+    *,
+    stopped: bool = False,
+) -> str:
+    """Why this session ran only part of the suite ('' when it ran it all)."""
+    suite = config.stash.get(SUITE_KEY, None)
+    if suite is None:
+        suite = judge_selection(config, session, deselected, stopped=stopped)
+    return suite.partial
 
-    return shown_list(args, separator=" ")
+
+def _invocation(config: pytest.Config) -> Invocation:
+    """The options in force, and what the ini's addopts, PYTEST_ADDOPTS and the command line set.
+
+    Without the parser (phase7 turned on after start-up) the sources cannot be told apart:
+    everything counts as given on the command line, so that nothing is forgiven.
+    """
+    final = Choices.of(config.option)
+    parser = config.stash.get(PARSER_KEY, None)
+    if parser is None:
+        return Invocation(final, cli=final)
+
+    def parsed(args: Sequence[str]) -> Choices:
+        return Choices.of(parser.parse_known_args(list(args)))
+
+    try:
+        return Invocation(
+            final,
+            ini=parsed(config.getini("addopts")),
+            env=parsed(shlex.split(os.environ.get("PYTEST_ADDOPTS", ""))),
+            cli=parsed([str(arg) for arg in config.invocation_params.args]),
+        )
+    except (pytest.UsageError, ValueError):  # pytest parsed all of these already
+        return Invocation(final, cli=final)
+
+
+def _suite_roots(config: pytest.Config, invocation: Invocation) -> tuple[list[Path], str]:
+    """The suite's test paths, and where they are set (the declared suite first)."""
+    declared = config.stash.get(DECLARED_KEY, None)
+    if declared is not None:
+        return list(declared[0]), declared[1]
+    if invocation.ini.paths:
+        base = config.invocation_params.dir
+        return [(base / path).resolve() for path in invocation.ini.paths], ORIGIN_ADDOPTS
+    testpaths = [str(path) for path in config.getini("testpaths")]
+    if testpaths and getattr(config.option, "pyargs", False):
+        return [config.rootpath / path for path in testpaths], ORIGIN_TESTPATHS
+    found = [
+        Path(match).resolve()
+        for path in testpaths
+        for match in sorted(glob.glob(str(config.rootpath / path), recursive=True))
+    ]
+    if found:
+        return found, ORIGIN_TESTPATHS
+    return [config.rootpath.resolve()], ORIGIN_ROOTDIR
+
+
+class _Collector:
+    """pytest's own ignore and collect hooks, asked per path (:class:`selection.Collector`)."""
+
+    def __init__(self, session: pytest.Session) -> None:
+        self.session = session
+
+    def ignored(self, path: Path) -> bool:
+        hook, config = self.session.gethookproxy(path.parent), self.session.config
+        try:
+            return bool(hook.pytest_ignore_collect(collection_path=path, config=config))
+        except Exception:  # noqa: BLE001 - a broken hook: look inside, as pytest would fail
+            return False
+
+    def collects(self, path: Path) -> bool:
+        hook = self.session.gethookproxy(path.parent)
+        try:
+            return bool(hook.pytest_collect_file(file_path=path, parent=self.session))
+        except Exception:  # noqa: BLE001 - cannot tell: count it, so nothing is forgiven
+            return True
 
 
 def session_data(
-    config: pytest.Config, session: pytest.Session, deselected: int, *, stopped: bool = False
+    config: pytest.Config,
+    session: pytest.Session,
+    deselected: Mapping[str, int],
+    *,
+    stopped: bool = False,
 ) -> SessionData:
     """This session's coverage data (from pytest-cov) and whether it can be trusted."""
     problem = partial_selection(config, session, deselected, stopped=stopped)
@@ -406,20 +559,30 @@ def _why_nothing_measured(config: pytest.Config) -> tuple[str, str]:
 
 
 def finish_run(
-    engine: Engine, session: pytest.Session, deselected: int, *, stopped: bool = False
+    engine: Engine,
+    session: pytest.Session,
+    deselected: Mapping[str, int],
+    *,
+    stopped: bool = False,
 ) -> RunResult:
-    """Join the gates and derive the result after the test loop."""
+    """Join the gates and derive the result after the test loop.
+
+    ``deselected`` counts the deselected tests by who deselected them (``selection.deselector``).
+    """
     config = session.config
+    suite = judge_selection(config, session, deselected, stopped=stopped)
 
     def override(outcome: ItemOutcome) -> PlanStatus | None:
         forced: PlanStatus | None = config.hook.pytest_phase7_item_status(outcome=outcome)
         return forced
 
-    return engine.finish(
-        session_data(config, session, deselected, stopped=stopped),
+    data = session_data(config, session, deselected, stopped=stopped)
+    result = engine.finish(
+        data if suite.gated else replace(data, gated=False),
         tests_failed=session.testsfailed,
         override=override,
     )
+    return replace(result, suite=suite)
 
 
 def write_summary(
@@ -428,6 +591,9 @@ def write_summary(
     """Write the status table (or why there is none) to the terminal."""
     from pytest_phase7.report import render_terminal  # noqa: PLC0415
 
+    if result is None and getattr(config.option, "collectonly", False):
+        terminalreporter.write_line("phase7: no gates run with --collect-only (it runs no tests)")
+        return
     terminalreporter.write_sep("=", "Phase 7 status")
     if result is None:
         terminalreporter.write_line(

@@ -63,6 +63,7 @@ class Settings:
     changed_since: str | None = None
     history: str | None = None
     hourly_rate: float | None = None
+    suite: tuple[str, ...] | None = None
     modules: tuple[tuple[str, str], ...] = field(default=())
     targets: tuple[ConfiguredTarget, ...] = field(default=())
 
@@ -182,6 +183,14 @@ def _names(text: object) -> tuple[str, ...]:
         # An empty list is not "all gates": that would gate everything on a typo.
         raise ValueError("expected at least one gate name (leave it unset for all gates)")
     return names
+
+
+def _paths(text: object) -> tuple[str, ...]:
+    parts = text if isinstance(text, (list, tuple)) else str(text).replace("\n", ",").split(",")
+    paths = tuple(str(p).strip() for p in parts if str(p).strip())
+    if not paths:
+        raise ValueError("expected at least one test path")
+    return paths
 
 
 def _text(text: object) -> str:
@@ -348,6 +357,13 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         "hourly_rate", _rate, "turn estimated hours into cost figures in reports", metavar="AMOUNT"
+    ),
+    Option(
+        "suite",
+        _paths,
+        "comma-separated test paths that make the gated suite, collected when no test paths "
+        "are given (default: the project's testpaths)",
+        metavar="PATHS",
     ),
 )
 

@@ -11,8 +11,8 @@ The rule (also in the README, with worked examples):
 * Otherwise IN PROGRESS when a *primary* metric of the batch's kind (:data:`PRIMARY_GATES`) has
   moved from its starting point toward its target (:func:`starting_point`, :func:`moved`), or
   when the plan records the item IN PROGRESS; else QUEUED. In a code-generation batch the
-  target existing is the progress. An unmapped item (no target named yet) keeps the status the
-  plan records.
+  target existing is the progress. An unmapped item (no target named yet), or one no gate
+  checked (every gate SKIP), keeps the status the plan records.
 
 Merge policies (``fail_on``): ``regression`` blocks on any regression or ERROR; ``incomplete``
 blocks unless every item is DONE; ``never`` only reports. Items of a batch marked ``required``
@@ -198,6 +198,11 @@ def derive_outcome(
             error=True,
         )
     applicable = [r for r in results if r.status is not GateStatus.SKIP]
+    if not applicable:
+        # Nothing checked it (every gate narrowed away, or coverage not gated): no news.
+        return ItemOutcome(
+            item, resolution, tuple(results), item.status or PlanStatus.QUEUED, "no gate checked it"
+        )
     errors = [r for r in applicable if r.status is GateStatus.ERROR]
     ref = resolution.target.ref if resolution.target else ""
     before = (baseline or {}).get(ref, {})

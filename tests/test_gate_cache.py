@@ -125,6 +125,7 @@ def test_report_only_settings_share_the_cached_result(repo: Path):
         "gates": ("count",),
         "hourly_rate": 80.0,
         "targets": (ConfiguredTarget(1, "target.py", "/elsewhere/pyproject.toml", 12),),
+        "suite": ("tests/unit",),
     }
     second = cached_run(gate, request_for(repo, **outputs), store, (), direct)
     assert gate.calls == 1

@@ -222,9 +222,19 @@ def test_a_subdirectory_runs_part_of_the_tests_so_coverage_is_an_error(
     lines = section(part.stdout.splitlines())
     assert row(lines, 1)[-2:] == ["ERROR", "FAILED"]
     reason = next(line for line in lines if line.startswith("ERROR coverage: "))
-    assert reason.startswith("ERROR coverage: only part of the tests were selected: ")
-    assert reason.endswith(
-        "(hint: run the whole test suite (no -k/-m/--lf/node ids), or narrow "
-        "the gates with --phase7-gates)"
+    assert reason == (
+        "ERROR coverage: only tests/unit of the suite was selected; tests/other/test_lint.py is "
+        "left out (hint: run the whole suite, declare the part you gate on with --phase7-suite, "
+        "or leave coverage out with --phase7-gates)"
     )
     assert part.returncode == 1
+
+
+@pytest.mark.slow
+def test_the_folder_holding_the_whole_suite_runs_all_of_it(pytester: pytest.Pytester) -> None:
+    make_project(pytester.path)
+    whole = pytest_in(pytester.path / "tests", "--phase7", "--phase7-gates=coverage")
+    assert "4 passed" in whole.stdout
+    lines = section(whole.stdout.splitlines())
+    assert row(lines, 1)[-2:] == ["100%", "DONE"]
+    assert "coverage from the whole suite: tests (testpaths)" in lines

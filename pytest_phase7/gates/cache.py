@@ -76,11 +76,11 @@ ENV_PREFIXES = ("RUFF_", "MYPY", "PYTHONPATH", "XDG_CONFIG_HOME", "INTERROGATE")
 CACHE_FORMAT = 3
 
 #: Settings that decide what is done with the results (reports, the plan, the merge policy,
-#: which gates run), never what a gate finds: left out of the key, so that ``pytest --phase7
-#: --phase7-json=a.json`` and ``phase7 gate --json b.json`` share results. ``targets`` (the
-#: ``[tool.phase7.targets]`` entries, with their file and line) decides which files are targets,
-#: and those are in the key themselves. Every other setting, including any added later, is part
-#: of it.
+#: which gates run) or which tests run, never what a static gate finds: left out of the key, so
+#: that ``pytest --phase7 --phase7-json=a.json`` and ``phase7 gate --json b.json`` share results.
+#: ``targets`` (the ``[tool.phase7.targets]`` entries, with their file and line) decides which
+#: files are targets, and those are in the key themselves. Every other setting, including any
+#: added later, is part of it.
 REPORT_ONLY_SETTINGS = frozenset(
     {
         "enabled",
@@ -98,6 +98,7 @@ REPORT_ONLY_SETTINGS = frozenset(
         "history",
         "hourly_rate",
         "targets",
+        "suite",
     }
 )
 

@@ -132,6 +132,9 @@ class CoverageGate:
         started = time.perf_counter()
         session = request.session
         targets = request.targets
+        if session is not None and session.problem and not session.gated:
+            skipped = GateResult(self.name, GateStatus.SKIP, reason=f"not gated: {session.problem}")
+            return GateRun(self.name, {target.ref: skipped for target in targets})
         if session is None or session.coverage is None:
             reason = session.problem if session and session.problem else "no coverage data"
             hint = session.hint if session and session.hint else NO_DATA_HINT
