@@ -761,7 +761,8 @@ def test_under_ci_or_with_phase7_given_a_partial_run_fails_closed(
     lines = phase7_lines(result)
     assert lines[2].split()[-2:] == ["ERROR", "FAILED"]
     assert lines[3] == (
-        "  #1: coverage: only tests/test_a.py of the suite was selected; tests/test_b.py is left out"
+        "  #1: coverage: only tests/test_a.py of the suite was selected; "
+        "tests/test_b.py is left out"
     )
     assert lines[4].startswith(
         "ERROR coverage: only tests/test_a.py of the suite was selected; tests/test_b.py is left "
