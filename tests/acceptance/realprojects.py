@@ -30,7 +30,7 @@ import tempfile
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +73,6 @@ _GENERATED_PARTS = frozenset(
         ".hypothesis",
         "__pycache__",
         "htmlcov",
-        ".phase7",
     }
 )
 
@@ -277,12 +276,13 @@ def tool_pins() -> tuple[str, ...]:
     return tuple(pins)
 
 
-def _phase7_dependencies() -> list[str]:
-    """The checkout's declared dependencies: a change means a new venv."""
+def _phase7_project() -> str:
+    """The checkout's ``[project]`` table (dependencies, entry points): a change means a new venv.
+
+    Code changes need no new venv: the checkout is installed editable.
+    """
     data = tomllib.loads((CHECKOUT / "pyproject.toml").read_text(encoding="utf-8"))
-    project = data["project"]
-    extras = project.get("optional-dependencies", {})
-    return sorted(project.get("dependencies", [])) + sorted(extras.get("test", []))
+    return json.dumps(data["project"], sort_keys=True)
 
 
 def requirement_name(requirement: str) -> str:
@@ -308,7 +308,7 @@ def venv_key(requirements: Sequence[str]) -> str:
         "format": VENV_FORMAT,
         "python": [sys.version, sys.implementation.name, os.path.realpath(sys.base_prefix)],
         "checkout": str(CHECKOUT),
-        "phase7_dependencies": _phase7_dependencies(),
+        "phase7_project": _phase7_project(),
         "requirements": sorted(requirements),
     }
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
@@ -503,7 +503,6 @@ class ToolFigures:
     ruff: dict[str, int]
     mypy: dict[str, int]
     interrogate: dict[str, tuple[int, int]]  # target ref -> (covered, total)
-    commands: list[Completed] = field(default_factory=list)
 
 
 def relative_key(root: Path, name: str) -> str:
@@ -536,23 +535,16 @@ def _check(done: Completed, ok: Sequence[int], what: str) -> Completed:
 
 
 def coverage_json(
-    venv: Path, root: Path, env: Mapping[str, str], files: Sequence[str], out: Path
-) -> tuple[dict[str, CoverageFile], int, bool, Completed]:
-    """``coverage json`` over ``files`` on the data file the run left (the project's config)."""
+    venv: Path, root: Path, env: Mapping[str, str], out: Path
+) -> tuple[dict[str, CoverageFile], int, bool]:
+    """``coverage json`` on the data file the run left, with the project's config.
+
+    No ``--include``: with ``relative_files`` the data holds relative names that absolute
+    patterns do not match, and every measured file's figures are its own anyway.
+    """
     output = out / "coverage.json"
-    done = run(
-        [
-            venv_tool(venv, "coverage"),
-            "json",
-            "-q",
-            "-o",
-            str(output),
-            "--include=" + ",".join(str(root / f) for f in files),
-        ],
-        cwd=root,
-        env=env,
-    )
-    # 2: the project's fail_under is not met by these files; the report is written all the same.
+    done = run([venv_tool(venv, "coverage"), "json", "-q", "-o", str(output)], cwd=root, env=env)
+    # 2: the project's fail_under is not met by the total; the report is written all the same.
     _check(done, (0, 2), "coverage json")
     if not output.is_file():
         raise AcceptanceError(f"coverage json wrote no report:\n{done.describe()}")
@@ -571,12 +563,12 @@ def coverage_json(
             covered_branches=summary.get("covered_branches", 0),
             display=display,
         )
-    return result, precision, bool(data["meta"]["branch_coverage"]), done
+    return result, precision, bool(data["meta"]["branch_coverage"])
 
 
 def ruff_counts(
     venv: Path, root: Path, env: Mapping[str, str], paths: Sequence[str]
-) -> tuple[dict[str, int], Completed]:
+) -> dict[str, int]:
     """Violations per file from one ``ruff check --output-format json --no-fix``."""
     done = run(
         [venv_tool(venv, "ruff"), "check", "--output-format", "json", "--no-fix", "--", *paths],
@@ -587,12 +579,12 @@ def ruff_counts(
     counts: dict[str, int] = defaultdict(int)
     for record in json.loads(done.stdout or "[]"):
         counts[relative_key(root, record["filename"])] += 1
-    return dict(counts), done
+    return dict(counts)
 
 
 def mypy_counts(
     venv: Path, root: Path, env: Mapping[str, str], paths: Sequence[str]
-) -> tuple[dict[str, int], Completed]:
+) -> dict[str, int]:
     """Errors per file from one ``mypy -O json`` over all the targets (the project's config)."""
     done = run([venv_tool(venv, "mypy"), "-O", "json", "--", *paths], cwd=root, env=env)
     _check(done, (0, 1), "mypy")
@@ -603,7 +595,7 @@ def mypy_counts(
         record = json.loads(line)
         if record.get("severity") == "error":
             counts[relative_key(root, record["file"])] += 1
-    return dict(counts), done
+    return dict(counts)
 
 
 def parse_interrogate_total(output: str) -> tuple[int, int]:
@@ -618,7 +610,7 @@ def parse_interrogate_total(output: str) -> tuple[int, int]:
 
 def interrogate_figures(
     venv: Path, root: Path, env: Mapping[str, str], ref: str
-) -> tuple[tuple[int, int], Completed]:
+) -> tuple[int, int]:
     """(covered, total) for one target from ``interrogate -v TARGET`` (the project's config)."""
     done = run(
         [venv_tool(venv, "interrogate"), "-v", "--no-color", ref.rstrip("/") or "."],
@@ -626,7 +618,7 @@ def interrogate_figures(
         env=env,
     )
     _check(done, (0, 1), "interrogate")
-    return parse_interrogate_total(done.stdout), done
+    return parse_interrogate_total(done.stdout)
 
 
 def tool_figures(
@@ -634,17 +626,16 @@ def tool_figures(
 ) -> ToolFigures:
     """Run every tool directly on the checkout, over the same targets."""
     env = run_env(venv, project, root)
-    files = sorted({f for ref in refs for f in target_files(root, ref)})
     paths = sorted({ref.rstrip("/") for ref in refs})
-    coverage, precision, branch, cov_done = coverage_json(venv, root, env, files, out)
-    ruff, ruff_done = ruff_counts(venv, root, env, paths)
-    mypy, mypy_done = mypy_counts(venv, root, env, paths)
-    interrogate = {}
-    commands = [cov_done, ruff_done, mypy_done]
-    for ref in refs:
-        interrogate[ref], done = interrogate_figures(venv, root, env, ref)
-        commands.append(done)
-    return ToolFigures(coverage, precision, branch, ruff, mypy, interrogate, commands)
+    coverage, precision, branch = coverage_json(venv, root, env, out)
+    return ToolFigures(
+        coverage=coverage,
+        coverage_precision=precision,
+        branch=branch,
+        ruff=ruff_counts(venv, root, env, paths),
+        mypy=mypy_counts(venv, root, env, paths),
+        interrogate={ref: interrogate_figures(venv, root, env, ref) for ref in refs},
+    )
 
 
 # -- the comparison --------------------------------------------------------------------------
