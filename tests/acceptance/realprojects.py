@@ -16,7 +16,6 @@ one ``mypy -O json`` over all the targets, and ``interrogate -v`` per target.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import importlib.metadata
 import json
@@ -140,6 +139,8 @@ def cache_dir() -> Path:
 @contextlib.contextmanager
 def file_lock(path: Path) -> Iterator[None]:
     """Hold an exclusive lock on ``path`` (other processes of the tier wait for it)."""
+    import fcntl  # POSIX only, like the tier itself
+
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
