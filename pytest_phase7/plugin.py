@@ -8,11 +8,16 @@ decision (:mod:`pytest_phase7.activation`) is imported and no hook does any work
 from __future__ import annotations
 
 from collections.abc import Generator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_phase7.activation import is_enabled, wants_coverage_injection
+from pytest_phase7.activation import (
+    INJECTED_KEY,
+    WORKER_COVERAGE_ENV,
+    is_enabled,
+    wants_coverage_injection,
+)
 from pytest_phase7.settings import OPTIONS
 
 if TYPE_CHECKING:
@@ -63,6 +68,7 @@ def pytest_load_initial_conftests(
     """
     namespace = early_config.known_args_namespace
     if wants_coverage_injection(early_config, namespace):
+        early_config.stash[INJECTED_KEY] = True
         namespace.cov_source = [True]
         if not getattr(namespace, "cov_report", None):
             namespace.cov_report = {"": None}
@@ -92,6 +98,13 @@ class Phase7Plugin:
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         """Start the static gates so they run while the tests run."""
         self.engine.start()
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_setupnodes(self, config: pytest.Config, specs: list[Any]) -> None:
+        """Tell each xdist worker whether to switch pytest-cov on, as this process did."""
+        injected = "1" if config.stash.get(INJECTED_KEY, False) else "0"
+        for spec in specs:
+            spec.env[WORKER_COVERAGE_ENV] = injected
 
     def pytest_deselected(self, items: list[pytest.Item]) -> None:
         """Count deselected tests: a partial selection cannot be trusted for coverage."""

@@ -18,7 +18,7 @@ import coverage
 import pytest
 from gate_helpers import DictStore, file_target, write
 
-from pytest_phase7.gates import coverage_memo, coverage_static
+from pytest_phase7.gates import coverage_api, coverage_memo, coverage_static
 from pytest_phase7.gates.base import GateRequest, GateStatus, SessionData
 from pytest_phase7.gates.coverage import WORKER, CoverageGate
 from pytest_phase7.gates.coverage_static import (
@@ -176,12 +176,18 @@ def test_static_reporter_gives_coverage_own_analysis(tmp_path: Path, branch: boo
     cov = loaded(root)
     path = str(root / "tricky.py")
     own = cov._analyze(path)
-    static = analyse_file(path, spec_for(cov))
+    try:
+        static = analyse_file(path, spec_for(cov))
+    except coverage_api.UnsupportedCoverageError:
+        # Only where coverage.py keeps the `with` fixes in another form (see coverage_api).
+        assert branch
+        assert coverage.version_info < (7, 17)
+        pytest.skip(f"coverage.py {coverage.__version__} has no fast path for `with` blocks")
     # Through the JSON form too: that is what the worker and the cache hand over.
     restored = StaticAnalysis.from_json(json.loads(json.dumps(static.to_json())))
     assert restored == static
     reporter = make_reporter(cov._get_file_reporter(path), restored)
-    ours = cov._analyze(path, file_reporter=reporter)
+    ours = coverage_api.analyser(cov, cov.get_data())(reporter)
     assert facts(ours) == facts(own)
     assert own.numbers.n_statements > 30  # the file was really analysed
     if branch:
@@ -378,9 +384,9 @@ def test_coverage_without_jump_table_falls_back_to_its_own_parser(
     root = measured(tmp_path, branch=True)
 
     def unsupported(parser: object) -> None:
-        raise coverage_static.UnsupportedCoverageError("no table")
+        raise coverage_api.UnsupportedCoverageError("no table")
 
-    monkeypatch.setattr(coverage_static, "_jump_fixers", unsupported)
+    monkeypatch.setattr(coverage_static, "jump_fixers", unsupported)
     run = run_gate(root, CoverageGate(), DictStore(), monkeypatch, prepare=False)
     assert run.results["tricky.py"].display == report_total(root, "tricky.py")
 
@@ -472,29 +478,6 @@ def test_worker_main_in_process(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert usage.value.code == 2
 
 
-def test_analyser_without_coverage_internals_uses_analyze(tmp_path: Path):
-    from pytest_phase7.gates.coverage import _analyser
-
-    root = measured(tmp_path, branch=True)
-    cov = loaded(root)
-    path = str(root / "tricky.py")
-
-    class WithoutMapper:
-        """A coverage.py that has ``_analyze`` but no ``_file_mapper``."""
-
-        config = cov.config
-        calls = 0
-
-        def _analyze(self, morf: str, file_reporter: Any) -> Any:
-            WithoutMapper.calls += 1
-            return cov._analyze(morf, file_reporter=file_reporter)
-
-    fast = _analyser(cov, cov.get_data())(path, cov._get_file_reporter(path))
-    fallback = _analyser(WithoutMapper(), cov.get_data())(path, cov._get_file_reporter(path))  # type: ignore[arg-type]
-    assert WithoutMapper.calls == 1
-    assert facts(fast) == facts(fallback) == facts(cov._analyze(path))
-
-
 def test_unprepared_run_uses_the_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     # `phase7 gate` (no session, nothing prepared) still finds what an earlier run cached.
     root = measured(tmp_path, branch=True)
@@ -526,14 +509,14 @@ class AnalysisSpy:
 
         self.analysed = 0
         self.static_loads = 0
-        real_analyser, real_load = gate_module._analyser, gate_module.load_cached
+        real_analyser, real_load = coverage_api.analyser, gate_module.load_cached
 
         def analyser(cov: Any, data: Any) -> Any:
             analyse = real_analyser(cov, data)
 
-            def counted(path: str, reporter: Any) -> Any:
+            def counted(reporter: Any) -> Any:
                 self.analysed += 1
-                return analyse(path, reporter)
+                return analyse(reporter)
 
             return counted
 
@@ -541,7 +524,7 @@ class AnalysisSpy:
             self.static_loads += 1
             return real_load(*args)
 
-        monkeypatch.setattr(gate_module, "_analyser", analyser)
+        monkeypatch.setattr(coverage_api, "analyser", analyser)
         monkeypatch.setattr(gate_module, "load_cached", load)
 
 

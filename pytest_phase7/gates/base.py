@@ -78,12 +78,16 @@ class SessionData:
 
     ``coverage`` is a ``coverage.Coverage`` object holding this session's (combined) data, or
     None when nothing was measured; ``problem`` says why the data cannot be trusted (a partial
-    test selection, ``--no-cov``), with ``hint`` saying what to do.
+    test selection, ``--no-cov``), with ``hint`` saying what to do. ``uncombined`` is true for a
+    measurement that is still running (``coverage run -m pytest``): the parallel data files
+    other processes wrote are not in it yet, and the gate combines them as ``coverage combine``
+    would.
     """
 
     coverage: object | None
     problem: str = ""
     hint: str = ""
+    uncombined: bool = False
 
 
 @dataclass(frozen=True)
