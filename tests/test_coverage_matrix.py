@@ -27,6 +27,8 @@ include    setup.cfg    ``include``/``omit`` without ``source`` (a target that i
 contexts   tox.ini      ``source`` (a directory), ``dynamic_context = "test_function"``
 rcfile     ci/cov.ini   ``--cov-config`` (``coverage run --rcfile``) naming a file that is not
                         one coverage.py reads by default; the default file says otherwise
+quick      pyproject    ``patch = ["subprocess"]`` with every gate: the tools' processes (still
+                        running when pytest-cov combines) must not be measured
 ========== ============ ===================================================================
 
 Combinations that mean nothing, hence not run:
@@ -250,6 +252,8 @@ class Project:
     #: A script run with ``coverage run`` before the tests, making an older data file.
     older_data: str = ""
     modes: tuple[str, ...] = (SERIAL, XDIST, COVERAGE_RUN)
+    #: Run every gate, not only coverage.
+    all_gates: bool = False
 
     def build(self, root: Path) -> None:
         """Write the project under ``root``."""
@@ -400,7 +404,31 @@ exclude_also =
     rcfile="ci/cov.ini",
 )
 
-PROJECTS = (SUBPROCESS, REMAPPED, INCLUDE, CONTEXTS, RCFILE)
+#: Tests that end long before mypy does: the gates' tools (mypy, the interrogate and coverage
+#: workers) are still running when pytest-cov combines the data. Measured as subprocesses
+#: (patch = subprocess), they would each write a data file after that, left behind.
+QUICK = Project(
+    "quick",
+    {
+        "pkg6/__init__.py": "",
+        "pkg6/core.py": CORE,
+        "tests/test_core.py": TEST_CORE.format(pkg="pkg6"),
+        "pyproject.toml": """\
+[tool.pytest.ini_options]
+testpaths = ["tests"]
+
+[tool.coverage.run]
+branch = true
+source_pkgs = ["pkg6"]
+patch = ["subprocess"]
+""",
+    },
+    ("pkg6/core.py",),
+    modes=(SERIAL, XDIST),
+    all_gates=True,
+)
+
+PROJECTS = (SUBPROCESS, REMAPPED, INCLUDE, CONTEXTS, RCFILE, QUICK)
 
 
 def clean_env() -> dict[str, str]:
@@ -424,7 +452,9 @@ def run(root: Path, argv: Sequence[str]) -> subprocess.CompletedProcess[str]:
 
 def phase7_run(root: Path, project: Project, mode: str) -> subprocess.CompletedProcess[str]:
     """Run the project's tests once in ``mode`` with phase7 (its JSON report: phase7.json)."""
-    phase7 = ["--phase7", "--phase7-gates=coverage", "--phase7-json=phase7.json"]
+    phase7 = ["--phase7", "--phase7-json=phase7.json"]
+    if not project.all_gates:
+        phase7.append("--phase7-gates=coverage")
     if mode == COVERAGE_RUN:
         argv = ["-m", "coverage", "run", *project.coverage_run_args, "-m", "pytest", *phase7]
     else:
@@ -544,3 +574,15 @@ def test_coverage_run_with_xdist_is_refused(tmp_path: Path, project: Project) ->
             "coverage run -m pytest -n: the xdist workers' coverage is not in this measurement"
         )
         assert "pytest --cov -n N" in result["hint"]
+
+
+def test_tool_processes_are_not_measured(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pytest_phase7.gates.tools import MEASUREMENT_ENV, run_tool
+
+    for name in MEASUREMENT_ENV:
+        monkeypatch.setenv(name, "set by the measurement")
+    monkeypatch.setenv("PHASE7_KEPT", "kept")
+    probe = "import os; print(sorted(k for k in os.environ if k.startswith(('COV', 'PHASE7'))))"
+    output = run_tool([sys.executable, "-c", probe], Path.cwd(), 60, {"PHASE7_ADDED": "1"})
+    assert output.stdout.strip() == "['PHASE7_ADDED', 'PHASE7_KEPT']"
+    assert "COVERAGE_PROCESS_CONFIG" in MEASUREMENT_ENV

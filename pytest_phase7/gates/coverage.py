@@ -411,17 +411,18 @@ def _judge(
 
     precision = total.precision
     percent = float(total.pc_covered)
+    line_percent, branch_percent = coverage_api.percents(total)
     shown = f"{display_covered(percent, precision)}%"
     extra: list[tuple[str, float]] = [
         ("statements", float(total.n_statements)),
         ("missing", float(total.n_missing)),
-        ("line_percent", float(total.pc_statements)),
+        ("line_percent", line_percent),
     ]
     if branch_measured:
         extra += [
             ("branches", float(total.n_branches)),
             ("missing_branches", float(total.n_missing_branches)),
-            ("branch_percent", float(total.pc_branches)),
+            ("branch_percent", branch_percent),
         ]
     failures = []
     if should_fail_under(percent, coverage_min, precision):
@@ -439,7 +440,6 @@ def _judge(
                 details=details,
                 extra=tuple(extra),
             )
-        branch_percent = float(total.pc_branches)
         if should_fail_under(branch_percent, branch_min, precision):
             failures.append(
                 f"branches {display_covered(branch_percent, precision)}% < {branch_min:g}%"

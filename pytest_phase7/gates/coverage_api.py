@@ -20,6 +20,7 @@ internal                                        what for                      wi
 ``python.PythonFileReporter``                   memo and static analysis      coverage parses
 ``Coverage._make_aliases``                      ``[paths]`` remapping         ``PathAliases``
 ``CoverageData._connect``                       one SQLite connection         one per query
+``Numbers.pc_statements``, ``pc_branches``      line and branch percents      their formula
 =============================================== ============================= ================
 
 Each path is checked against ``coverage report`` by the tests, on the lowest and the newest
@@ -30,9 +31,11 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import inspect
 import json
 import os
 import tempfile
+import types
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -42,7 +45,7 @@ if TYPE_CHECKING:
     from coverage import Coverage, CoverageData
     from coverage.parser import PythonParser
     from coverage.plugin import FileReporter
-    from coverage.results import Analysis
+    from coverage.results import Analysis, Numbers
 
 Arc = tuple[int, int]
 
@@ -70,9 +73,11 @@ def jump_fixers(parser: PythonParser) -> dict[Arc, Arc | None]:
     coverage.py 7.17 keeps ``{arc: new arc or None}``, applied arc by arc; 7.6-7.16 kept chains
     that are resolved against the whole set of measured arcs, which a per-arc table cannot
     reproduce. Only the 7.17 form is used; an empty table (no ``with`` block) means the same in
-    every version that has one.
+    every version that has one, and before 7.6 there were no fixes at all.
     """
     fixers = getattr(parser, "_with_jump_fixers", None)
+    if fixers is None and _version() < (7, 6):
+        return {}  # before 7.6 translate_arcs maps arcs to first lines only: nothing to fix
     if not isinstance(fixers, dict):
         raise UnsupportedCoverageError("coverage.py's PythonParser has no _with_jump_fixers")
     for arc, new in fixers.items():
@@ -81,6 +86,12 @@ def jump_fixers(parser: PythonParser) -> dict[Arc, Arc | None]:
                 "coverage.py's _with_jump_fixers is not an arc -> arc table (before 7.17)"
             )
     return dict(fixers)
+
+
+def _version() -> tuple[int, ...]:
+    import coverage  # noqa: PLC0415
+
+    return tuple(coverage.version_info[:2])
 
 
 def _is_arc(value: object) -> bool:
@@ -232,20 +243,54 @@ def reporting_data(cov: Coverage, *, combine: bool) -> CoverageData:
         combined = CoverageData(no_disk=True)
         # The measurement's own data is a parallel file too when it has a suffix.
         own_is_parallel = data.data_filename() != data.base_filename()
-        combined.update(data, map_path=mapper if own_is_parallel else None)
+        merge(combined, data, mapper if own_is_parallel else None)
         for name in others:
             try:
                 other = CoverageData(basename=name)
                 other.read()
             except CoverageException:
                 continue  # coverage combine warns and leaves it out
-            combined.update(other, map_path=mapper)
+            merge(combined, other, mapper)
         data = combined
     if mapper is None:
         return data
     mapped = CoverageData(no_disk=True)
-    mapped.update(data, map_path=mapper)
+    merge(mapped, data, mapper)
     return mapped
+
+
+def merge(into: CoverageData, data: CoverageData, mapper: Callable[[str], str] | None) -> None:
+    """``into.update(data)`` with each file name passed through ``mapper`` (None: as it is).
+
+    ``CoverageData.update`` takes the function as ``map_path`` since coverage.py 7.6, and an
+    object with a ``map`` method as ``aliases`` before.
+    """
+    if mapper is None:
+        into.update(data)
+    elif "map_path" in inspect.signature(into.update).parameters:
+        into.update(data, map_path=mapper)
+    else:
+        into.update(data, aliases=types.SimpleNamespace(map=mapper))  # type: ignore[call-arg]
+
+
+def percents(numbers: Numbers) -> tuple[float, float]:
+    """The line-only and branch-only percents of ``numbers``, as coverage.py computes them.
+
+    ``Numbers.pc_statements``/``pc_branches`` since coverage.py 7.12; before, their formula:
+    100 x executed / total, and 100 when there is nothing to count.
+    """
+    line = getattr(numbers, "pc_statements", None)
+    branch = getattr(numbers, "pc_branches", None)
+    if isinstance(line, float) and isinstance(branch, float):
+        return line, branch
+    return (
+        _percent(numbers.n_executed, numbers.n_statements),
+        _percent(numbers.n_executed_branches, numbers.n_branches),
+    )
+
+
+def _percent(numerator: int, denominator: int) -> float:
+    return 100.0 * numerator / denominator if denominator > 0 else 100.0
 
 
 def public_figures(cov: Coverage, paths: Sequence[str]) -> dict[str, Mapping[str, Any] | str]:
