@@ -1,10 +1,15 @@
 """The coverage gate: per-target percent from this session's coverage.py data.
 
-Numbers come from coverage.py itself: each target file is analysed by ``Coverage._analyze`` (what
-``coverage report`` calls per file), filtered by ``[report] include/omit`` as the report filters,
-summed into ``coverage.results.Numbers`` for package targets, displayed with ``display_covered``
-and judged with ``should_fail_under`` at the project's ``precision``. That is exactly what
-``coverage report`` prints and gates, for the target files only.
+Numbers come from coverage.py itself. The data is what ``coverage report`` would read after this
+session: pytest-cov's combined data, or under ``coverage run -m pytest`` the running measurement
+with the parallel data files of its subprocesses combined in (in memory), ``[paths]`` applied.
+Each target file is analysed as ``Coverage._analyze`` analyses it for ``coverage report``,
+filtered by ``[report] include/omit`` as the report filters, summed into
+``coverage.results.Numbers`` for package targets, displayed with ``display_covered`` and judged
+with ``should_fail_under`` at the project's ``precision``. That is exactly what ``coverage
+report`` prints and gates, for the target files only. The coverage.py internals this uses are
+in :mod:`pytest_phase7.gates.coverage_api`; without them the figures come from
+``Coverage.json_report``.
 
 The expensive part of that analysis, parsing each file, does not depend on the tests: the gate
 has it done while the tests run and caches it per file (:meth:`CoverageGate.prepare`,
@@ -154,22 +159,22 @@ class CoverageGate:
         precision = configured if isinstance(configured, int) else 0
         branch_measured = bool(cov.get_option("run:branch"))
         combine = request.session is not None and request.session.uncombined
-        data = coverage_api.reporting_data(cov, combine=combine)
-        measured = MeasuredFiles(data.measured_files())
-        if not measured:
-            # `coverage report` refuses this too ("No data to report"): a measurement that
-            # recorded no file at all is a broken one (data missing, erased or unreadable), and
-            # reporting every target as 0% would pass that breakage off as a figure.
-            return error_run(
-                self.name,
-                request.targets,
-                "coverage.py recorded no data in this session (no file was measured)",
-                NO_MEASUREMENT_HINT,
-            )
-        try:
-            analyses = self._analyse(cov, data, request)
-        except UnsupportedCoverageError as exc:
-            analyses = self._analyse_public(cov, data, request, str(exc))
+        with coverage_api.reporting_data(cov, combine=combine) as data:
+            measured = MeasuredFiles(data.measured_files())
+            if not measured:
+                # `coverage report` refuses this too ("No data to report"): a measurement that
+                # recorded no file at all is a broken one (data missing, erased or unreadable),
+                # and reporting every target as 0% would pass that breakage off as a figure.
+                return error_run(
+                    self.name,
+                    request.targets,
+                    "coverage.py recorded no data in this session (no file was measured)",
+                    NO_MEASUREMENT_HINT,
+                )
+            try:
+                analyses = self._analyse(cov, data, request)
+            except UnsupportedCoverageError as exc:
+                analyses = self._analyse_public(cov, data, request, str(exc))
         filtered = bool(cov.get_option("run:source") or cov.get_option("run:source_pkgs"))
 
         results: dict[str, GateResult] = {}

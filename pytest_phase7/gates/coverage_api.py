@@ -224,14 +224,16 @@ def parallel_files(data: CoverageData) -> list[str]:
     return sorted(f for f in found if not f.endswith("-journal") and f != own)
 
 
-def reporting_data(cov: Coverage, *, combine: bool) -> CoverageData:
-    """The data ``coverage report`` would report for this session.
+@contextlib.contextmanager
+def reporting_data(cov: Coverage, *, combine: bool) -> Iterator[CoverageData]:
+    """The data ``coverage report`` would report for this session, while the block runs.
 
     With ``combine`` (a measurement that is still running, ``coverage run -m pytest``), the
     parallel data files other processes wrote (subprocesses, ``multiprocessing``) are combined
     in, as ``coverage combine`` does: ``[paths]`` applied to each parallel file, an unreadable
-    file skipped. Then ``[paths]`` is applied to everything, as the reports do. Neither step
-    writes anything: the copy is in memory, and ``cov`` is left as it was.
+    file skipped. Then ``[paths]`` is applied to everything, as the reports do. Nothing in the
+    project is written and ``cov`` is left as it was: the copies live in a temporary folder
+    (on disk: coverage.py 7.10-7.16 cannot update an in-memory copy twice) and in memory.
     """
     from coverage import CoverageData  # noqa: PLC0415
     from coverage.exceptions import CoverageException  # noqa: PLC0415
@@ -239,24 +241,28 @@ def reporting_data(cov: Coverage, *, combine: bool) -> CoverageData:
     data = cov.get_data()
     others = parallel_files(data) if combine else []
     mapper = path_mapper(cov)
-    if others:
-        combined = CoverageData(no_disk=True)
-        # The measurement's own data is a parallel file too when it has a suffix.
-        own_is_parallel = data.data_filename() != data.base_filename()
-        merge(combined, data, mapper if own_is_parallel else None)
-        for name in others:
-            try:
-                other = CoverageData(basename=name)
-                other.read()
-            except CoverageException:
-                continue  # coverage combine warns and leaves it out
-            merge(combined, other, mapper)
-        data = combined
-    if mapper is None:
-        return data
-    mapped = CoverageData(no_disk=True)
-    merge(mapped, data, mapper)
-    return mapped
+    if not others and mapper is None:
+        yield data
+        return
+    with tempfile.TemporaryDirectory(prefix="phase7-coverage-") as folder:
+        if others:
+            combined = CoverageData(basename=os.path.join(folder, "combined"))
+            # The measurement's own data is a parallel file too when it has a suffix.
+            own_is_parallel = data.data_filename() != data.base_filename()
+            merge(combined, data, mapper if own_is_parallel else None)
+            for name in others:
+                try:
+                    other = CoverageData(basename=name)
+                    other.read()
+                except CoverageException:
+                    continue  # coverage combine warns and leaves it out
+                merge(combined, other, mapper)
+            data = combined
+        if mapper is not None:
+            mapped = CoverageData(no_disk=True)
+            merge(mapped, data, mapper)
+            data = mapped
+        yield data
 
 
 def merge(into: CoverageData, data: CoverageData, mapper: Callable[[str], str] | None) -> None:

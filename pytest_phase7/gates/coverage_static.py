@@ -10,10 +10,13 @@ it with the session's data.
 
 The combination is coverage.py's own: :class:`StaticFileReporter` is a
 ``coverage.plugin.FileReporter`` (coverage's public plugin interface) that answers from a
-:class:`StaticAnalysis` instead of re-parsing, and ``Coverage._analyze`` turns it into the same
+:class:`StaticAnalysis` instead of re-parsing, and coverage.py's analysis turns it into the same
 ``Analysis`` (hence the same ``Numbers``) that ``coverage report`` prints. The values are taken
-from coverage's own ``PythonParser``; the two translations (multi-line statements to their first
-line, ``with``-statement jump fixes) reproduce ``PythonParser.translate_lines/translate_arcs``.
+from coverage's own ``PythonParser`` (its internals through
+:mod:`pytest_phase7.gates.coverage_api`); the two translations (multi-line statements to their
+first line, ``with``-statement jump fixes) reproduce ``PythonParser.translate_lines/
+translate_arcs``. Where this coverage.py keeps those tables in another form, the analysis raises
+``UnsupportedCoverageError`` and coverage.py parses the file itself.
 Parity with ``coverage report`` is checked by the end-to-end tests, on files built to exercise
 every one of these paths.
 """
