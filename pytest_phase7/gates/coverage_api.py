@@ -244,25 +244,39 @@ def reporting_data(cov: Coverage, *, combine: bool) -> Iterator[CoverageData]:
     if not others and mapper is None:
         yield data
         return
-    with tempfile.TemporaryDirectory(prefix="phase7-coverage-") as folder:
+    with (
+        tempfile.TemporaryDirectory(prefix="phase7-coverage-") as folder,
+        contextlib.ExitStack() as opened,
+    ):
         if others:
-            combined = CoverageData(basename=os.path.join(folder, "combined"))
+            combined = _closing(opened, CoverageData(basename=os.path.join(folder, "combined")))
             # The measurement's own data is a parallel file too when it has a suffix.
             own_is_parallel = data.data_filename() != data.base_filename()
             merge(combined, data, mapper if own_is_parallel else None)
             for name in others:
                 try:
-                    other = CoverageData(basename=name)
+                    other = _closing(opened, CoverageData(basename=name))
                     other.read()
                 except CoverageException:
                     continue  # coverage combine warns and leaves it out
                 merge(combined, other, mapper)
             data = combined
         if mapper is not None:
-            mapped = CoverageData(no_disk=True)
+            mapped = _closing(opened, CoverageData(no_disk=True))
             merge(mapped, data, mapper)
             data = mapped
         yield data
+
+
+def _closing(stack: contextlib.ExitStack, data: CoverageData) -> CoverageData:
+    """``data``, closed when ``stack`` closes (``CoverageData.close``, coverage.py 7.6+).
+
+    An SQLite connection left open is a ``ResourceWarning`` when it is collected (Python 3.13).
+    """
+    close = getattr(data, "close", None)
+    if callable(close):
+        stack.callback(close)
+    return data
 
 
 def merge(into: CoverageData, data: CoverageData, mapper: Callable[[str], str] | None) -> None:
