@@ -6,7 +6,9 @@ reads a few internals instead. They move between minor versions (``PythonParser.
 was ``_multiline`` before 7.12; ``_with_jump_fixers`` changed its values' shape in 7.17), so each
 one is looked up here, checked for the shape this module knows, and when it is missing or shaped
 otherwise the function raises :class:`UnsupportedCoverageError`: the caller then takes the next
-slower path, which gives the same figures, never an ERROR of its own.
+slower path, which gives the same figures. The one thing the public path cannot do, combine a
+running ``coverage run`` measurement with its parallel files or ``[paths]`` in memory, is then
+an ERROR that says so.
 
 =============================================== ============================= ================
 internal                                        what for                      without it
@@ -21,6 +23,8 @@ internal                                        what for                      wi
 ``Coverage._make_aliases``                      ``[paths]`` remapping         ``PathAliases``
 ``CoverageData._connect``                       one SQLite connection         one per query
 ``Numbers.pc_statements``, ``pc_branches``      line and branch percents      their formula
+``CoverageData.update(map_path=)`` (7.6+)       combining, ``[paths]``        ``aliases=``
+``CoverageData.close`` (7.10+)                  closing the gate's copies     garbage collector
 =============================================== ============================= ================
 
 Each path is checked against ``coverage report`` by the tests, on the lowest and the newest
@@ -269,7 +273,7 @@ def reporting_data(cov: Coverage, *, combine: bool) -> Iterator[CoverageData]:
 
 
 def _closing(stack: contextlib.ExitStack, data: CoverageData) -> CoverageData:
-    """``data``, closed when ``stack`` closes (``CoverageData.close``, coverage.py 7.6+).
+    """``data``, closed when ``stack`` closes (``CoverageData.close``, since coverage.py 7.10).
 
     An SQLite connection left open is a ``ResourceWarning`` when it is collected (Python 3.13).
     """
