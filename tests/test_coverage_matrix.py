@@ -582,7 +582,8 @@ def test_tool_processes_are_not_measured(monkeypatch: pytest.MonkeyPatch) -> Non
     for name in MEASUREMENT_ENV:
         monkeypatch.setenv(name, "set by the measurement")
     monkeypatch.setenv("PHASE7_KEPT", "kept")
-    probe = "import os; print(sorted(k for k in os.environ if k.startswith(('COV', 'PHASE7'))))"
+    watched = sorted(MEASUREMENT_ENV | {"PHASE7_KEPT", "PHASE7_ADDED"})
+    probe = f"import os; print(sorted(k for k in os.environ if k in {watched!r}))"
     output = run_tool([sys.executable, "-c", probe], Path.cwd(), 60, {"PHASE7_ADDED": "1"})
     assert output.stdout.strip() == "['PHASE7_ADDED', 'PHASE7_KEPT']"
     assert "COVERAGE_PROCESS_CONFIG" in MEASUREMENT_ENV
