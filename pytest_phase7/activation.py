@@ -9,6 +9,7 @@ turn phase7 on.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Mapping
 
@@ -20,6 +21,15 @@ from pytest_phase7.settings import OPTIONS, Settings, TableSource, resolve
 #: This run's phase7 table file, read once (the early coverage check, ``pytest_configure`` and
 #: the engine's set-up all need it).
 TABLE_KEY = pytest.StashKey[TableSource]()
+
+#: Whether this process switched pytest-cov on for ``--phase7`` (read when xdist starts workers).
+INJECTED_KEY = pytest.StashKey[bool]()
+
+#: Set by the controller in each xdist worker's environment: "1" when the controller switched
+#: pytest-cov on (the worker must do so too), "0" when it did not. A worker cannot decide alone:
+#: under ``patch = ["subprocess"]`` it runs under a coverage.py measurement that looks like
+#: ``coverage run``, and under ``coverage run -m pytest -n N`` pytest-cov has no controller side.
+WORKER_COVERAGE_ENV = "PYTEST_PHASE7_WORKER_COV"
 
 #: What the ini option ``phase7`` must say to turn phase7 on (as ``settings._bool`` reads it).
 _TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
@@ -71,10 +81,20 @@ def is_enabled(config: pytest.Config) -> bool:
 
 
 def wants_coverage_injection(config: pytest.Config, namespace: argparse.Namespace) -> bool:
-    """True when phase7 is on and the user neither asked for coverage nor turned it off."""
+    """True when phase7 is on and the user neither asked for coverage nor turned it off.
+
+    In an xdist worker the controller's decision, passed in :data:`WORKER_COVERAGE_ENV`, is the
+    answer. It is removed from the environment here, so that pytest runs started by the tests
+    decide for themselves.
+    """
+    from_controller = os.environ.pop(WORKER_COVERAGE_ENV, None)
     if not hasattr(namespace, "cov_source") or getattr(namespace, "no_cov", False):
         return False
-    if namespace.cov_source or outer_coverage() is not None:
+    if namespace.cov_source:
+        return False
+    if from_controller is not None:
+        return from_controller == "1"
+    if outer_coverage() is not None:
         return False
     return early_on(config, namespace)
 

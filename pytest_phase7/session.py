@@ -521,10 +521,20 @@ def session_data(
         return SessionData(None, "coverage was disabled with --no-cov", "drop --no-cov")
     cov_plugin = config.pluginmanager.getplugin("_cov")
     controller = getattr(cov_plugin, "cov_controller", None)
-    cov = getattr(controller, "cov", None) or outer_coverage()
+    cov = getattr(controller, "cov", None)
+    outer = outer_coverage() if cov is None else None
+    if outer is not None and config.pluginmanager.has_plugin("dsession"):
+        # The tests ran in xdist workers: this process's measurement holds none of them, and
+        # the workers' own (patch = subprocess) data files are written only as they exit.
+        return SessionData(
+            None,
+            "coverage run -m pytest -n: the xdist workers' coverage is not in this measurement",
+            "run pytest --cov -n N (pytest-cov combines the workers' data), or drop -n",
+        )
+    cov = cov or outer
     if cov is None:
         return SessionData(None, *_why_nothing_measured(config))
-    return SessionData(cov, problem, FULL_RUN_HINT if problem else "")
+    return SessionData(cov, problem, FULL_RUN_HINT if problem else "", uncombined=outer is not None)
 
 
 def _why_nothing_measured(config: pytest.Config) -> tuple[str, str]:

@@ -208,13 +208,16 @@ def test_outer_coverage_returns_the_running_measurement(monkeypatch: pytest.Monk
     assert activation.outer_coverage() is running
 
 
-PROBE = """
+#: The TOML parser phase7 imports: the standard library's, or tomli before Python 3.11.
+TOML = "tomllib" if sys.version_info >= (3, 11) else "tomli"
+
+PROBE = f"""
 import sys
 
 
 def test_probe():
     heavy = ["pytest_phase7.session", "pytest_phase7.engine", "pytest_phase7.gates",
-             "pytest_phase7.resolve", "pytest_phase7.manifest", "coverage", "tomllib"]
+             "pytest_phase7.resolve", "pytest_phase7.manifest", "coverage", "{TOML}"]
     print("LOADED:", " ".join(name for name in heavy if name in sys.modules))
 """
 
@@ -255,4 +258,4 @@ def test_plain_pytest_imports_what_it_imports_without_phase7(pytester: pytest.Py
     assert off == without
     assert "pytest_phase7.session" not in off
     # The negative control: with phase7 on, the same probe sees the run's modules.
-    assert {"pytest_phase7.session", "pytest_phase7.engine", "tomllib"} <= set(on)
+    assert {"pytest_phase7.session", "pytest_phase7.engine", TOML} <= set(on)

@@ -81,12 +81,16 @@ class SessionData:
     test selection, ``--no-cov``), with ``hint`` saying what to do. ``gated`` is False for a
     partial run that is not to be gated (a developer's run, phase7 enabled by the project's
     config): session gates then report SKIP with ``problem`` as the reason, not ERROR.
+    ``uncombined`` is true for a measurement that is still running (``coverage run -m pytest``):
+    the parallel data files other processes wrote are not in it yet, and the gate combines them
+    as ``coverage combine`` would.
     """
 
     coverage: object | None
     problem: str = ""
     hint: str = ""
     gated: bool = True
+    uncombined: bool = False
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,20 @@ from pathlib import Path
 #: see the current directory); 3.10 ignores it.
 SAFE_PATH_ENV: Mapping[str, str] = {"PYTHONSAFEPATH": "1"}
 
+#: What coverage.py (``patch = ["subprocess"]``, ``COVERAGE_PROCESS_START``) and pytest-cov
+#: before 7.0 set to measure the test session's subprocesses. A gate's tool is not the tests'
+#: code: measured, it would write a parallel data file as it exits, after pytest-cov combined the
+#: session's data (a ``.coverage.*`` file left behind), and run slower.
+MEASUREMENT_ENV = frozenset(
+    {
+        "COVERAGE_PROCESS_START",
+        "COVERAGE_PROCESS_CONFIG",
+        "COV_CORE_SOURCE",
+        "COV_CORE_CONFIG",
+        "COV_CORE_DATAFILE",
+    }
+)
+
 #: Niceness of helper processes that are off the critical path (the interrogate and coverage
 #: workers): the tests and mypy, the usual longest gate, get the CPU first on a small machine.
 BACKGROUND_NICENESS = 5
@@ -92,16 +106,15 @@ def run_tool(
 ) -> ToolOutput:
     """Run ``argv`` in ``cwd``, killing its whole process group after ``timeout`` seconds.
 
-    ``env`` adds to (overrides) the current environment. Output is decoded as UTF-8, replacing
-    undecodable bytes. Raises :class:`ToolMissing` when the executable cannot be started.
+    ``env`` adds to (overrides) the current environment, less :data:`MEASUREMENT_ENV`. Output
+    is decoded as UTF-8, replacing undecodable bytes. Raises :class:`ToolMissing` when the
+    executable cannot be started.
     ``niceness`` > 0 lowers the process's CPU priority (POSIX), for work that is not on the
     session's critical path: it then uses the CPU the tests and the slowest tool leave idle.
     """
     command = [str(part) for part in argv]
-    environment = None
-    if env is not None:
-        environment = dict(os.environ)
-        environment.update(env)
+    environment = {k: v for k, v in os.environ.items() if k not in MEASUREMENT_ENV}
+    environment.update(env or {})
     started = time.perf_counter()
     try:
         process = subprocess.Popen(
