@@ -711,7 +711,7 @@ def compare(report: Mapping[str, Any], figures: ToolFigures, root: Path) -> list
         ref = target["ref"]
         files = target_files(root, ref)
         # A gate the plan narrowed away (SKIP) has no figure of phase7's to compare.
-        results = {r["gate"]: r for r in item["results"] if r["status"] != "SKIP"}
+        results = {r["gate"]: r for r in item["results"] if r.get("status") != "SKIP"}
         cov = results.get("coverage")
         if cov is not None:
             expected = expected_coverage(figures, root, ref)
@@ -733,7 +733,7 @@ def compare(report: Mapping[str, Any], figures: ToolFigures, root: Path) -> list
             covered, total = figures.interrogate[ref]
             if not total:
                 # interrogate counted nothing (its 100% of 0): phase7 says so and does not pass.
-                said = docs["status"] == "ERROR" and "0 names checked" in docs["reason"]
+                said = docs.get("status") == "ERROR" and "0 names checked" in docs.get("reason", "")
                 rows.append(Row(ref, "docstrings", "0 names checked", said, True))
                 continue
             rows.append(
