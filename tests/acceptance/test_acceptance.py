@@ -3,7 +3,8 @@
 Every case runs the project's own suite with ``pytest --phase7`` in a fresh checkout (the sdist
 plus the plan and at most three config lines), then runs coverage.py, ruff, mypy and interrogate
 directly on the same checkout and requires every figure phase7 reported to equal the tool's own.
-Marked ``acceptance`` (and ``slow``): ``-m "not acceptance"`` skips the tier. See tests/README.md.
+Marked ``acceptance`` (and ``slow``): the project's ``addopts`` (``-m "not acceptance"``) leave
+the tier out, ``-m acceptance`` runs it. See tests/README.md.
 """
 
 from __future__ import annotations
