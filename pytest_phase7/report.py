@@ -51,6 +51,11 @@ MAX_DETAIL_CHARS = 200
 #: Short gate titles for table headers.
 SHORT_TITLES = {"coverage": "Cov", "ruff": "Ruff", "mypy": "Mypy", "docstrings": "Docs"}
 
+#: The most columns a gate's cell takes (others: :data:`GATE_CELL_LIMIT`); the new lines'
+#: figure is ``12/15 · 3/4 br · 79% ✗``.
+GATE_CELL_LIMITS = {"new_lines": 24}
+GATE_CELL_LIMIT = 10
+
 STATUS_MARKUP: dict[PlanStatus, dict[str, bool]] = {
     PlanStatus.DONE: {"green": True, "bold": True},
     PlanStatus.IN_PROGRESS: {"yellow": True},
@@ -551,7 +556,14 @@ def render_terminal(
         Column("Module"),
         Column("File"),
         Column(f"Target (in {prefix})" if prefix else "Target", name="Target"),
-        *[Column(SHORT_TITLES.get(g, result.title_of(g)), 10, right=True) for g in gates],
+        *[
+            Column(
+                SHORT_TITLES.get(g, result.title_of(g)),
+                GATE_CELL_LIMITS.get(g, GATE_CELL_LIMIT),
+                right=True,
+            )
+            for g in gates
+        ],
         Column("Status"),
     ]
     rows_by_batch: dict[int, list[Row]] = {}

@@ -59,7 +59,7 @@ FULL_RUN_HINT = (
 def build_engine(config: pytest.Config) -> Engine:
     """Load settings, manifest and targets, and collect the gates; usage errors, not tracebacks."""
     from pytest_phase7.baseline import load_baseline  # noqa: PLC0415
-    from pytest_phase7.changed import changed_files  # noqa: PLC0415
+    from pytest_phase7.diffcov import changed_lines  # noqa: PLC0415
     from pytest_phase7.gates import BuiltinGates  # noqa: PLC0415
     from pytest_phase7.insights import InsightSections  # noqa: PLC0415
     from pytest_phase7.manifest import raise_for_errors  # noqa: PLC0415
@@ -86,13 +86,14 @@ def build_engine(config: pytest.Config) -> Engine:
             config, settings, label, manifest.path, resolutions
         )
         if not config.pluginmanager.has_plugin("phase7-builtin-gates"):
-            config.pluginmanager.register(BuiltinGates(), "phase7-builtin-gates")
+            builtin = BuiltinGates(new_lines=bool(settings.changed_since))
+            config.pluginmanager.register(builtin, "phase7-builtin-gates")
         if not config.pluginmanager.has_plugin("phase7-insights"):
             insights = InsightSections(settings, outputs.history)
             config.pluginmanager.register(insights, "phase7-insights")
         gates = select_gates(config.hook.pytest_phase7_add_gates(config=config), settings)
-        changed = (
-            changed_files(config.rootpath, settings.changed_since)
+        diff = (
+            changed_lines(config.rootpath, settings.changed_since)
             if settings.changed_since
             else None
         )
@@ -111,7 +112,8 @@ def build_engine(config: pytest.Config) -> Engine:
         baseline=baseline,
         store=getattr(config, "cache", None),
         project_files=index.all_python_files(),
-        changed=changed,
+        changed=diff.files if diff is not None else None,
+        diff=diff,
         first_run=first_recorded(outputs.history),
         notes=target_fixes(resolutions, table, label),
     )

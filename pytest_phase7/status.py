@@ -16,7 +16,8 @@ The rule (also in the README, with worked examples):
 
 Merge policies (``fail_on``): ``regression`` blocks on any regression or ERROR; ``incomplete``
 blocks unless every item is DONE; ``never`` only reports. Items of a batch marked ``required``
-must be DONE under every policy but ``never``.
+must be DONE under every policy but ``never``, and so must a merge gate's own reasons (the pull
+request's new lines below ``--phase7-diff-coverage-min``).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ REPORT_ORDER = (PlanStatus.DONE, PlanStatus.IN_PROGRESS, PlanStatus.QUEUED, Plan
 Baseline = Mapping[str, Mapping[str, float]]
 
 #: Gates whose metric is "higher is better" (percentages); the others count problems.
-HIGHER_IS_BETTER = frozenset({"coverage", "docstrings"})
+HIGHER_IS_BETTER = frozenset({"coverage", "docstrings", "new_lines"})
 
 #: Per kind of batch, the gates whose movement is progress on what the batch is about. A
 #: code-generation batch has none: there the progress is that the target exists at all.
@@ -278,8 +279,18 @@ def _progress(
     return "moved: " + ", ".join(moves) if moves else ""
 
 
-def decide(manifest: Manifest, outcomes: Sequence[ItemOutcome], policy: str) -> Verdict:
-    """Apply the merge policy to the outcomes."""
+def decide(
+    manifest: Manifest,
+    outcomes: Sequence[ItemOutcome],
+    policy: str,
+    *,
+    blocking: Sequence[str] = (),
+) -> Verdict:
+    """Apply the merge policy to the outcomes.
+
+    ``blocking`` are reasons gates give for blocking the merge by themselves (merge gates:
+    :attr:`~pytest_phase7.gates.base.GateRun.blocking`); every policy but ``never`` honours them.
+    """
     counts = Counter(o.status for o in outcomes)
     ordered = tuple((s.label, counts.get(s, 0)) for s in REPORT_ORDER)
     if policy == "never":
@@ -319,6 +330,7 @@ def decide(manifest: Manifest, outcomes: Sequence[ItemOutcome], policy: str) -> 
         ]
         if incomplete:
             reasons.append(_items_phrase(incomplete, ("is not DONE", "are not DONE")))
+    reasons += dict.fromkeys(blocking)
     return Verdict(policy, bool(reasons), tuple(reasons), ordered)
 
 

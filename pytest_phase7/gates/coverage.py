@@ -23,6 +23,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from pytest_phase7.gates.base import (
@@ -504,3 +505,53 @@ def _judge(
         details=details,
         extra=tuple(extra),
     )
+
+
+@dataclass(frozen=True)
+class ReportedFile:
+    """coverage.py's own analysis of one file, as ``coverage report`` makes it.
+
+    ``measured``: the session's data has the file (imported by the tests, or inside ``source``);
+    ``arcs``: the data has branch coverage.
+    """
+
+    analysis: Analysis
+    measured: bool
+    arcs: bool
+
+
+def file_analyses(
+    cov: Coverage, rootdir: Path, paths: Sequence[str]
+) -> dict[str, ReportedFile | str | None]:
+    """The ``Analysis`` of each rootdir-relative path, for gates that need more than counts.
+
+    The same analysis as the coverage gate's (data remapped by ``[paths]``, ``[report]
+    include/omit`` applied, :func:`_analyser`), without its memo: the new-lines gate asks it for
+    the few files a pull request changed. A path maps to None when ``include``/``omit`` leave it
+    out of coverage's report, to a one-line reason when coverage.py cannot analyse it.
+    """
+    from coverage.files import GlobMatcher, prep_patterns  # noqa: PLC0415
+
+    config = cov.config
+    include = config.report_include and GlobMatcher(
+        prep_patterns(config.report_include), "report_include"
+    )
+    omit = config.report_omit and GlobMatcher(prep_patterns(config.report_omit), "report_omit")
+    data = remapped(cov, cov.get_data())
+    measured = MeasuredFiles(data.measured_files())
+    analyse = _analyser(cov, data)
+    arcs = data.has_arcs()
+    found: dict[str, ReportedFile | str | None] = {}
+    for rel in paths:
+        path = os.path.abspath(rootdir / rel)
+        try:
+            reporter = cov._get_file_reporter(path)
+            if (include and not include.match(reporter.filename)) or (
+                omit and omit.match(reporter.filename)
+            ):
+                found[rel] = None
+                continue
+            found[rel] = ReportedFile(analyse(path, reporter), measured.contains(path), arcs)
+        except Exception as exc:  # noqa: BLE001 - coverage's NotPython, NoSource, ...
+            found[rel] = f"coverage.py cannot analyse it: {type(exc).__name__}: {exc}"
+    return found
