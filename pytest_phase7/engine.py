@@ -169,6 +169,7 @@ class Engine:
         gates: Sequence[Gate],
         *,
         baseline: Baseline | None = None,
+        baseline_counts: Mapping[str, Mapping[str, Mapping[str, float]]] | None = None,
         store: ResultStore | None = None,
         project_files: Sequence[str] = (),
         changed: frozenset[str] | None = None,
@@ -183,6 +184,7 @@ class Engine:
         item number, the metrics the history first recorded for it
         (:func:`pytest_phase7.history.first_metrics`): a starting point for the status rule.
         ``notes`` are known before the run (how to fix unresolved targets) and lead the result's.
+        ``baseline_counts`` are the counts behind the baseline's floors, per target and gate.
         """
         self.settings = settings
         self.manifest = manifest
@@ -190,6 +192,7 @@ class Engine:
         self.rootdir = rootdir
         self.gates = tuple(gates)
         self.baseline = baseline
+        self.baseline_counts = baseline_counts or {}
         self.store = store
         self.project_files = tuple(project_files)
         self.changed = changed
@@ -318,6 +321,10 @@ class Engine:
                 self.baseline,
                 goal=goals.get(item.batch),
                 first_run=self.first_run.get(item.number),
+                floor_counts=self.baseline_counts.get(resolution.target.ref)
+                if resolution.target is not None
+                else None,
+                tolerance=self.settings.baseline_tolerance,
             )
             if override is not None:
                 forced = override(outcome)

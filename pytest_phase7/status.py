@@ -95,8 +95,80 @@ def moved(gate: str, metric: float, start: Start | None) -> bool:
     return metric > start.value if gate in HIGHER_IS_BETTER else metric < start.value
 
 
-def _figure(gate: str, value: float) -> str:
+def figure_text(gate: str, value: float) -> str:
+    """A metric as messages write it: ``42.5%`` for a percentage, ``3`` for a count."""
     return f"{value:g}%" if gate in HIGHER_IS_BETTER else f"{value:g}"
+
+
+_figure = figure_text
+
+#: Per gate, the counts of what is missing that a regression must have grown (with the
+#: percentage gone down): coverage's missed statements and branches, undocumented names.
+MISSED_COUNTS: Mapping[str, tuple[str, ...]] = {
+    "coverage": ("missing", "missing_branches"),
+    "docstrings": ("missing",),
+}
+
+
+def result_counts(result: GateResult) -> dict[str, float]:
+    """The counts behind a result's metric, as the baseline stores them (none for other gates).
+
+    Coverage: statements and missed ones (with branches: branches, partial and missed ones);
+    docstrings: covered, total and missing names; ruff violations, mypy errors.
+    """
+    extra = dict(result.extra)
+    if result.gate == "coverage" and "statements" in extra:
+        names = {
+            "statements": "statements",
+            "missing": "missing",
+            "branches": "branches",
+            "partial": "partial_branches",
+            "missing_branches": "missing_branches",
+        }
+        return {name: extra[key] for name, key in names.items() if key in extra}
+    if result.gate == "docstrings" and "total" in extra:
+        return {
+            "covered": extra["covered"],
+            "total": extra["total"],
+            "missing": extra["total"] - extra["covered"],
+        }
+    if result.gate in {"ruff", "mypy"} and result.metric is not None:
+        return {"violations" if result.gate == "ruff" else "errors": result.metric}
+    return {}
+
+
+def worse_figure(gate: str, now: float, before: float) -> bool:
+    """Whether ``now`` is worse than ``before`` by arithmetic alone (lower %, more problems)."""
+    return now < before if gate in HIGHER_IS_BETTER else now > before
+
+
+def regressed(
+    result: GateResult,
+    floor: float,
+    floor_counts: Mapping[str, float] | None = None,
+    tolerance: float = 0.0,
+) -> bool:
+    """Whether a result is worse than its baseline floor: judged on what got worse.
+
+    A percentage regressed when it is more than ``tolerance`` points below its floor *and* what
+    it misses grew (:data:`MISSED_COUNTS`, against ``floor_counts``, the counts of the run that
+    set the floor): a module whose percentage dropped only because covered code was deleted has
+    not regressed. Without counts on either side, the percentage alone decides. A count (ruff,
+    mypy, custom gates) regressed when it is above its floor.
+    """
+    now = result.metric
+    if now is None:
+        return False
+    if result.gate not in HIGHER_IS_BETTER:
+        return now > floor
+    if now >= floor - tolerance:
+        return False
+    missed = MISSED_COUNTS.get(result.gate, ())
+    counts = result_counts(result)
+    compared = [name for name in missed if name in counts and name in (floor_counts or {})]
+    if not compared or floor_counts is None:
+        return True
+    return any(counts[name] > floor_counts[name] for name in compared)
 
 
 @dataclass(frozen=True)
@@ -143,10 +215,6 @@ class Verdict:
         return f"phase7: OK (fail-on={self.policy}): {counts or 'no items'}"
 
 
-def _worse(gate: str, now: float, before: float) -> bool:
-    return now < before if gate in HIGHER_IS_BETTER else now > before
-
-
 def derive_outcome(
     resolution: Resolution,
     results: Sequence[GateResult],
@@ -155,11 +223,15 @@ def derive_outcome(
     *,
     goal: CoverageGoal | None = None,
     first_run: Mapping[str, float] | None = None,
+    floor_counts: Mapping[str, Mapping[str, float]] | None = None,
+    tolerance: float = 0.0,
 ) -> ItemOutcome:
     """Apply the status rule (module docstring) to one item.
 
     ``goal`` is the batch's ``Target Coverage`` and ``first_run`` the item's metrics in the
     first run of the history: with the baseline, where :func:`starting_point` looks.
+    ``floor_counts`` (per gate) and ``tolerance`` (points) refine what is worse than the
+    baseline (:func:`regressed`).
     """
     item = resolution.item
     state = resolution.state
@@ -210,13 +282,14 @@ def derive_outcome(
     worse = [
         r
         for r in applicable
-        if r.metric is not None and r.gate in before and _worse(r.gate, r.metric, before[r.gate])
+        if r.gate in before
+        and regressed(r, before[r.gate], (floor_counts or {}).get(r.gate), tolerance)
     ]
     improved = any(
         r.metric is not None
         and r.gate in before
         and r.metric != before[r.gate]
-        and not _worse(r.gate, r.metric, before[r.gate])
+        and not worse_figure(r.gate, r.metric, before[r.gate])
         for r in applicable
     )
     all_pass = bool(applicable) and all(r.passed for r in applicable)

@@ -41,7 +41,8 @@ class Finding:
     """One thing a gate found at a place in a file: what annotations, SARIF and Code Quality show.
 
     ``path`` is rootdir-relative (POSIX); lines and columns count from 1, and 0 means unknown
-    (``line`` 0: the file as a whole; ``end_line`` 0: the same as ``line``). ``code`` is the
+    (``line`` 0: the file as a whole; ``end_line`` 0: the same as ``line``). ``end_column`` is
+    the column just past the last character, as ruff and SARIF count it. ``code`` is the
     tool's rule (``F401``, ``arg-type``, ``uncovered-line``), ``tool`` who found it, ``url`` the
     rule's documentation when the tool names one.
     """

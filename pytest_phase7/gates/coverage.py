@@ -471,6 +471,7 @@ def _judge(
     if branch_measured:
         extra += [
             ("branches", float(total.n_branches)),
+            ("partial_branches", float(total.n_partial_branches)),
             ("missing_branches", float(total.n_missing_branches)),
             ("branch_percent", float(total.pc_branches)),
         ]

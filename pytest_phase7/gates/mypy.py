@@ -101,7 +101,8 @@ class MypyRecord:
     message: str
     code: str
     severity: str
-    #: Columns counted from 1, as a finding counts them (0: not given); the end is inclusive.
+    #: Columns counted from 1, as a finding counts them (0: not given); the end column is the
+    #: one just past the last character.
     column: int = 0
     end_line: int = 0
     end_column: int = 0
@@ -351,7 +352,7 @@ def parse_mypy_json(stdout: str) -> tuple[list[MypyRecord], list[str]]:
                 severity,
                 column + 1 if column >= 0 else 0,
                 end_line if end_line >= lineno else 0,
-                max(end_column, 0) if end_line >= lineno else 0,
+                end_column + 1 if end_column >= 0 and end_line >= lineno else 0,
             )
         )
     return records, other
