@@ -656,6 +656,7 @@ def render_terminal(
                 lines.extend([(f"      {detail}", {})] for detail in details)
         lines.extend(_reason_lines(rows))
     lines.extend(criteria_lines(result, verbosity, width))
+    lines.extend(outside_plan_lines(result, verbosity))
     lines.extend(_problem_lines(result, verbosity))
     if any(r.carried for o in result.outcomes for r in o.results):
         lines.append([(CARRIED_NOTE, {"yellow": True})])
@@ -668,6 +669,30 @@ def render_terminal(
     lines.append(
         [(verdict.summary, {"red": True, "bold": True} if verdict.blocked else {"green": True})]
     )
+    return lines
+
+
+def outside_plan_lines(result: RunResult, verbosity: int = 0) -> list[Line]:
+    """Changed Python files no target holds, with their new lines' figure (pull requests).
+
+    ``-q`` lists only those below ``--phase7-diff-coverage-min`` (or not measurable).
+    """
+    from pytest_phase7.diffcov import outside_plan  # noqa: PLC0415
+
+    rows = [
+        (path, r)
+        for path, r in outside_plan(result)
+        if verbosity >= 0 or r.status in {GateStatus.FAIL, GateStatus.ERROR}
+    ]
+    if not rows:
+        return []
+    width = max(display_width(path) for path, _ in rows)
+    lines: list[Line] = [[("Changed files outside the plan (new lines)", {"bold": True})]]
+    for path, r in rows:
+        shown = gate_cell(r) if r.status is not GateStatus.SKIP else f"- ({r.reason})"
+        lines.append([(f"  {_pad(path, width, False)}  ", {}), (shown, _gate_markup(r))])
+        if verbosity > 0:
+            lines.extend([(f"      {detail}", {})] for detail in r.details)
     return lines
 
 
