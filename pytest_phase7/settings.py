@@ -415,8 +415,9 @@ OPTIONS: tuple[Option, ...] = (
         "suite",
         _paths,
         "comma-separated test paths that make the gated suite, collected when no test paths "
-        "are given (default: the project's testpaths)",
+        "are given",
         metavar="PATHS",
+        default_note="the project's testpaths",
     ),
 )
 
