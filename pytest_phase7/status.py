@@ -97,7 +97,7 @@ def moved(gate: str, metric: float, start: Start | None) -> bool:
 
 def figure_text(gate: str, value: float) -> str:
     """A metric as messages write it: ``42.5%`` for a percentage, ``3`` for a count."""
-    return f"{value:g}%" if gate in HIGHER_IS_BETTER else f"{value:g}"
+    return f"{round(value, 2):g}%" if gate in HIGHER_IS_BETTER else f"{value:g}"
 
 
 _figure = figure_text

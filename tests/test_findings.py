@@ -223,3 +223,41 @@ def test_phase7_knows_its_own_sarif_and_code_quality_files(tmp_path: Path):
     assert not is_own_file(array, OutputKind.CODE_QUALITY)
     assert not is_own_file(quality, OutputKind.SARIF)
     assert not is_own_file(own, OutputKind.CODE_QUALITY)
+
+
+PLAN = """# P
+
+### Batch 1: Unit Tests
+**Items:** 1-1
+
+| # | Module | File | Status |
+|---|---|---|---|
+| 1 | | m.py | QUEUED |
+"""
+
+
+@pytest.mark.parametrize(
+    ("option", "refused"),
+    [
+        ("--phase7-sarif=pyproject.toml", "is the pytest configuration file"),
+        ("--phase7-sarif=ruff.toml", "is a configuration file a run reads"),
+        ("--phase7-codeclimate=m.py", "is a target of the plan"),
+        ("--phase7-sarif=PLAN.md", "is the plan"),
+        (
+            "--phase7-codeclimate=notes.json",
+            "is an existing file that is not a phase7 Code Quality",
+        ),
+        ("--phase7-sarif=notes.json", "is an existing file that is not a phase7 SARIF file"),
+    ],
+)
+def test_sarif_and_code_quality_paths_follow_the_output_policy(
+    pytester: pytest.Pytester, option: str, refused: str
+):
+    pytester.makefile(".toml", pyproject='[tool.phase7]\nmanifest = "PLAN.md"\n')
+    pytester.makefile(".md", PLAN=PLAN)
+    pytester.makepyfile(m="x = 1\n", test_m="def test_m():\n    pass\n")
+    (pytester.path / "notes.json").write_text('{"mine": true}\n')
+    result = pytester.runpytest_inprocess("--no-cov", "--phase7", option)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert refused in result.stderr.str()
+    assert (pytester.path / "notes.json").read_text() == '{"mine": true}\n'
