@@ -95,12 +95,13 @@ def moved(gate: str, metric: float, start: Start | None) -> bool:
     return metric > start.value if gate in HIGHER_IS_BETTER else metric < start.value
 
 
+def _figure(gate: str, value: float) -> str:
+    return f"{value:g}%" if gate in HIGHER_IS_BETTER else f"{value:g}"
+
+
 def figure_text(gate: str, value: float) -> str:
-    """A metric as messages write it: ``42.5%`` for a percentage, ``3`` for a count."""
-    return f"{round(value, 2):g}%" if gate in HIGHER_IS_BETTER else f"{value:g}"
-
-
-_figure = figure_text
+    """A metric rounded for a one-line message: ``49.06%`` for a percentage, ``3`` for a count."""
+    return _figure(gate, round(value, 2))
 
 #: Per gate, the counts of what is missing that a regression must have grown (with the
 #: percentage gone down): coverage's missed statements and branches, undocumented names.
