@@ -103,6 +103,7 @@ def figure_text(gate: str, value: float) -> str:
     """A metric rounded for a one-line message: ``49.06%`` for a percentage, ``3`` for a count."""
     return _figure(gate, round(value, 2))
 
+
 #: Per gate, the counts of what is missing that a regression must have grown (with the
 #: percentage gone down): coverage's missed statements and branches, undocumented names.
 MISSED_COUNTS: Mapping[str, tuple[str, ...]] = {
