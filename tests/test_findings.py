@@ -261,3 +261,41 @@ def test_sarif_and_code_quality_paths_follow_the_output_policy(
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert refused in result.stderr.str()
     assert (pytester.path / "notes.json").read_text() == '{"mine": true}\n'
+
+
+def test_changed_files_outside_the_plan_survive_a_saved_report(tmp_path: Path):
+    from pytest_phase7.diffcov import outside_plan
+    from pytest_phase7.report import report_data, terminal_lines, to_text
+    from pytest_phase7.report_json import dumps, from_document
+    from pytest_phase7.report_md import render_markdown
+
+    result = golden()
+    extra = GateResult(
+        "new_lines",
+        GateStatus.FAIL,
+        metric=50.0,
+        display="3/6 \u00b7 50%",
+        threshold=80.0,
+        reason="50% < 80%",
+        findings=(Finding("src/tta/cli.py", 4, "line 4 is new", "uncovered-line", "coverage"),),
+    )
+    run = replace(result.gate_runs[0], gate="new_lines", results={"src/tta/cli.py": extra})
+    result = replace(
+        result,
+        gates=(*result.gates, "new_lines"),
+        gate_titles=(*result.gate_titles, ("new_lines", "New lines")),
+        gate_runs=(*result.gate_runs, run),
+    )
+    assert outside_plan(result) == [("src/tta/cli.py", extra)]
+    data = report_data(result)
+    again = from_document(json.loads(dumps(data)))
+    assert outside_plan(again.result) == [("src/tta/cli.py", extra)]
+    text = to_text(terminal_lines(again))
+    assert (
+        "Changed files outside the plan (new lines)\n  src/tta/cli.py  3/6 \u00b7 50% \u2717"
+        in text
+    )
+    assert "| src/tta/cli.py | \u274c 3/6 \u00b7 50% (\u2265 80%) |" in render_markdown(again)
+    assert [i["check_name"] for i in codeclimate.issues(again.result)].count(
+        "coverage/uncovered-line"
+    ) == 1
