@@ -5,7 +5,8 @@
   coverage data file, without running tests: how sharded CI uses phase7 (the shards run
   ``pytest``, ``coverage combine`` merges their data, one ``phase7 gate`` judges it).
 * ``phase7 report RESULT.json --format md|term|json``: re-render a saved JSON report.
-* ``phase7 baseline``: write the baseline file, from a saved report or from coverage data.
+* ``phase7 baseline``: raise the baseline's floors, from a saved report or from coverage data
+  (``--allow-lower --reason`` lowers them, on the record).
 * ``phase7 init``: scaffold a plan from the repository as it is (:mod:`pytest_phase7.scaffold`).
 
 Exit codes (also in ``phase7 --help`` and the README):
@@ -193,6 +194,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--output",
         default=None,
         help=f"baseline file (default: the baseline setting, else {DEFAULT_BASELINE})",
+    )
+    baseline.add_argument(
+        "--allow-lower",
+        action="store_true",
+        help="lower the floors this run is below (floors otherwise only go up); needs --reason",
+    )
+    baseline.add_argument(
+        "--reason",
+        default=None,
+        metavar="TEXT",
+        help="with --allow-lower: why, recorded in the baseline file with the date, the commit "
+        "and the old value",
     )
     init = _subcommand(
         commands,
@@ -637,20 +650,30 @@ def report_command(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def baseline_command(args: argparse.Namespace, out: TextIO) -> int:
-    """``phase7 baseline``: merge this run's metrics (or a saved report's) into the baseline file.
+    """``phase7 baseline``: raise the baseline's floors to this run's figures (or a saved report's).
 
-    Metrics of gates that could not measure keep their previous value, as with
-    ``--phase7-baseline-update``.
+    Floors only go up: a figure below its floor keeps the floor, and says so. ``--allow-lower
+    --reason TEXT`` lowers those floors instead, recording the reason, the date, the commit and
+    the old value in the file. Metrics of gates that could not measure keep their floors.
     """
     from pytest_phase7.baseline import (  # noqa: PLC0415
-        load_baseline,
-        updated_baseline,
+        load_existing,
+        lower_request,
+        raised_baseline,
         write_baseline,
     )
+    from pytest_phase7.errors import ConfigError  # noqa: PLC0415
     from pytest_phase7.outputs import OutputKind, check_outputs, protected_files  # noqa: PLC0415
     from pytest_phase7.report_json import load_report  # noqa: PLC0415
     from pytest_phase7.settings import DEFAULT_BASELINE  # noqa: PLC0415
 
+    reason = " ".join((args.reason or "").split())
+    if args.allow_lower and not reason:
+        raise ConfigError(
+            "--allow-lower needs --reason TEXT: why the floors go down, recorded in the baseline"
+        )
+    if reason and not args.allow_lower:
+        raise ConfigError("--reason is only for --allow-lower (lowering floors on the record)")
     rootdir = Path(args.rootdir).resolve()
     settings, _, label = _settings(args, rootdir)
     value, flag = args.output, "-o"
@@ -666,14 +689,21 @@ def baseline_command(args: argparse.Namespace, out: TextIO) -> int:
     else:
         result, _, _, paths = run_gates(args, [("output", request)])
         path = paths["output"]
-    previous = load_baseline(path, str(path)) if path.exists() else None
-    metrics = updated_baseline(result, previous)
+    previous = load_existing(path, rootdir)
+    lower = lower_request(reason, rootdir) if args.allow_lower else None
+    ratchet = raised_baseline(result, previous, lower)
     try:
-        write_baseline(path, metrics)
+        write_baseline(path, ratchet.baseline)
     except OSError as exc:
         out.write(f"phase7: cannot write baseline {path}: {exc}\n")
         return EXIT_USAGE
-    out.write(f"phase7: baseline written to {path} ({counted(len(metrics), 'target')})\n")
+    targets = counted(len(ratchet.baseline.metrics), "target")
+    changes = [f"{counted(len(ratchet.raised), 'floor')} raised"]
+    if ratchet.lowered:
+        changes.append(f"{len(ratchet.lowered)} lowered, the reason recorded")
+    out.write(f"phase7: baseline written to {path} ({targets}; {', '.join(changes)})\n")
+    if ratchet.kept:
+        out.write(ratchet.kept_message() + "\n")
     return EXIT_OK
 
 

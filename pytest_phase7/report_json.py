@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from pytest_phase7 import __version__
+from pytest_phase7.diffcov import GATE as NEW_LINES
+from pytest_phase7.diffcov import outside_plan
 from pytest_phase7.engine import RunResult
 from pytest_phase7.errors import Phase7Error
 from pytest_phase7.files import read_regular
@@ -170,6 +172,9 @@ def to_document(data: ReportData) -> dict[str, Any]:
         "suite": _suite(result.suite),
         "sections": [{"title": title, "text": text} for title, text in data.sections],
         "tool_versions": dict(data.versions),
+        "outside_plan": [
+            {"path": path, "result": _result(r, None)} for path, r in outside_plan(result)
+        ],
     }
 
 
@@ -359,6 +364,9 @@ def _read(doc: Mapping[str, Any]) -> ReportData:
             for r in o.results
             if r.gate == name and r.status is not GateStatus.SKIP
         }
+        if name == NEW_LINES:  # the changed files outside the plan are this gate's results too
+            for entry in doc.get("outside_plan", ()):
+                results_by_ref[str(entry["path"])] = result_from_json(entry["result"])
         gate_runs.append(
             GateRun(
                 gate=name,

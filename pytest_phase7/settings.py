@@ -23,6 +23,9 @@ from pytest_phase7.files import read_regular
 #: Merge policies for ``fail_on``.
 FAIL_ON_CHOICES = ("regression", "incomplete", "never")
 
+#: Where ``annotations`` may send inline findings (``github``: workflow commands).
+ANNOTATION_CHOICES = ("github", "none")
+
 #: Manifest files looked for in the rootdir when no manifest is configured, in order.
 DEFAULT_MANIFEST_NAMES = ("phase7.toml", "PHASE7_EXECUTION_PLAN.md")
 
@@ -55,12 +58,17 @@ class Settings:
     fail_on: str = "regression"
     baseline: str | None = None
     baseline_update: bool = False
+    baseline_tolerance: float = 0.0
     md: str | None = None
     json: str | None = None
+    sarif: str | None = None
+    codeclimate: str | None = None
+    annotations: str | None = None
     step_summary: bool = True
     update_manifest: bool = False
     update_manifest_force: bool = False
     changed_since: str | None = None
+    diff_coverage_min: float | None = None
     history: str | None = None
     hourly_rate: float | None = None
     suite: tuple[str, ...] | None = None
@@ -208,6 +216,13 @@ def _rate(text: object) -> float:
     return value
 
 
+def _annotations(text: object) -> str:
+    value = str(text).strip().lower()
+    if value not in ANNOTATION_CHOICES:
+        raise ValueError(f"expected one of {', '.join(ANNOTATION_CHOICES)}, got {text!r}")
+    return value
+
+
 def _fail_on(text: object) -> str:
     value = str(text).strip().lower()
     if value not in FAIL_ON_CHOICES:
@@ -325,9 +340,40 @@ OPTIONS: tuple[Option, ...] = (
         "baseline JSON with per-module metrics (the 'from' of 5% -> 70%)",
         metavar="PATH",
     ),
-    Option("baseline_update", _bool, "write the baseline file from this run", flag=True),
+    Option(
+        "baseline_update",
+        _bool,
+        "raise the baseline's floors to this run's figures (never lowers one; not under "
+        "--phase7-changed-since)",
+        flag=True,
+    ),
+    Option(
+        "baseline_tolerance",
+        _percent,
+        "points a percentage may drop below its baseline before it counts as a regression",
+        metavar="POINTS",
+    ),
     Option("md", _text, "write the Markdown report here", metavar="PATH"),
     Option("json", _text, "write the JSON report here", metavar="PATH"),
+    Option(
+        "sarif",
+        _text,
+        "write the findings as SARIF 2.1.0 here (GitHub code scanning)",
+        metavar="PATH",
+    ),
+    Option(
+        "codeclimate",
+        _text,
+        "write the findings as a GitLab Code Quality report here",
+        metavar="PATH",
+    ),
+    Option(
+        "annotations",
+        _annotations,
+        "inline findings where reviewers look: github (workflow commands) or none",
+        metavar="KIND",
+        default_note="github when GITHUB_ACTIONS=true, else none",
+    ),
     Option(
         "step_summary",
         _bool,
@@ -348,6 +394,13 @@ OPTIONS: tuple[Option, ...] = (
         "pull-request mode: static gates check only targets changed since the merge-base with "
         "this git ref; others carry their last result",
         metavar="REF",
+    ),
+    Option(
+        "diff_coverage_min",
+        _percent,
+        "with --phase7-changed-since: minimum coverage percent of the lines the pull request "
+        "adds or changes, per target and per changed file in the plan or not",
+        metavar="PCT",
     ),
     Option(
         "history",

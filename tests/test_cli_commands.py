@@ -388,7 +388,7 @@ def test_baseline_from_a_saved_report_merges(tmp_path: Path):
         str(target),
     )
     assert code == EXIT_OK
-    assert out == f"phase7: baseline written to {target} (8 targets)\n"
+    assert out == f"phase7: baseline written to {target} (8 targets; 0 floors raised)\n"
     metrics = json.loads(target.read_text(encoding="utf-8"))["metrics"]
     assert metrics["gone.py"] == {"coverage": 1.0}
     assert metrics["src/tta/player_experience/auth.py"]["ruff"] == 2.0

@@ -73,7 +73,7 @@ def user_configs() -> list[Path]:
 #: Environment variables (or prefixes) that change what the tools report.
 ENV_PREFIXES = ("RUFF_", "MYPY", "PYTHONPATH", "XDG_CONFIG_HOME", "INTERROGATE")
 
-CACHE_FORMAT = 3
+CACHE_FORMAT = 4
 
 #: Settings that decide what is done with the results (reports, the plan, the merge policy,
 #: which gates run) or which tests run, never what a static gate finds: left out of the key, so
@@ -89,8 +89,13 @@ REPORT_ONLY_SETTINGS = frozenset(
         "fail_on",
         "baseline",
         "baseline_update",
+        "baseline_tolerance",
         "md",
         "json",
+        "sarif",
+        "codeclimate",
+        "annotations",
+        "diff_coverage_min",
         "step_summary",
         "update_manifest",
         "update_manifest_force",
@@ -297,6 +302,7 @@ def run_to_json(run: GateRun) -> dict[str, Any]:
         "tool_version": run.tool_version,
         "seconds": run.seconds,
         "context": list(run.context),
+        "blocking": list(run.blocking),
         "results": {ref: result_to_json(result) for ref, result in run.results.items()},
     }
 
@@ -311,6 +317,7 @@ def run_from_json(data: Mapping[str, Any]) -> GateRun:
             tool_version=str(data["tool_version"]),
             seconds=float(data["seconds"]),
             context=tuple(str(c) for c in data["context"]),
+            blocking=tuple(str(b) for b in data["blocking"]),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ValueError(f"malformed cached gate run: {exc}") from None

@@ -27,6 +27,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from pytest_phase7.gates import coverage_api
@@ -66,7 +67,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from coverage import Coverage, CoverageData
-    from coverage.results import Numbers
+    from coverage.results import Analysis, Numbers
 
     from pytest_phase7.gates.cache import ResultStore
 
@@ -459,6 +460,7 @@ def _judge(
     if branch_measured:
         extra += [
             ("branches", float(total.n_branches)),
+            ("partial_branches", float(total.n_partial_branches)),
             ("missing_branches", float(total.n_missing_branches)),
             ("branch_percent", branch_percent),
         ]
@@ -492,3 +494,49 @@ def _judge(
         details=details,
         extra=tuple(extra),
     )
+
+
+@dataclass(frozen=True)
+class ReportedFile:
+    """coverage.py's own analysis of one file, as ``coverage report`` makes it.
+
+    ``measured``: the session's data has the file (imported by the tests, or inside ``source``);
+    ``arcs``: the data has branch coverage.
+    """
+
+    analysis: Analysis
+    measured: bool
+    arcs: bool
+
+
+def file_analyses(
+    cov: Coverage, rootdir: Path, paths: Sequence[str], *, combine: bool = False
+) -> dict[str, ReportedFile | str | None]:
+    """The ``Analysis`` of each rootdir-relative path, for gates that need more than counts.
+
+    The same analysis as the coverage gate's (the data ``coverage report`` would report,
+    :func:`coverage_api.reporting_data`; ``[report] include/omit`` applied), without its memo:
+    the new-lines gate asks it for the few files a pull request changed. ``combine`` as for
+    :class:`SessionData` ``uncombined``. A path maps to None when ``include``/``omit`` leave it
+    out of coverage's report, to a one-line reason when coverage.py cannot analyse it.
+    """
+    found: dict[str, ReportedFile | str | None] = {}
+    with coverage_api.reporting_data(cov, combine=combine) as data:
+        try:
+            analyse = coverage_api.analyser(cov, data)
+            reported = coverage_api.report_filter(cov)
+        except coverage_api.UnsupportedCoverageError as exc:
+            return dict.fromkeys(paths, f"this coverage.py cannot analyse changed lines: {exc}")
+        measured = MeasuredFiles(data.measured_files())
+        arcs = data.has_arcs()
+        for rel in paths:
+            path = os.path.abspath(rootdir / rel)
+            try:
+                reporter = coverage_api.file_reporter(cov, path)
+                if not reported(reporter.filename):
+                    found[rel] = None
+                    continue
+                found[rel] = ReportedFile(analyse(reporter), measured.contains(path), arcs)
+            except Exception as exc:  # noqa: BLE001 - coverage's NotPython, NoSource, ...
+                found[rel] = f"coverage.py cannot analyse it: {type(exc).__name__}: {exc}"
+    return found

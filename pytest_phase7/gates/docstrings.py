@@ -31,7 +31,14 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pytest_phase7.gates.base import GateRequest, GateResult, GateRun, GateStatus, error_run
+from pytest_phase7.gates.base import (
+    Finding,
+    GateRequest,
+    GateResult,
+    GateRun,
+    GateStatus,
+    error_run,
+)
 from pytest_phase7.gates.cache import CachePolicy
 from pytest_phase7.gates.tool_inputs import interrogate_inputs, option_values
 from pytest_phase7.gates.tools import (
@@ -191,6 +198,7 @@ class DocstringsGate:
             return self._missing(target, gone)
         covered = total = 0
         details: list[str] = []
+        findings: list[Finding] = []
         skipped: list[str] = []
         for rel in target.files:
             entry = files[rel]
@@ -211,6 +219,16 @@ class DocstringsGate:
             covered += int(entry["covered"])
             total += int(entry["total"])
             details.extend(f"{rel}:{line} {name}" for line, name in entry["missing"])
+            findings.extend(
+                Finding(
+                    rel,
+                    int(line),
+                    f"{name} has no docstring",
+                    code="undocumented",
+                    tool="interrogate",
+                )
+                for line, name in entry["missing"]
+            )
         if skipped and len(skipped) == len(target.files):
             return GateResult(
                 self.name,
@@ -245,6 +263,7 @@ class DocstringsGate:
             reason=f"{percent:.1f}% < {threshold:g}%" if failed else "",
             details=tuple(details),
             extra=(("covered", float(covered)), ("total", float(total))),
+            findings=tuple(findings),
         )
 
     def _missing(self, target: Target, gone: set[str]) -> GateResult:

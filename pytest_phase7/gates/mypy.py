@@ -34,7 +34,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pytest_phase7.gates.base import GateRequest, GateResult, GateRun, GateStatus, error_run
+from pytest_phase7.gates.base import (
+    Finding,
+    GateRequest,
+    GateResult,
+    GateRun,
+    GateStatus,
+    error_run,
+)
 from pytest_phase7.gates.cache import CachePolicy
 from pytest_phase7.gates.tool_inputs import mypy_inputs
 from pytest_phase7.gates.tools import (
@@ -94,6 +101,25 @@ class MypyRecord:
     message: str
     code: str
     severity: str
+    #: Columns counted from 1, as a finding counts them (0: not given); the end column is the
+    #: one just past the last character.
+    column: int = 0
+    end_line: int = 0
+    end_column: int = 0
+
+    def finding(self, path: str) -> Finding:
+        """This record as a :class:`Finding` in ``path`` (the target file's name)."""
+        return Finding(
+            path,
+            self.line,
+            self.message,
+            code=self.code,
+            tool="mypy",
+            severity="error" if self.severity == "error" else "notice",
+            end_line=self.end_line,
+            column=self.column,
+            end_column=self.end_column,
+        )
 
 
 class MypyParseError(ValueError):
@@ -252,6 +278,7 @@ class MypyGate:
     ) -> GateResult:
         count = 0
         details: list[str] = []
+        findings: list[Finding] = []
         for rel in target.files:
             if rel in gone:
                 return GateResult(
@@ -266,6 +293,7 @@ class MypyGate:
             details.extend(
                 f"{rel}:{r.line}: {r.message}" + (f"  [{r.code}]" if r.code else "") for r in found
             )
+            findings.extend(r.finding(rel) for r in found)
         failed = count > mypy_max
         return GateResult(
             self.name,
@@ -275,6 +303,7 @@ class MypyGate:
             threshold=float(mypy_max),
             reason=f"{counted(count, 'error')} > {mypy_max} allowed" if failed else "",
             details=tuple(details),
+            findings=tuple(findings),
         )
 
 
@@ -309,8 +338,29 @@ def parse_mypy_json(stdout: str) -> tuple[list[MypyRecord], list[str]]:
             and (code is None or isinstance(code, str))
         ):
             raise MypyParseError(f"line {number} lacks file/line/message/severity")
-        records.append(MypyRecord(file, lineno, " ".join(message.split()), code or "", severity))
+        # mypy's JSON counts columns from 0 (-1 when it has none) and ends them exclusively: a
+        # finding counts from 1, inclusively. Positions are optional; odd ones are dropped.
+        column, end_line, end_column = (
+            _position(data.get(key)) for key in ("column", "end_line", "end_column")
+        )
+        records.append(
+            MypyRecord(
+                file,
+                lineno,
+                " ".join(message.split()),
+                code or "",
+                severity,
+                column + 1 if column >= 0 else 0,
+                end_line if end_line >= lineno else 0,
+                end_column + 1 if end_column >= 0 and end_line >= lineno else 0,
+            )
+        )
     return records, other
+
+
+def _position(value: object) -> int:
+    """A position from a mypy record: the number, or -1 when absent or not a number."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else -1
 
 
 def _failure(output: ToolOutput, records: Sequence[MypyRecord]) -> str:

@@ -27,7 +27,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pytest_phase7.gates.base import GateRequest, GateResult, GateRun, GateStatus, error_run
+from pytest_phase7.gates.base import (
+    Finding,
+    GateRequest,
+    GateResult,
+    GateRun,
+    GateStatus,
+    error_run,
+)
 from pytest_phase7.gates.cache import CachePolicy
 from pytest_phase7.gates.tool_inputs import ruff_inputs
 from pytest_phase7.gates.tools import (
@@ -93,6 +100,23 @@ class Violation:
     code: str
     message: str
     filename: str = ""
+    end_row: int = 0
+    end_column: int = 0
+    url: str = ""
+
+    def finding(self, path: str) -> Finding:
+        """This violation as a :class:`Finding` in ``path`` (the target file's name)."""
+        return Finding(
+            path,
+            self.row,
+            self.message,
+            code=self.code,
+            tool="ruff",
+            end_line=self.end_row,
+            column=self.column,
+            end_column=self.end_column,
+            url=self.url,
+        )
 
 
 class RuffParseError(ValueError):
@@ -227,6 +251,7 @@ class RuffGate:
         gone: set[str],
     ) -> GateResult:
         details: list[str] = []
+        findings: list[Finding] = []
         count = 0
         for rel in target.files:
             key = realpath_key(rootdir, rel)
@@ -248,6 +273,7 @@ class RuffGate:
             found = sorted(by_file.get(key, ()), key=lambda v: (v.row, v.column, v.code))
             count += len(found)
             details.extend(f"{rel}:{v.row}:{v.column} {v.code} {v.message}" for v in found)
+            findings.extend(v.finding(rel) for v in found)
         failed = count > ruff_max
         return GateResult(
             self.name,
@@ -257,6 +283,7 @@ class RuffGate:
             threshold=float(ruff_max),
             reason=f"{counted(count, 'violation')} > {ruff_max} allowed" if failed else "",
             details=tuple(details),
+            findings=tuple(findings),
         )
 
 
@@ -291,6 +318,10 @@ def parse_ruff_json(text: str, rootdir: Path) -> list[Violation]:
             and _is_int(column)
         ):
             raise RuffParseError(f"record {number} has fields of the wrong type")
+        end = record.get("end_location") if isinstance(record, dict) else None
+        end_row = _count_or_zero(end.get("row") if isinstance(end, dict) else None)
+        end_column = _count_or_zero(end.get("column") if isinstance(end, dict) else None)
+        url = record.get("url")
         violations.append(
             Violation(
                 realpath_key(rootdir, filename),
@@ -299,6 +330,9 @@ def parse_ruff_json(text: str, rootdir: Path) -> list[Violation]:
                 code,
                 " ".join(message.split()),
                 filename,
+                end_row if end_row >= row else 0,
+                end_column,
+                url if isinstance(url, str) else "",
             )
         )
     return violations
@@ -306,6 +340,11 @@ def parse_ruff_json(text: str, rootdir: Path) -> list[Violation]:
 
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _count_or_zero(value: object) -> int:
+    """An optional position of a record (its end): the number, or 0 when absent or odd."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
 
 
 def _forbidden(args: Sequence[str]) -> str:
