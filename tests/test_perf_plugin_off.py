@@ -43,6 +43,10 @@ TABLES: dict[str, tuple[str, bytes] | None] = {
     "pyproject phase7 not a table": ("pyproject.toml", b"[tool]\nphase7 = 1\nenabled = 1\n"),
 }
 
+#: The words pytest reads as a ``bool`` ini key's true and false.
+TRUE_WORDS = frozenset({"y", "yes", "t", "true", "on", "1"})
+FALSE_WORDS = frozenset({"n", "no", "f", "false", "off", "0"})
+
 #: Values of the ini option ``phase7`` ("" = not set).
 INI_VALUES = ("", "true", " Yes ", "on", "1", "false", "no", "maybe")
 
@@ -75,9 +79,9 @@ class FakeConfig:
         value, kind = self._ini[name], next(o.ini_kind for o in OPTIONS if o.ini == name)
         if kind == "bool":  # pytest's _strtobool
             word = value.strip().lower()
-            if word not in {"y", "yes", "t", "true", "on", "1", "n", "no", "f", "false", "off", "0"}:
+            if word not in TRUE_WORDS | FALSE_WORDS:
                 raise ValueError(f"invalid truth value {word!r}")
-            return word in {"y", "yes", "t", "true", "on", "1"}
+            return word in TRUE_WORDS
         return shlex.split(value) if kind == "args" else value
 
 
