@@ -17,14 +17,16 @@ import argparse
 import math
 import re
 import shlex
-import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pytest_phase7.errors import ConfigError
 from pytest_phase7.files import read_regular
+
+if TYPE_CHECKING:
+    from pytest_phase7.tomltext import TomlLines
 
 #: Merge policies for ``fail_on``.
 FAIL_ON_CHOICES = ("regression", "incomplete", "never")
@@ -558,10 +560,10 @@ def _targets(raw: object, table_path: str) -> tuple[ConfiguredTarget, ...]:
         return ()
     file, table = _label_parts(table_path)
     section = ".".join(part for part in (table, "targets") if part)
-    scan = _scan_keys(Path(file)) if file else None
+    lines = _toml_lines(Path(file)) if file else None
     entries = []
     for key, value in raw.items():
-        line = _find_key(scan, table, ["targets", str(key)]) if scan else 0
+        line = lines.nested_key(table, ["targets", str(key)]) if lines else 0
         if not re.fullmatch(r"[1-9][0-9]*", str(key)):
             raise _entry_error(
                 file, line, section, f'{key!r} is not an item number (write e.g. 3 = "path")'
@@ -656,30 +658,21 @@ class TableSource:
 
 def _parse_toml(path: Path, raw: bytes) -> dict[str, Any]:
     # Imported here, not with this module: every pytest run imports settings (phase7 on or
-    # off), and the parser's import (~5 ms) is only needed when there is a table to parse.
-    if sys.version_info >= (3, 11):
-        import tomllib  # noqa: PLC0415
-    else:  # pragma: no cover - exercised on Python 3.10 only
-        import tomli as tomllib  # noqa: PLC0415
+    # off), and the parser is only needed when there is a table to parse.
+    from pytest_phase7.tomltext import TomlSyntaxError, loads  # noqa: PLC0415
 
     if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
         raise ConfigError("UTF-16 encoded; save it as UTF-8", str(path))
     try:
         # A UTF-8 byte order mark is accepted, as the manifest loader accepts it.
-        data: dict[str, Any] = tomllib.loads(raw.decode("utf-8-sig"))
-        return data
+        return loads(raw.decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
         raise ConfigError(
             f"not UTF-8 text (byte 0x{raw[exc.start]:02X}); save it as UTF-8", str(path), line
         ) from None
-    except tomllib.TOMLDecodeError as exc:
-        line, message = toml_error_position(exc)
-        raise ConfigError(f"invalid TOML: {message}", str(path), line) from None
-
-
-_TOML_HEADER = re.compile(r"\s*\[\[?([^\[\]]+)\]\]?\s*(?:#.*)?")
-_TOML_KEY = re.compile(r"""\s*(?:"((?:[^"\\]|\\.)*)"|'([^']*)'|([A-Za-z0-9_-]+))\s*=""")
+    except TomlSyntaxError as exc:
+        raise ConfigError(f"invalid TOML: {exc.message}", str(path), exc.line) from None
 
 
 def _table_error(table_path: str, keys: Sequence[object], message: str) -> ConfigError:
@@ -690,7 +683,8 @@ def _table_error(table_path: str, keys: Sequence[object], message: str) -> Confi
     Without a readable file the label itself says where (``[tool.phase7] message``).
     """
     file, table = _label_parts(table_path)
-    line = _key_line(Path(file), table, [str(k) for k in keys]) if file else 0
+    lines = _toml_lines(Path(file)) if file else None
+    line = lines.nested_key(table, [str(k) for k in keys]) if lines else 0
     if not line:
         return ConfigError(f"{table_path} {message}")
     return ConfigError(f"[{table}] {message}" if table else message, file, line)
@@ -726,10 +720,11 @@ def setting_location(name: str, *, table_path: str = "", ini_path: str = "") -> 
     """
     if ini_path:
         return ini_path, _ini_line(Path(ini_path), _BY_NAME[name].ini)
-    file, _, rest = table_path.partition(" [")
-    if not file or file[:1] == "[":
+    file, table = _label_parts(table_path)
+    if not file:
         return "", 0
-    return file, _key_line(Path(file), rest.rstrip("]").strip(), [name])
+    lines = _toml_lines(Path(file))
+    return file, lines.nested_key(table, [name]) if lines else 0
 
 
 def _ini_line(path: Path, key: str) -> int:
@@ -742,60 +737,14 @@ def _ini_line(path: Path, key: str) -> int:
     return next((number for number, line in enumerate(lines, 1) if pattern.match(line)), 0)
 
 
-def _key_line(path: Path, table: str, keys: Sequence[str]) -> int:
-    """The line of ``keys`` (a key path below ``[table]``) in a TOML file, else 0.
+def _toml_lines(path: Path) -> TomlLines | None:
+    """Where the keys of the TOML file ``path`` are (None when it cannot be read)."""
+    from pytest_phase7.tomltext import TomlLines  # noqa: PLC0415
 
-    A nested key is looked for in its own ``[table.parent]`` section, then as an inline table
-    ``parent = {...}``, then at that section's header.
-    """
-    scan = _scan_keys(path)
-    return _find_key(scan, table, keys) if scan else 0
-
-
-#: Where each key sits in a TOML file: (section, key) -> line, and section -> header line.
-_KeyScan = tuple[dict[tuple[str, str], int], dict[str, int]]
-
-
-def _scan_keys(path: Path) -> _KeyScan | None:
-    """One pass over a TOML file's lines (None when unreadable), for :func:`_find_key`."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        return TomlLines(path.read_text(encoding="utf-8-sig"))
     except (OSError, UnicodeError):
         return None
-    found: dict[tuple[str, str], int] = {}
-    headers: dict[str, int] = {}
-    current = ""
-    for number, line in enumerate(re.split(r"\r\n|\r|\n", text), 1):
-        header = _TOML_HEADER.fullmatch(line)
-        if header is not None:
-            current = ".".join(p.strip().strip("\"'") for p in header.group(1).split("."))
-            headers.setdefault(current, number)
-            continue
-        key = _TOML_KEY.match(line)
-        if key is not None:
-            name = next(group for group in key.groups() if group is not None)
-            found.setdefault((current, name), number)
-    return found, headers
-
-
-def _find_key(scan: _KeyScan, table: str, keys: Sequence[str]) -> int:
-    """The line of ``keys`` below ``[table]`` in a scanned file (see :func:`_key_line`), else 0."""
-    found, headers = scan
-    *parents, last = keys
-    owner = ".".join(part for part in (table, *parents) if part)
-    line = found.get((owner, last), 0)
-    if not line and parents:
-        line = found.get((table, parents[0]), 0) or headers.get(owner, 0)
-    return line
-
-
-def toml_error_position(exc: ValueError) -> tuple[int, str]:
-    """The line and bare message of a TOML syntax error (``lineno`` exists only on 3.14+)."""
-    text = str(exc)
-    match = re.search(r"\s*\(at line (\d+), column \d+\)\s*$", text)
-    line = getattr(exc, "lineno", None) or (int(match.group(1)) if match else 0)
-    message = getattr(exc, "msg", None) or (text[: match.start()] if match else text)
-    return int(line), str(message)
 
 
 def setting_names() -> Sequence[str]:

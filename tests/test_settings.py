@@ -204,3 +204,33 @@ def test_choices_are_checked_wherever_the_value_comes_from():
     assert resolve({}, {"fail_on": " Never "}, {}).fail_on == "never"
     with pytest.raises(argparse.ArgumentTypeError, match="not a percentage"):
         option_of("coverage_min").from_command_line("101")
+
+
+def test_load_table_nested_too_deeply_is_a_config_error(tmp_path: Path):
+    # tomllib recurses per nesting level: a RecursionError must not escape as a traceback.
+    (tmp_path / "phase7.toml").write_text("coverage_min = 50\nx = " + "[" * 100_000 + "\n")
+    with pytest.raises(ConfigError, match="invalid TOML: nested too deeply"):
+        load_table(tmp_path)
+
+
+def test_bad_entries_name_their_toml_line(tmp_path: Path):
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.phase7]\ncoverage_min = 50\n\n[tool.phase7.modules]\n"A" = 3\n\n'
+        '[tool.phase7.targets]\n2 = "a.py"\nx = "b.py"\n'
+    )
+    table, label = load_table(tmp_path)
+    with pytest.raises(ConfigError) as info:
+        resolve({}, {}, {**table, "targets": {}}, table_path=label)
+    assert info.value.line == 5  # modules."A", in its own section
+    with pytest.raises(ConfigError) as info:
+        resolve({}, {}, {**table, "modules": {}}, table_path=label)
+    assert info.value.line == 9  # targets.x
+    inline = tmp_path / "phase7.toml"
+    inline.write_text('fail_on = "x"\nmodules = { A = 1 }\n')
+    table, label = load_table(tmp_path)
+    with pytest.raises(ConfigError) as info:
+        resolve({}, {}, table, table_path=label)
+    assert info.value.line == 1
+    with pytest.raises(ConfigError) as info:
+        resolve({}, {}, {"modules": table["modules"]}, table_path=label)
+    assert info.value.line == 2  # an inline table: its key's line

@@ -154,7 +154,8 @@ def _finite(value: float | None) -> float | None:
     return value if value is None or math.isfinite(value) else None
 
 
-def _optional_float(value: object) -> float | None:
+def optional_float(value: object) -> float | None:
+    """A number read back from JSON (None stays None); ``ValueError`` for anything else."""
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -188,9 +189,9 @@ def result_from_json(raw: Mapping[str, Any]) -> GateResult:
     return GateResult(
         gate=str(raw["gate"]),
         status=GateStatus(raw["status"]),
-        metric=_optional_float(raw["metric"]),
+        metric=optional_float(raw["metric"]),
         display=str(raw["display"]),
-        threshold=_optional_float(raw["threshold"]),
+        threshold=optional_float(raw["threshold"]),
         reason=str(raw["reason"]),
         hint=str(raw["hint"]),
         details=tuple(str(d) for d in raw["details"]),

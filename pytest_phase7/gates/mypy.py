@@ -42,7 +42,9 @@ from pytest_phase7.gates.tools import (
     Deadline,
     ToolMissing,
     ToolOutput,
+    forbidden_flag,
     missing_files,
+    python_executable,
     realpath_key,
     run_tool,
     tool_version,
@@ -78,11 +80,6 @@ _NAMED_OTHERS = 5
 
 #: ``mypy --version`` answers, per Python executable (only successes are kept).
 _VERSIONS: dict[str, str] = {}
-
-
-def python_executable() -> str:
-    """Return the Python that runs ``-m mypy``: the one running pytest (tests patch this)."""
-    return sys.executable
 
 
 @dataclass(frozen=True)
@@ -123,7 +120,7 @@ class MypyGate:
         targets = request.targets
         settings = request.settings
         rootdir = request.rootdir
-        forbidden = _forbidden(settings.mypy_args)
+        forbidden = forbidden_flag(settings.mypy_args, FORBIDDEN_ARGS)
         if forbidden:
             return error_run(
                 self.name,
@@ -356,14 +353,3 @@ def _installed_version(python: str) -> str:
 
 def _not_installed(output: ToolOutput) -> bool:
     return output.returncode != 0 and "No module named mypy" in output.stderr
-
-
-def _forbidden(args: Sequence[str]) -> str:
-    for arg in args:
-        flag = arg.split("=", 1)[0]
-        if flag in FORBIDDEN_ARGS:
-            return flag
-        # Short options take their value glued on too: -Ojson, -mpkg.
-        if len(arg) > 2 and arg[0] == "-" and arg[1] != "-" and arg[:2] in FORBIDDEN_ARGS:
-            return arg[:2]
-    return ""

@@ -34,6 +34,7 @@ from pytest_phase7.gates.tools import (
     Deadline,
     ToolMissing,
     ToolOutput,
+    forbidden_flag,
     missing_files,
     realpath_key,
     run_tool,
@@ -125,7 +126,7 @@ class RuffGate:
         started = time.perf_counter()
         targets = request.targets
         settings = request.settings
-        forbidden = _forbidden(settings.ruff_args)
+        forbidden = forbidden_flag(settings.ruff_args, FORBIDDEN_ARGS)
         if forbidden:
             return error_run(
                 self.name,
@@ -306,14 +307,6 @@ def parse_ruff_json(text: str, rootdir: Path) -> list[Violation]:
 
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _forbidden(args: Sequence[str]) -> str:
-    for arg in args:
-        flag = arg.split("=", 1)[0]
-        if flag in FORBIDDEN_ARGS:
-            return flag
-    return ""
 
 
 def _failure(output: ToolOutput, timeout: float) -> str:
