@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from pytest_phase7.wording import counted
+
 if TYPE_CHECKING:
     from pytest_phase7.gates.cache import ResultStore
     from pytest_phase7.resolve import Target
@@ -146,6 +148,25 @@ def error_run(
     seconds = 0.0 if started is None else time.perf_counter() - started
     return GateRun(
         gate, {t.ref: result for t in targets}, tool_version=tool_version, seconds=seconds
+    )
+
+
+def count_result(
+    gate: str, count: int, maximum: int, noun: str, details: Sequence[str]
+) -> GateResult:
+    r"""A count gate's verdict: PASS with at most ``maximum`` ``noun``\ s, else FAIL.
+
+    The count is the metric (ruff violations, mypy errors); ``details`` names each one.
+    """
+    failed = count > maximum
+    return GateResult(
+        gate,
+        GateStatus.FAIL if failed else GateStatus.PASS,
+        metric=float(count),
+        display=str(count),
+        threshold=float(maximum),
+        reason=f"{counted(count, noun)} > {maximum} allowed" if failed else "",
+        details=tuple(details),
     )
 
 

@@ -34,7 +34,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pytest_phase7.gates.base import GateRequest, GateResult, GateRun, GateStatus, error_run
+from pytest_phase7.gates.base import (
+    GateRequest,
+    GateResult,
+    GateRun,
+    GateStatus,
+    count_result,
+    error_run,
+)
 from pytest_phase7.gates.cache import CachePolicy
 from pytest_phase7.gates.tool_inputs import mypy_inputs
 from pytest_phase7.gates.tools import (
@@ -263,16 +270,7 @@ class MypyGate:
             details.extend(
                 f"{rel}:{r.line}: {r.message}" + (f"  [{r.code}]" if r.code else "") for r in found
             )
-        failed = count > mypy_max
-        return GateResult(
-            self.name,
-            GateStatus.FAIL if failed else GateStatus.PASS,
-            metric=float(count),
-            display=str(count),
-            threshold=float(mypy_max),
-            reason=f"{counted(count, 'error')} > {mypy_max} allowed" if failed else "",
-            details=tuple(details),
-        )
+        return count_result(self.name, count, mypy_max, "error", details)
 
 
 def parse_mypy_json(stdout: str) -> tuple[list[MypyRecord], list[str]]:

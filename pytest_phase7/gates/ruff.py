@@ -27,7 +27,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pytest_phase7.gates.base import GateRequest, GateResult, GateRun, GateStatus, error_run
+from pytest_phase7.gates.base import (
+    GateRequest,
+    GateResult,
+    GateRun,
+    GateStatus,
+    count_result,
+    error_run,
+)
 from pytest_phase7.gates.cache import CachePolicy
 from pytest_phase7.gates.tool_inputs import ruff_inputs
 from pytest_phase7.gates.tools import (
@@ -40,7 +47,6 @@ from pytest_phase7.gates.tools import (
     run_tool,
     tool_version,
 )
-from pytest_phase7.wording import counted
 
 if TYPE_CHECKING:
     from pytest_phase7.resolve import Target
@@ -249,16 +255,7 @@ class RuffGate:
             found = sorted(by_file.get(key, ()), key=lambda v: (v.row, v.column, v.code))
             count += len(found)
             details.extend(f"{rel}:{v.row}:{v.column} {v.code} {v.message}" for v in found)
-        failed = count > ruff_max
-        return GateResult(
-            self.name,
-            GateStatus.FAIL if failed else GateStatus.PASS,
-            metric=float(count),
-            display=str(count),
-            threshold=float(ruff_max),
-            reason=f"{counted(count, 'violation')} > {ruff_max} allowed" if failed else "",
-            details=tuple(details),
-        )
+        return count_result(self.name, count, ruff_max, "violation", details)
 
 
 def parse_ruff_json(text: str, rootdir: Path) -> list[Violation]:
