@@ -146,7 +146,7 @@ def outer_coverage() -> object | None:
     pytest-cov starts measuring after plugins are imported; ``coverage run`` measures from the
     start. phase7 uses such a measurement as it is, rather than nesting a second one inside it.
     A measurement implies that ``coverage`` is imported: when it is not, there is none, and
-    importing it just to ask would cost every pytest run (phase7 on or off) ~60 ms.
+    importing it just to ask would slow down every pytest run, phase7 on or off.
     """
     coverage = sys.modules.get("coverage")
     current = getattr(getattr(coverage, "Coverage", None), "current", None)
