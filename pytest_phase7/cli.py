@@ -69,6 +69,7 @@ def _subcommand(
 #: (:data:`pytest_phase7.settings.OPTIONS`): the setting's name with dashes (``fail_on`` is
 #: ``--fail-on``), with its parser, choices, help and default. They override the phase7 table,
 #: as the pytest flags do.
+TOOL_SETTINGS = ("ruff_args", "mypy_args", "interrogate_args", "timeout")
 GATE_SETTINGS = (
     "manifest",
     "gates",
@@ -77,10 +78,7 @@ GATE_SETTINGS = (
     "ruff_max",
     "mypy_max",
     "docstrings_min",
-    "ruff_args",
-    "mypy_args",
-    "interrogate_args",
-    "timeout",
+    *TOOL_SETTINGS,
     "fail_on",
     "baseline",
     "md",
@@ -89,17 +87,8 @@ GATE_SETTINGS = (
     "update_manifest",
     "update_manifest_force",
 )
-BASELINE_SETTINGS = (
-    "manifest",
-    "gates",
-    "ruff_args",
-    "mypy_args",
-    "interrogate_args",
-    "timeout",
-    "fail_on",
-    "baseline",
-)
-INIT_SETTINGS = ("coverage_min", "ruff_args", "mypy_args", "interrogate_args", "timeout")
+BASELINE_SETTINGS = ("manifest", "gates", *TOOL_SETTINGS, "fail_on", "baseline")
+INIT_SETTINGS = ("coverage_min", *TOOL_SETTINGS)
 
 #: The spelling ``phase7 gate`` had for ``--update-manifest-force``; kept for scripts.
 OLD_FORCE_FLAG = "--force"

@@ -8,7 +8,8 @@ command's flag of the same stem (``--fail-on``), and the help and README text wi
 Precedence: command line > pytest ini > ``[tool.phase7]`` > default. A bad value raises
 :class:`~pytest_phase7.errors.ConfigError` naming where it came from.
 
-This module imports only the standard library: ``phase7 validate`` and every pytest run use it.
+This module imports nothing outside the standard library: ``phase7 validate`` and every pytest
+run use it.
 """
 
 from __future__ import annotations
