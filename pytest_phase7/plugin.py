@@ -31,24 +31,20 @@ RESULT_KEY = pytest.StashKey["RunResult"]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    """Add the ``phase7`` option group; every option has an ini twin."""
+    """Add the ``phase7`` option group: each option's flag and its typed ini twin.
+
+    An unset ini key reads as None (``default=None``), so that ``false`` or an empty value set
+    in the file still counts as set and wins over ``[tool.phase7]``.
+    """
     group = parser.getgroup("phase7", "Phase 7 quality gates (pytest-phase7)")
     for option in OPTIONS:
-        help_text = option.help_text(for_argparse=True)
-        if option.flag:
-            group.addoption(
-                option.cli, action="store_true", default=False, dest=option.dest, help=help_text
-            )
-        else:
-            group.addoption(
-                option.cli,
-                action="store",
-                default=None,
-                dest=option.dest,
-                metavar=option.metavar or None,
-                help=help_text,
-            )
-        parser.addini(option.ini, help=option.help_text(), type="string", default="")
+        group.addoption(option.cli, **option.argparse_kwargs(option.dest))
+        parser.addini(
+            option.ini,
+            help=option.help_text(),
+            type=option.ini_type_on(pytest.version_tuple),  # type: ignore[arg-type, unused-ignore]
+            default=None,
+        )
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:

@@ -253,7 +253,9 @@ def test_validate_imports_only_the_standard_library(tmp_path: Path, argv: list[s
     result = validate_in_hook_environment(project, *argv)
     assert result["code"] == 0
     light = {"pytest_phase7"} | ({"tomli"} if sys.version_info < (3, 11) else set())
-    assert set(result["modules"]) == light
+    # --help parses no TOML, so it need not import tomli on 3.10.
+    assert "pytest_phase7" in result["modules"]
+    assert set(result["modules"]) <= light
 
 
 def test_warning_classes_still_are_pytest_warnings():

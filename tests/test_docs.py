@@ -39,23 +39,64 @@ def test_ci_runs_the_readme_test_command():
         assert any(line == step or line.endswith(f" {step}") for line in ci), step
 
 
-def test_readme_lists_every_option_with_its_three_names():
-    for option in OPTIONS:
-        row = f"| `{option.name}` | `{option.cli}"
-        assert row in README, option.name
-        assert f"`{option.ini}`" in README, option.ini
+#: The README's options table lies between these two lines.
+TABLE_START = "<!-- options table: generated from pytest_phase7/settings.py OPTIONS -->"
+TABLE_END = "<!-- end of options table -->"
+
+#: ``[tool.phase7]`` keys that are no option (no flag, no ini key), after the options.
+TABLE_ONLY_ROWS = (
+    '| `modules` | | | | none | a table `"Area" = "folder"`: where a plan\'s module areas live |',
+    '| `targets` | | | | none | a table `N = "path"`: item number = its target |',
+)
 
 
-def test_readme_options_table_shows_the_settings_defaults():
-    rows = {
-        cells[0].strip("`"): cells[-1]
-        for line in README.splitlines()
-        if line.startswith("| `")
-        for cells in [[cell.strip() for cell in line.strip("|").split("|")]]
-    }
+def _phase7_flags(name: str) -> str:
+    from pytest_phase7.cli import BASELINE_SETTINGS, GATE_SETTINGS, INIT_SETTINGS
+
+    commands = [
+        command
+        for command, names in (
+            ("gate", GATE_SETTINGS),
+            ("baseline", BASELINE_SETTINGS),
+            ("init", INIT_SETTINGS),
+        )
+        if name in names
+    ]
+    flag = "--" + name.replace("_", "-")
+    return f"`{flag}` ({', '.join(commands)})" if commands else ""
+
+
+def options_table() -> str:
+    """The README's options table, as the option table defines it (every column)."""
+    rows = [
+        "| `[tool.phase7]` | pytest flag | ini key (type) | `phase7` flag | default "
+        "| what it does |",
+        "|---|---|---|---|---|---|",
+    ]
     for option in OPTIONS:
-        if option.default_text and not option.default_note:
-            assert rows[option.name].split()[0] == option.default_text, option.name
+        flag = option.cli + (f"={option.metavar}" if option.metavar else "")
+        default = option.default_text or ("off" if option.flag else "none")
+        meaning = option.help + (f" (one of {', '.join(option.choices)})" if option.choices else "")
+        ini = f"`{option.ini}` ({option.ini_type_on((9, 0))})"
+        cells = [f"`{option.name}`", f"`{flag}`", ini, _phase7_flags(option.name), default, meaning]
+        rows.append("| " + " | ".join(cells) + " |")
+    return "\n".join([*rows, *TABLE_ONLY_ROWS])
+
+
+def test_readme_options_table_is_the_option_table():
+    # Every column: key, pytest flag, ini key and type, phase7 flag, default and help.
+    assert TABLE_START in README
+    assert TABLE_END in README
+    shown = README.split(TABLE_START, 1)[1].split(TABLE_END, 1)[0].strip()
+    expected = options_table()
+    assert shown == expected, (
+        f"README.md's options table is out of date; put this between its markers:\n{expected}"
+    )
+
+
+def test_readme_options_table_names_every_setting_once():
+    keys = [line.split("|")[1].strip().strip("`") for line in options_table().splitlines()[2:]]
+    assert sorted(keys) == sorted([o.name for o in OPTIONS] + ["modules", "targets"])
 
 
 def test_readme_documents_every_hook():

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from pytest_phase7.wording import counted
+
 if TYPE_CHECKING:
     from pytest_phase7.diffcov import ChangedLines
     from pytest_phase7.gates.cache import ResultStore
@@ -235,12 +237,40 @@ def error_run(
     )
 
 
+def count_result(
+    gate: str,
+    count: int,
+    maximum: int,
+    noun: str,
+    details: Sequence[str],
+    *,
+    findings: Sequence[Finding] = (),
+) -> GateResult:
+    r"""A count gate's verdict: PASS with at most ``maximum`` ``noun``\ s, else FAIL.
+
+    The count is the metric (ruff violations, mypy errors); ``details`` names each one, and
+    ``findings`` locates each one for annotations, SARIF and Code Quality.
+    """
+    failed = count > maximum
+    return GateResult(
+        gate,
+        GateStatus.FAIL if failed else GateStatus.PASS,
+        metric=float(count),
+        display=str(count),
+        threshold=float(maximum),
+        reason=f"{counted(count, noun)} > {maximum} allowed" if failed else "",
+        details=tuple(details),
+        findings=tuple(findings),
+    )
+
+
 def _finite(value: float | None) -> float | None:
     # JSON has no NaN or infinity: a gate that produced one reported no usable figure.
     return value if value is None or math.isfinite(value) else None
 
 
-def _optional_float(value: object) -> float | None:
+def optional_float(value: object) -> float | None:
+    """A number read back from JSON (None stays None); ``ValueError`` for anything else."""
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -275,9 +305,9 @@ def result_from_json(raw: Mapping[str, Any]) -> GateResult:
     return GateResult(
         gate=str(raw["gate"]),
         status=GateStatus(raw["status"]),
-        metric=_optional_float(raw["metric"]),
+        metric=optional_float(raw["metric"]),
         display=str(raw["display"]),
-        threshold=_optional_float(raw["threshold"]),
+        threshold=optional_float(raw["threshold"]),
         reason=str(raw["reason"]),
         hint=str(raw["hint"]),
         details=tuple(str(d) for d in raw["details"]),

@@ -215,7 +215,7 @@ def installed_listing() -> list[str]:
 
     A ``NAME-VERSION.dist-info`` entry changes with every install, upgrade or removal, so the
     listing stands for the installed packages in a cache key, for a directory listing per path
-    entry (about 100x cheaper than reading every distribution's metadata).
+    entry rather than a read of every distribution's metadata.
     """
     listing: list[str] = []
     for entry in sys.path:

@@ -157,8 +157,8 @@ def data_name(cov: Coverage) -> Callable[[str], str]:
 def analyser(cov: Coverage, data: CoverageData) -> Callable[[FileReporter], Analysis]:
     """coverage.py's own ``Analysis`` of a file from ``data``: what ``Coverage._analyze`` builds.
 
-    ``_analyze`` reads ``Coverage.get_data()`` again for every file (about 1 ms each); with one
-    ``data`` for every file the figures are the same.
+    ``_analyze`` reads ``Coverage.get_data()`` again for every file; one ``data`` read once for
+    every file gives the same figures without that repeated cost.
     """
     try:
         from coverage.results import analysis_from_file_reporter  # noqa: PLC0415

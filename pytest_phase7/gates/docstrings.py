@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import decimal
 import json
-import sys
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -48,6 +47,7 @@ from pytest_phase7.gates.tools import (
     ToolMissing,
     ToolOutput,
     missing_files,
+    python_executable,
     run_tool,
 )
 from pytest_phase7.resolve import Target, TargetKind
@@ -56,11 +56,6 @@ WORKER = "pytest_phase7.gates._interrogate_worker"
 INSTALL_HINT = "pip install interrogate (and pytest-phase7) into the Python that runs pytest"
 ARGS_HINT = "fix --phase7-interrogate-args / interrogate_args or [tool.interrogate]"
 TIMEOUT_HINT = "raise --phase7-timeout"
-
-
-def python_executable() -> str:
-    """Return the Python that runs the interrogate worker: pytest's own (tests patch this)."""
-    return sys.executable
 
 
 def interrogate_fails(percent: float, threshold: float) -> bool:

@@ -40,6 +40,7 @@ from pytest_phase7.gates.base import (
     GateResult,
     GateRun,
     GateStatus,
+    count_result,
     error_run,
 )
 from pytest_phase7.gates.cache import CachePolicy
@@ -49,7 +50,9 @@ from pytest_phase7.gates.tools import (
     Deadline,
     ToolMissing,
     ToolOutput,
+    forbidden_flag,
     missing_files,
+    python_executable,
     realpath_key,
     run_tool,
     tool_version,
@@ -85,11 +88,6 @@ _NAMED_OTHERS = 5
 
 #: ``mypy --version`` answers, per Python executable (only successes are kept).
 _VERSIONS: dict[str, str] = {}
-
-
-def python_executable() -> str:
-    """Return the Python that runs ``-m mypy``: the one running pytest (tests patch this)."""
-    return sys.executable
 
 
 @dataclass(frozen=True)
@@ -149,7 +147,7 @@ class MypyGate:
         targets = request.targets
         settings = request.settings
         rootdir = request.rootdir
-        forbidden = _forbidden(settings.mypy_args)
+        forbidden = forbidden_flag(settings.mypy_args, FORBIDDEN_ARGS)
         if forbidden:
             return error_run(
                 self.name,
@@ -294,17 +292,7 @@ class MypyGate:
                 f"{rel}:{r.line}: {r.message}" + (f"  [{r.code}]" if r.code else "") for r in found
             )
             findings.extend(r.finding(rel) for r in found)
-        failed = count > mypy_max
-        return GateResult(
-            self.name,
-            GateStatus.FAIL if failed else GateStatus.PASS,
-            metric=float(count),
-            display=str(count),
-            threshold=float(mypy_max),
-            reason=f"{counted(count, 'error')} > {mypy_max} allowed" if failed else "",
-            details=tuple(details),
-            findings=tuple(findings),
-        )
+        return count_result(self.name, count, mypy_max, "error", details, findings=findings)
 
 
 def parse_mypy_json(stdout: str) -> tuple[list[MypyRecord], list[str]]:
@@ -406,14 +394,3 @@ def _installed_version(python: str) -> str:
 
 def _not_installed(output: ToolOutput) -> bool:
     return output.returncode != 0 and "No module named mypy" in output.stderr
-
-
-def _forbidden(args: Sequence[str]) -> str:
-    for arg in args:
-        flag = arg.split("=", 1)[0]
-        if flag in FORBIDDEN_ARGS:
-            return flag
-        # Short options take their value glued on too: -Ojson, -mpkg.
-        if len(arg) > 2 and arg[0] == "-" and arg[1] != "-" and arg[:2] in FORBIDDEN_ARGS:
-            return arg[:2]
-    return ""

@@ -33,6 +33,7 @@ from pytest_phase7.gates.base import (
     GateResult,
     GateRun,
     GateStatus,
+    count_result,
     error_run,
 )
 from pytest_phase7.gates.cache import CachePolicy
@@ -41,12 +42,12 @@ from pytest_phase7.gates.tools import (
     Deadline,
     ToolMissing,
     ToolOutput,
+    forbidden_flag,
     missing_files,
     realpath_key,
     run_tool,
     tool_version,
 )
-from pytest_phase7.wording import counted
 
 if TYPE_CHECKING:
     from pytest_phase7.resolve import Target
@@ -149,7 +150,7 @@ class RuffGate:
         started = time.perf_counter()
         targets = request.targets
         settings = request.settings
-        forbidden = _forbidden(settings.ruff_args)
+        forbidden = forbidden_flag(settings.ruff_args, FORBIDDEN_ARGS)
         if forbidden:
             return error_run(
                 self.name,
@@ -274,17 +275,7 @@ class RuffGate:
             count += len(found)
             details.extend(f"{rel}:{v.row}:{v.column} {v.code} {v.message}" for v in found)
             findings.extend(v.finding(rel) for v in found)
-        failed = count > ruff_max
-        return GateResult(
-            self.name,
-            GateStatus.FAIL if failed else GateStatus.PASS,
-            metric=float(count),
-            display=str(count),
-            threshold=float(ruff_max),
-            reason=f"{counted(count, 'violation')} > {ruff_max} allowed" if failed else "",
-            details=tuple(details),
-            findings=tuple(findings),
-        )
+        return count_result(self.name, count, ruff_max, "violation", details, findings=findings)
 
 
 def parse_ruff_json(text: str, rootdir: Path) -> list[Violation]:
@@ -345,14 +336,6 @@ def _is_int(value: object) -> bool:
 def _count_or_zero(value: object) -> int:
     """An optional position of a record (its end): the number, or 0 when absent or odd."""
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
-
-
-def _forbidden(args: Sequence[str]) -> str:
-    for arg in args:
-        flag = arg.split("=", 1)[0]
-        if flag in FORBIDDEN_ARGS:
-            return flag
-    return ""
 
 
 def _failure(output: ToolOutput, timeout: float) -> str:

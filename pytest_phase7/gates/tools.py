@@ -51,6 +51,30 @@ _RUNNING: set[subprocess.Popen[bytes]] = set()
 _RUNNING_LOCK = threading.Lock()
 
 
+def python_executable() -> str:
+    """The Python that runs ``python -m TOOL``: the one running pytest.
+
+    Each gate module imports this name: a test points one gate at another Python by patching
+    that module's ``python_executable``.
+    """
+    return sys.executable
+
+
+def forbidden_flag(args: Sequence[str], forbidden: Sequence[str]) -> str:
+    """The first of ``forbidden`` that ``args`` passes to a tool, else "".
+
+    A flag counts however it is written: ``--output text``, ``--output=text``, and a short one
+    with its value glued on (``-Ojson``, ``-ofile``).
+    """
+    for arg in args:
+        flag = arg.split("=", 1)[0]
+        if flag in forbidden:
+            return flag
+        if len(arg) > 2 and arg[0] == "-" and arg[1] != "-" and arg[:2] in forbidden:
+            return arg[:2]
+    return ""
+
+
 class ToolMissing(Exception):
     """The tool's executable cannot be started (not installed, not executable)."""
 
