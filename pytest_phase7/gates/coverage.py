@@ -135,19 +135,13 @@ class CoverageGate:
     def run(self, request: GateRequest) -> GateRun:
         """Read this session's coverage data for every target."""
         started = time.perf_counter()
-        session = request.session
+        unmeasured = unmeasured_session(self.name, request)
+        if unmeasured is not None:
+            return unmeasured
         targets = request.targets
-        if session is not None and session.problem and not session.gated:
-            skipped = GateResult(self.name, GateStatus.SKIP, reason=f"not gated: {session.problem}")
-            return GateRun(self.name, {target.ref: skipped for target in targets})
-        if session is None or session.coverage is None:
-            reason = session.problem if session and session.problem else "no coverage data"
-            hint = session.hint if session and session.hint else NO_DATA_HINT
-            return error_run(self.name, targets, reason, hint)
-        if session.problem:
-            return error_run(self.name, targets, session.problem, session.hint)
+        measured = request.session.coverage  # type: ignore[union-attr]  # checked just above
         try:
-            return self._measure(session.coverage, request, started)  # type: ignore[arg-type]
+            return self._measure(measured, request, started)  # type: ignore[arg-type]
         except Exception as exc:  # noqa: BLE001 - any coverage failure is an ERROR, not a crash
             return error_run(
                 self.name,
@@ -348,6 +342,26 @@ class CoverageGate:
             return None  # coverage.py parses it itself, the slow way
         save_cached(store, path, spec, static)
         return static
+
+
+def unmeasured_session(gate: str, request: GateRequest) -> GateRun | None:
+    """The run of a gate that reads this session's coverage data when there is none to read.
+
+    ``None`` when the session measured; else every target SKIPs (a run that is not gated, such
+    as a partial selection) or is an ERROR with the reason and a hint (no data, a problem).
+    """
+    session = request.session
+    targets = request.targets
+    if session is not None and session.problem and not session.gated:
+        skipped = GateResult(gate, GateStatus.SKIP, reason=f"not gated: {session.problem}")
+        return GateRun(gate, {target.ref: skipped for target in targets})
+    if session is None or session.coverage is None:
+        reason = session.problem if session and session.problem else "no coverage data"
+        hint = session.hint if session and session.hint else NO_DATA_HINT
+        return error_run(gate, targets, reason, hint)
+    if session.problem:
+        return error_run(gate, targets, session.problem, session.hint)
+    return None
 
 
 def config_section(cov: Coverage, section: str, rootdir: Path) -> str:

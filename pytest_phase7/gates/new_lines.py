@@ -33,7 +33,7 @@ from pytest_phase7.gates.base import (
     GateStatus,
     error_run,
 )
-from pytest_phase7.gates.coverage import NO_DATA_HINT, ReportedFile, file_analyses
+from pytest_phase7.gates.coverage import ReportedFile, file_analyses, unmeasured_session
 from pytest_phase7.wording import counted, shown_list
 
 if TYPE_CHECKING:
@@ -57,22 +57,16 @@ class NewLinesGate:
         """Count the changed lines' coverage in this session's data."""
         targets = request.targets
         diff = request.diff
-        session = request.session
         if diff is None:
             skipped = GateResult(self.name, GateStatus.SKIP, reason="not a pull-request run")
             return GateRun(self.name, {t.ref: skipped for t in targets})
-        if session is not None and session.problem and not session.gated:
-            skipped = GateResult(self.name, GateStatus.SKIP, reason=f"not gated: {session.problem}")
-            return GateRun(self.name, {t.ref: skipped for t in targets})
-        if session is None or session.coverage is None:
-            reason = session.problem if session and session.problem else "no coverage data"
-            hint = session.hint if session and session.hint else NO_DATA_HINT
-            return error_run(self.name, targets, reason, hint)
-        if session.problem:
-            return error_run(self.name, targets, session.problem, session.hint)
+        unmeasured = unmeasured_session(self.name, request)
+        if unmeasured is not None:
+            return unmeasured
+        measured = request.session.coverage  # type: ignore[union-attr]  # checked just above
         started = time.perf_counter()
         try:
-            run = self._measure(session.coverage, request, diff)  # type: ignore[arg-type]
+            run = self._measure(measured, request, diff)  # type: ignore[arg-type]
         except Exception as exc:  # noqa: BLE001 - any coverage failure is an ERROR, not a crash
             return error_run(
                 self.name,
