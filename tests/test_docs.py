@@ -136,3 +136,62 @@ def test_readme_toml_examples_are_valid_toml():
     assert blocks
     for block in blocks:
         tomllib.loads(block)  # raises on the first invalid one
+
+
+#: Every command the README shows, by its words, and the test that runs it (file, function).
+README_COMMANDS = {
+    "python3 -m venv .venv && .venv/bin/python -m pip install -q -e . && (cd examples/tta": (
+        "acceptance/test_readme_commands.py",
+        "test_the_first_command_prints_the_readme_table",
+    ),
+    "python3 -m venv .venv && .venv/bin/python -m pip install -q -e '.[test]'": (
+        "test_docs.py",
+        "test_ci_runs_the_readme_test_command",
+    ),
+    "pip install pytest-phase7": (
+        "acceptance/test_readme_commands.py",
+        "test_pip_install_gives_both_commands",
+    ),
+    "python -m pip install pytest-phase7": (
+        "acceptance/test_readme_commands.py",
+        "test_pip_install_gives_both_commands",
+    ),
+    "phase7 init --run-tests": (
+        "acceptance/test_readme_commands.py",
+        "test_adding_phase7_to_idna_prints_what_the_readme_shows",
+    ),
+    "pytest --phase7": (
+        "acceptance/test_readme_commands.py",
+        "test_adding_phase7_to_idna_prints_what_the_readme_shows",
+    ),
+    "pytest --phase7 --phase7-changed-since=": (
+        "test_pull_request.py",
+        "test_an_untested_function_in_a_pull_request",
+    ),
+    "diff-cover coverage.xml --compare-branch=main": (
+        "test_pull_request.py",
+        "test_an_untested_function_in_a_pull_request",
+    ),
+    "phase7 baseline --coverage-file .coverage": (
+        "test_ratchet.py",
+        "test_floors_only_go_up_and_lowering_is_on_the_record",
+    ),
+}
+
+
+def _readme_commands() -> list[str]:
+    """Each command line of the README's shell blocks and ``$ `` example lines."""
+    commands = []
+    for block in re.findall(r"```bash\n(.*?)```", README, flags=re.DOTALL):
+        commands += [line.split("  #", 1)[0].strip() for line in block.splitlines()]
+    commands += re.findall(r"^\$ (.+)$", README, flags=re.MULTILINE)
+    return [command for command in commands if command and not command.startswith("#")]
+
+
+def test_every_readme_command_has_a_test_that_runs_it():
+    for command in _readme_commands():
+        known = [words for words in README_COMMANDS if command.startswith(words)]
+        assert known, f"README shows {command!r}: name the test that runs it in README_COMMANDS"
+        test_file, test_name = README_COMMANDS[max(known, key=len)]
+        source = (ROOT / "tests" / test_file).read_text(encoding="utf-8")
+        assert f"def {test_name}(" in source, (command, test_file, test_name)

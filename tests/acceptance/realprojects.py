@@ -367,7 +367,7 @@ def project_venv(project: Project) -> Path:
     return venv
 
 
-def _extract(sdist: Path, dest: Path) -> Path:
+def unpack(sdist: Path, dest: Path) -> Path:
     """Unpack ``sdist`` into ``dest``; return its single top-level folder."""
     with tarfile.open(sdist) as archive:
         members = archive.getmembers()
@@ -389,7 +389,7 @@ def _extract(sdist: Path, dest: Path) -> Path:
 
 def make_checkout(project: Project, sdist: Path, dest: Path) -> Path:
     """A fresh checkout of the project in ``dest``: the sdist, the plan, the config lines."""
-    root = _extract(sdist, dest)
+    root = unpack(sdist, dest)
     shutil.copyfile(project.plan, root / project.plan_as)
     if project.config_lines:
         assert project.config_file is not None
