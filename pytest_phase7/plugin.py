@@ -128,6 +128,12 @@ class Phase7Plugin:
         if not session.config.option.collectonly:
             self.engine.start()
 
+    def pytest_report_header(self, config: pytest.Config) -> str:
+        """One header line: the plan, its items and targets, the gates and the merge policy."""
+        from pytest_phase7.session import report_header  # noqa: PLC0415
+
+        return report_header(self.engine)
+
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_setupnodes(self, config: pytest.Config, specs: list[Any]) -> None:
         """Tell each xdist worker whether to switch pytest-cov on, as this process did."""

@@ -122,6 +122,24 @@ def build_engine(config: pytest.Config) -> Engine:
     )
 
 
+def report_header(engine: Engine) -> str:
+    """The one line pytest prints in its header: which plan, how much of it, which gates, policy."""
+    from pytest_phase7.project import display_path  # noqa: PLC0415
+    from pytest_phase7.wording import counted  # noqa: PLC0415
+
+    items = len(engine.manifest.items)
+    targets = len({r.target.ref for r in engine.resolutions if r.target is not None})
+    gates = ", ".join(gate.name for gate in engine.gates) or "none"
+    line = (
+        f"phase7: {display_path(Path(engine.manifest.path), engine.rootdir)} "
+        f"({counted(items, 'item')}, {counted(targets, 'target')}); gates: {gates}; "
+        f"fail-on={engine.settings.fail_on}"
+    )
+    if engine.settings.changed_since:
+        line += f"; changed since {engine.settings.changed_since}"
+    return line
+
+
 def first_recorded(history: Path | None) -> dict[int, dict[str, float]]:
     """Each item's metrics as the history first recorded them (none without a history)."""
     from pytest_phase7.history import first_metrics  # noqa: PLC0415

@@ -194,6 +194,17 @@ def test_fail_on_never_reports_only(pytester: pytest.Pytester):
     assert "phase7: OK (fail-on=never)" in result.stdout.str()
 
 
+def test_the_header_names_the_plan_its_size_the_gates_and_the_policy(pytester: pytest.Pytester):
+    make_project(pytester, extra='fail_on = "never"')
+    result = pytester.runpytest_subprocess("--phase7", "--phase7-gates=coverage,ruff")
+    header = result.stdout.str().split("collected", 1)[0]
+    line = "phase7: PLAN.md (3 items, 3 targets); gates: coverage, ruff; fail-on=never"
+    assert [row for row in header.splitlines() if row.startswith("phase7:")] == [line]
+    # Without --phase7 the header has no phase7 line.
+    off = pytester.runpytest_subprocess()
+    assert "phase7:" not in off.stdout.str().split("collected", 1)[0]
+
+
 def test_cli_threshold_beats_table(pytester: pytest.Pytester):
     make_project(pytester, extra="coverage_min = 10")
     result = pytester.runpytest_subprocess(
