@@ -23,7 +23,7 @@ from pytest_phase7.history import (
     snapshot,
 )
 from pytest_phase7.owners import owners_markdown, summarize_owners
-from pytest_phase7.report_md import escape
+from pytest_phase7.report.markdown import escape
 from pytest_phase7.settings import Settings
 
 #: How many runs the completion chart shows at most (the most recent ones).

@@ -20,7 +20,7 @@ from pytest_phase7.engine import Engine, RunResult
 from pytest_phase7.errors import ConfigError, Phase7Error
 from pytest_phase7.gates.base import Gate, SessionData
 from pytest_phase7.model import PlanStatus
-from pytest_phase7.outputs import (
+from pytest_phase7.report.outputs import (
     OutputKind,
     OutputRequest,
     Outputs,
@@ -141,7 +141,7 @@ def run_outputs(
     manifest_path: str,
     resolutions: Sequence[Resolution],
 ) -> Outputs:
-    """The run's report, history and baseline paths, checked by :mod:`pytest_phase7.outputs`.
+    """The run's report, history and baseline paths, checked by :mod:`pytest_phase7.report.outputs`.
 
     Given on the command line, a path is relative to the invocation folder and may go anywhere;
     from the ini file (``addopts`` included) or ``[tool.phase7]``, it is relative to the rootdir
@@ -230,10 +230,10 @@ def write_outputs(config: pytest.Config, engine: Engine, result: RunResult) -> N
     The updated baseline; the JSON and Markdown reports (each replaced atomically, so concurrent
     runs never leave a torn file); the Markdown appended to ``$GITHUB_STEP_SUMMARY`` when that is
     set and the ``step_summary`` setting is on; the derived statuses written back into the plan,
-    except after a partial or ERROR-only run unless forced (:mod:`pytest_phase7.writeback`).
+    except after a partial or ERROR-only run unless forced (:mod:`pytest_phase7.report.writeback`).
     """
     from pytest_phase7.baseline import load_existing, raised_baseline, write_baseline  # noqa: PLC0415
-    from pytest_phase7.report import report_data, step_summary_path, write_reports  # noqa: PLC0415
+    from pytest_phase7.report.model import report_data, step_summary_path, write_reports  # noqa: PLC0415
 
     settings = engine.settings
     outputs = config.stash[OUTPUTS_KEY]
@@ -292,8 +292,8 @@ def write_outputs(config: pytest.Config, engine: Engine, result: RunResult) -> N
 
 def _write_findings(outputs: Outputs, result: RunResult) -> None:
     """The SARIF file and the Code Quality report, each when asked for (replaced atomically)."""
-    from pytest_phase7 import codeclimate, sarif  # noqa: PLC0415
     from pytest_phase7.atomic import write_atomic  # noqa: PLC0415
+    from pytest_phase7.report import codeclimate, sarif  # noqa: PLC0415
 
     for path, render, what in (
         (outputs.sarif, sarif.dumps, "SARIF file"),
@@ -309,12 +309,12 @@ def _write_findings(outputs: Outputs, result: RunResult) -> None:
 
 def annotation_lines(config: pytest.Config, result: RunResult) -> list[str]:
     """The run's GitHub annotations, when ``annotations`` asks for them (else none)."""
-    from pytest_phase7.annotations import (  # noqa: PLC0415
+    from pytest_phase7.report.annotations import (  # noqa: PLC0415
         annotations_kind,
         full_list_where,
         github_commands,
     )
-    from pytest_phase7.findings import collect, repository_path, repository_root  # noqa: PLC0415
+    from pytest_phase7.report.findings import collect, repository_path, repository_root  # noqa: PLC0415
 
     engine = getattr(config.pluginmanager.get_plugin("phase7-run"), "engine", None)
     if not isinstance(engine, Engine):
@@ -340,7 +340,7 @@ def annotation_lines(config: pytest.Config, result: RunResult) -> list[str]:
 
 def _write_back(config: pytest.Config, result: RunResult, *, force: bool) -> None:
     """Update the plan's Status cells and say what happened (a failure is said, not raised)."""
-    from pytest_phase7.writeback import WriteBackError, update_manifest  # noqa: PLC0415
+    from pytest_phase7.report.writeback import WriteBackError, update_manifest  # noqa: PLC0415
 
     session = config.pluginmanager.get_plugin("session")
     run = config.pluginmanager.get_plugin("phase7-run")
@@ -669,7 +669,7 @@ def write_summary(
     terminalreporter: pytest.TerminalReporter, config: pytest.Config, result: RunResult | None
 ) -> None:
     """Write the status table (or why there is none) to the terminal."""
-    from pytest_phase7.report import render_terminal  # noqa: PLC0415
+    from pytest_phase7.report.model import render_terminal  # noqa: PLC0415
 
     if result is None and getattr(config.option, "collectonly", False):
         terminalreporter.write_line("phase7: no gates run with --collect-only (it runs no tests)")

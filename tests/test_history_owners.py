@@ -29,7 +29,7 @@ from pytest_phase7.owners import (
     quality_score,
     summarize_owners,
 )
-from pytest_phase7.report_md import cell, escape
+from pytest_phase7.report.markdown import cell, escape
 from pytest_phase7.resolve import Resolution, ResolutionState, Target, TargetKind
 from pytest_phase7.status import decide, derive_outcome
 

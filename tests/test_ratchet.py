@@ -22,7 +22,7 @@ from pytest_phase7.baseline import (
 from pytest_phase7.cli import EXIT_OK, EXIT_USAGE, main
 from pytest_phase7.errors import ConfigError
 from pytest_phase7.gates.base import GateResult, GateStatus
-from pytest_phase7.report_json import load_report
+from pytest_phase7.report.json import load_report
 from pytest_phase7.status import regressed
 
 GOLDEN = Path(__file__).parent / "golden"

@@ -12,7 +12,8 @@ from _pytest._io.wcwidth import wcswidth  # an independent measure of display wi
 from pytest_phase7.gates.base import GateResult, GateStatus
 from pytest_phase7.manifest.markdown import parse_markdown
 from pytest_phase7.model import BatchKind, Criterion, PlanStatus
-from pytest_phase7.report import (
+from pytest_phase7.report.json import load_report
+from pytest_phase7.report.model import (
     DEFAULT_WIDTH,
     MAX_DETAIL_CHARS,
     MAX_TERMINAL_DETAILS,
@@ -31,7 +32,6 @@ from pytest_phase7.report import (
     total_progress,
     use_color,
 )
-from pytest_phase7.report_json import load_report
 from pytest_phase7.resolve import Resolution, ResolutionState
 from pytest_phase7.status import derive_outcome
 

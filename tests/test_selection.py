@@ -16,7 +16,7 @@ import pytest
 from pytest_phase7.errors import ConfigError
 from pytest_phase7.gates.base import GateResult, GateStatus
 from pytest_phase7.model import BatchKind, PlanStatus, WorkItem
-from pytest_phase7.report_json import schema
+from pytest_phase7.report.json import schema
 from pytest_phase7.resolve import Resolution, ResolutionState, Target, TargetKind
 from pytest_phase7.selection import (
     BY_DESELECT,

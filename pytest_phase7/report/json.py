@@ -5,7 +5,7 @@ package (``pytest_phase7/schemas/report.schema.json``, :func:`schema`). It holds
 their resolved targets and per-gate status, metric, threshold, baseline, details and timing; the
 batches, phases and criteria with their progress; the verdict; and the tool versions.
 
-It is also complete: :func:`load_report` rebuilds the :class:`~pytest_phase7.report.ReportData`
+It is also complete: :func:`load_report` rebuilds the :class:`~pytest_phase7.report.model.ReportData`
 the renderers read, so ``phase7 report RESULT.json`` prints the same table and Markdown as the
 run that wrote it. Derived figures (progress, criteria, hours) are written for readers and
 recomputed on load, never trusted from the file.
@@ -46,7 +46,7 @@ from pytest_phase7.model import (
     Severity,
     WorkItem,
 )
-from pytest_phase7.report import (
+from pytest_phase7.report.model import (
     Progress,
     ReportData,
     batch_progress,

@@ -34,9 +34,9 @@ from pathlib import Path
 from pytest_phase7.files import open_append
 from pytest_phase7.gates.base import GateResult, GateStatus
 from pytest_phase7.gcpause import gc_paused
-from pytest_phase7.github import MAX_STEP_SUMMARY_BYTES
 from pytest_phase7.model import Batch, CoverageGoal, PlanStatus
-from pytest_phase7.report import (
+from pytest_phase7.report.github import MAX_STEP_SUMMARY_BYTES
+from pytest_phase7.report.model import (
     STATUS_GLYPHS,
     Progress,
     ReportData,

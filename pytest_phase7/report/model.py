@@ -3,7 +3,7 @@
 :class:`ReportData` is the one structure the renderers read: a
 :class:`~pytest_phase7.engine.RunResult` plus what the run knew besides it (the baseline, tool
 versions, report sections contributed by hooks). ``pytest --phase7`` builds it live;
-``phase7 report`` rebuilds it from a JSON report (:mod:`pytest_phase7.report_json`), so the
+``phase7 report`` rebuilds it from a JSON report (:mod:`pytest_phase7.report.json`), so the
 terminal, Markdown and JSON renderings of a saved result are those of the live run.
 
 The summaries every renderer shows are computed here once: progress per batch, per phase and in
@@ -31,10 +31,10 @@ from pytest_phase7.engine import RunResult
 from pytest_phase7.gates.base import GateResult, GateStatus
 from pytest_phase7.gates.cache import NOT_CACHED
 from pytest_phase7.gcpause import gc_paused
-from pytest_phase7.github import MAX_COMMENT_CHARS, STEP_SUMMARY_ENV
 from pytest_phase7.manifest.checks import KIND_ASSUMED
 from pytest_phase7.manifest.values import infer_kind
 from pytest_phase7.model import Batch, Criterion, Manifest, Phase, PlanStatus
+from pytest_phase7.report.github import MAX_COMMENT_CHARS, STEP_SUMMARY_ENV
 from pytest_phase7.resolve import ResolutionState, snake_case
 from pytest_phase7.selection import describe
 from pytest_phase7.status import HIGHER_IS_BETTER, REPORT_ORDER, ItemOutcome
@@ -1017,8 +1017,8 @@ def write_reports(
     Returns one line per file written, for the caller to show. ``OSError`` propagates.
     """
     from pytest_phase7.atomic import write_atomic  # noqa: PLC0415
-    from pytest_phase7.report_json import dumps  # noqa: PLC0415
-    from pytest_phase7.report_md import append_step_summary, render_markdown  # noqa: PLC0415
+    from pytest_phase7.report.json import dumps  # noqa: PLC0415
+    from pytest_phase7.report.markdown import append_step_summary, render_markdown  # noqa: PLC0415
 
     written = []
     if json_path is not None:
