@@ -128,7 +128,7 @@ def measure_size(
     from pytest_phase7.gates.cache import CachePolicy, fingerprint
     from pytest_phase7.manifest import load_manifest
     from pytest_phase7.model import BUILTIN_GATES
-    from pytest_phase7.report.model import render_terminal
+    from pytest_phase7.report.terminal import render_terminal
     from pytest_phase7.resolve import RepoIndex, resolve_items
     from pytest_phase7.settings import Settings, TableSource, load_table
     from pytest_phase7.status import decide

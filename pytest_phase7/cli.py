@@ -417,7 +417,8 @@ def _output_request(
     """A path to write (or read): given with ``flag``, or from the phase7 table when it is None.
 
     On the command line it is relative to the current folder and may go anywhere; from the
-    table it is relative to the rootdir and must stay inside it (:mod:`pytest_phase7.report.outputs`).
+    table it is relative to the rootdir and must stay inside it
+    (:mod:`pytest_phase7.report.outputs`).
     """
     from pytest_phase7.report.outputs import OutputRequest  # noqa: PLC0415
     from pytest_phase7.settings import setting_location  # noqa: PLC0415
@@ -576,7 +577,7 @@ def gate_manifest(
 
 
 def _print_table(data: ReportData, args: argparse.Namespace, out: TextIO) -> None:
-    from pytest_phase7.report.model import (  # noqa: PLC0415
+    from pytest_phase7.report.terminal import (  # noqa: PLC0415
         terminal_lines,
         terminal_width,
         to_text,
@@ -590,7 +591,7 @@ def _print_table(data: ReportData, args: argparse.Namespace, out: TextIO) -> Non
 
 def gate_command(args: argparse.Namespace, out: TextIO) -> int:
     """``phase7 gate``: the ``pytest --phase7`` table and files, from saved coverage data."""
-    from pytest_phase7.report.model import step_summary_path, write_reports  # noqa: PLC0415
+    from pytest_phase7.report.write import step_summary_path, write_reports  # noqa: PLC0415
     from pytest_phase7.report.writeback import WriteBackError, update_manifest  # noqa: PLC0415
 
     result, data, settings, paths = run_gates(args)
@@ -623,17 +624,17 @@ def report_command(args: argparse.Namespace, out: TextIO) -> int:
     from pytest_phase7.atomic import write_atomic  # noqa: PLC0415
     from pytest_phase7.report.json import dumps, load_report  # noqa: PLC0415
     from pytest_phase7.report.markdown import render_markdown  # noqa: PLC0415
-    from pytest_phase7.report.model import (  # noqa: PLC0415
-        terminal_lines,
-        terminal_width,
-        to_text,
-        use_color,
-    )
     from pytest_phase7.report.outputs import (  # noqa: PLC0415
         OutputKind,
         OutputRequest,
         check_outputs,
         protected_files,
+    )
+    from pytest_phase7.report.terminal import (  # noqa: PLC0415
+        terminal_lines,
+        terminal_width,
+        to_text,
+        use_color,
     )
 
     data = load_report(Path(args.result))

@@ -233,7 +233,8 @@ def write_outputs(config: pytest.Config, engine: Engine, result: RunResult) -> N
     except after a partial or ERROR-only run unless forced (:mod:`pytest_phase7.report.writeback`).
     """
     from pytest_phase7.baseline import load_existing, raised_baseline, write_baseline  # noqa: PLC0415
-    from pytest_phase7.report.model import report_data, step_summary_path, write_reports  # noqa: PLC0415
+    from pytest_phase7.report.model import report_data  # noqa: PLC0415
+    from pytest_phase7.report.write import step_summary_path, write_reports  # noqa: PLC0415
 
     settings = engine.settings
     outputs = config.stash[OUTPUTS_KEY]
@@ -669,7 +670,7 @@ def write_summary(
     terminalreporter: pytest.TerminalReporter, config: pytest.Config, result: RunResult | None
 ) -> None:
     """Write the status table (or why there is none) to the terminal."""
-    from pytest_phase7.report.model import render_terminal  # noqa: PLC0415
+    from pytest_phase7.report.terminal import render_terminal  # noqa: PLC0415
 
     if result is None and getattr(config.option, "collectonly", False):
         terminalreporter.write_line("phase7: no gates run with --collect-only (it runs no tests)")

@@ -267,7 +267,8 @@ def test_changed_files_outside_the_plan_survive_a_saved_report(tmp_path: Path):
     from pytest_phase7.diffcov import outside_plan
     from pytest_phase7.report.json import dumps, from_document
     from pytest_phase7.report.markdown import render_markdown
-    from pytest_phase7.report.model import report_data, terminal_lines, to_text
+    from pytest_phase7.report.model import report_data
+    from pytest_phase7.report.terminal import terminal_lines, to_text
 
     result = golden()
     extra = GateResult(

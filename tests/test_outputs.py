@@ -22,7 +22,6 @@ from pytest_phase7.history import entry_to_json, snapshot
 from pytest_phase7.report import codeclimate, sarif
 from pytest_phase7.report.json import dumps, load_report
 from pytest_phase7.report.markdown import render_markdown
-from pytest_phase7.report.model import terminal_lines, to_text
 from pytest_phase7.report.outputs import (
     OutputKind,
     OutputRequest,
@@ -30,6 +29,7 @@ from pytest_phase7.report.outputs import (
     is_own_file,
     protected_files,
 )
+from pytest_phase7.report.terminal import terminal_lines, to_text
 
 GOLDEN = Path(__file__).parent / "golden"
 

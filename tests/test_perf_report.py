@@ -22,13 +22,13 @@ from pytest_phase7.report.markdown import _plain, cell, escape, escape_html
 from pytest_phase7.report.model import (
     Progress,
     batch_progress,
-    common_folder,
     item_hours,
     outcome_hours,
     phase_progress,
     progress_of,
     total_progress,
 )
+from pytest_phase7.report.terminal import common_folder
 from pytest_phase7.status import REPORT_ORDER, ItemOutcome
 
 GOLDEN = Path(__file__).parent / "golden"

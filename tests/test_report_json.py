@@ -27,7 +27,8 @@ from pytest_phase7.report.json import (
     to_document,
 )
 from pytest_phase7.report.markdown import render_markdown
-from pytest_phase7.report.model import ReportData, terminal_lines, to_text
+from pytest_phase7.report.model import ReportData
+from pytest_phase7.report.terminal import terminal_lines, to_text
 from pytest_phase7.resolve import Resolution, ResolutionState
 
 REPO = Path(__file__).resolve().parents[1]

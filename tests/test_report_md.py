@@ -38,7 +38,8 @@ from pytest_phase7.report.markdown import (
     progress_bar,
     render_markdown,
 )
-from pytest_phase7.report.model import ReportData, terminal_lines, to_text
+from pytest_phase7.report.model import ReportData
+from pytest_phase7.report.terminal import terminal_lines, to_text
 from pytest_phase7.resolve import Resolution, ResolutionState, Target, TargetKind
 from pytest_phase7.status import ItemOutcome, decide
 

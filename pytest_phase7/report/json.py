@@ -5,9 +5,9 @@ package (``pytest_phase7/schemas/report.schema.json``, :func:`schema`). It holds
 their resolved targets and per-gate status, metric, threshold, baseline, details and timing; the
 batches, phases and criteria with their progress; the verdict; and the tool versions.
 
-It is also complete: :func:`load_report` rebuilds the :class:`~pytest_phase7.report.model.ReportData`
-the renderers read, so ``phase7 report RESULT.json`` prints the same table and Markdown as the
-run that wrote it. Derived figures (progress, criteria, hours) are written for readers and
+It is also complete: :func:`load_report` rebuilds the
+:class:`~pytest_phase7.report.model.ReportData` the renderers read, so ``phase7 report
+RESULT.json`` prints the same table and Markdown as the run that wrote it. Derived figures (progress, criteria, hours) are written for readers and
 recomputed on load, never trusted from the file.
 """
 
@@ -62,8 +62,8 @@ from pytest_phase7.status import REPORT_ORDER, ItemOutcome, Verdict
 #: The version of the document's shape; bumped on any incompatible change.
 SCHEMA_VERSION = 1
 
-#: The JSON Schema of the document, shipped inside the package.
-SCHEMA_PATH = Path(__file__).parent / "schemas" / "report.schema.json"
+#: The JSON Schema of the document, shipped inside the package (``pytest_phase7/schemas/``).
+SCHEMA_PATH = Path(__file__).parents[1] / "schemas" / "report.schema.json"
 
 
 class ReportError(Phase7Error):
