@@ -7,8 +7,9 @@ batches, phases and criteria with their progress; the verdict; and the tool vers
 
 It is also complete: :func:`load_report` rebuilds the
 :class:`~pytest_phase7.report.model.ReportData` the renderers read, so ``phase7 report
-RESULT.json`` prints the same table and Markdown as the run that wrote it. Derived figures (progress, criteria, hours) are written for readers and
-recomputed on load, never trusted from the file.
+RESULT.json`` prints the same table and Markdown as the run that wrote it. Derived figures
+(progress, criteria, hours) are written for readers and recomputed on load, never trusted from
+the file.
 """
 
 from __future__ import annotations
