@@ -492,7 +492,7 @@ def run_gates(
         baseline = load_baseline(paths["baseline"], display_path(paths["baseline"], rootdir))
     first_run: dict[int, dict[str, float]] = {}
     if settings.history:
-        from pytest_phase7.history import first_metrics  # noqa: PLC0415
+        from pytest_phase7.insights.history import first_metrics  # noqa: PLC0415
 
         try:
             first_run = first_metrics((rootdir / settings.history).resolve())

@@ -182,7 +182,8 @@ class Engine:
         ``changed`` (changed-only mode) are the files changed since the ref, ``diff`` the lines
         (:mod:`pytest_phase7.diffcov`): both from the same comparison. ``first_run`` is, per
         item number, the metrics the history first recorded for it
-        (:func:`pytest_phase7.history.first_metrics`): a starting point for the status rule.
+        (:func:`pytest_phase7.insights.history.first_metrics`): a starting point for the status
+        rule.
         ``notes`` are known before the run (how to fix unresolved targets) and lead the result's.
         ``baseline_counts`` are the counts behind the baseline's floors, per target and gate.
         """

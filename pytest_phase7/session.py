@@ -61,7 +61,7 @@ def build_engine(config: pytest.Config) -> Engine:
     from pytest_phase7.baseline import load_baseline_file  # noqa: PLC0415
     from pytest_phase7.diffcov import changed_lines  # noqa: PLC0415
     from pytest_phase7.gates import BuiltinGates  # noqa: PLC0415
-    from pytest_phase7.insights import InsightSections  # noqa: PLC0415
+    from pytest_phase7.insights.sections import InsightSections  # noqa: PLC0415
     from pytest_phase7.manifest import raise_for_errors  # noqa: PLC0415
     from pytest_phase7.project import display_path, find_manifest, target_fixes  # noqa: PLC0415
     from pytest_phase7.resolve import RepoIndex, resolve_items  # noqa: PLC0415
@@ -124,7 +124,7 @@ def build_engine(config: pytest.Config) -> Engine:
 
 def first_recorded(history: Path | None) -> dict[int, dict[str, float]]:
     """Each item's metrics as the history first recorded them (none without a history)."""
-    from pytest_phase7.history import first_metrics  # noqa: PLC0415
+    from pytest_phase7.insights.history import first_metrics  # noqa: PLC0415
 
     if history is None:
         return {}
@@ -240,7 +240,7 @@ def write_outputs(config: pytest.Config, engine: Engine, result: RunResult) -> N
     outputs = config.stash[OUTPUTS_KEY]
     history = outputs.history
     if history is not None:
-        from pytest_phase7.insights import record_run  # noqa: PLC0415
+        from pytest_phase7.insights.sections import record_run  # noqa: PLC0415
 
         # First, so that the reports' Trends section includes this run.
         try:

@@ -50,7 +50,7 @@ from pytest_phase7.gates.mypy import MypyGate
 from pytest_phase7.gates.ruff import RuffGate
 from pytest_phase7.gates.tool_inputs import ruff_inputs
 from pytest_phase7.gates.tools import run_tool
-from pytest_phase7.history import HistoryEntry, append_entry, load_history
+from pytest_phase7.insights.history import HistoryEntry, append_entry, load_history
 from pytest_phase7.manifest import MAX_MANIFEST_BYTES, load_manifest
 from pytest_phase7.report.json import load_report
 from pytest_phase7.report.markdown import append_step_summary

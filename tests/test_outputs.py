@@ -18,7 +18,7 @@ import pytest
 from pytest_phase7.baseline import SCHEMA_VERSION, write_baseline
 from pytest_phase7.cli import EXIT_OK, EXIT_USAGE, main
 from pytest_phase7.errors import ConfigError
-from pytest_phase7.history import entry_to_json, snapshot
+from pytest_phase7.insights.history import entry_to_json, snapshot
 from pytest_phase7.report import codeclimate, sarif
 from pytest_phase7.report.json import dumps, load_report
 from pytest_phase7.report.markdown import render_markdown

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from pytest_phase7.engine import RunResult
 from pytest_phase7.gates.base import GateResult, GateStatus
-from pytest_phase7.history import HistoryEntry, first_seen
+from pytest_phase7.insights.history import HistoryEntry, first_seen
 from pytest_phase7.model import PlanStatus
 from pytest_phase7.report.markdown import cell
 from pytest_phase7.status import HIGHER_IS_BETTER, ItemOutcome

@@ -14,7 +14,7 @@ import pytest
 
 from pytest_phase7.engine import RunResult
 from pytest_phase7.errors import ConfigError
-from pytest_phase7.history import (
+from pytest_phase7.insights.history import (
     HistoryEntry,
     append_entry,
     delta_text,
@@ -22,7 +22,7 @@ from pytest_phase7.history import (
     load_history,
     snapshot,
 )
-from pytest_phase7.owners import owners_markdown, summarize_owners
+from pytest_phase7.insights.owners import owners_markdown, summarize_owners
 from pytest_phase7.report.markdown import escape
 from pytest_phase7.settings import Settings
 
