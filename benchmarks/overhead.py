@@ -129,7 +129,7 @@ def measure_size(
     from pytest_phase7.manifest import load_manifest
     from pytest_phase7.model import BUILTIN_GATES
     from pytest_phase7.report.terminal import render_terminal
-    from pytest_phase7.resolve import RepoIndex, resolve_items
+    from pytest_phase7.resolve.targets import RepoIndex, resolve_items
     from pytest_phase7.settings import Settings, TableSource, load_table
     from pytest_phase7.status import decide
 

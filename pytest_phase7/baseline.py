@@ -93,7 +93,7 @@ def load_baseline(path: Path, display: str) -> dict[str, dict[str, float]]:
 
 def load_existing(path: Path, rootdir: Path) -> BaselineFile | None:
     """The baseline file at ``path`` when there is one (None when there is none yet)."""
-    from pytest_phase7.project import display_path  # noqa: PLC0415
+    from pytest_phase7.resolve.project import display_path  # noqa: PLC0415
 
     if not path.exists():
         return None
@@ -310,7 +310,7 @@ def lower_request(reason: str, rootdir: Path, when: str | None = None) -> LowerR
     """The record of a lowering: the reason, now (UTC), and ``HEAD`` when in git."""
     from datetime import datetime, timezone  # noqa: PLC0415
 
-    from pytest_phase7.changed import git_output  # noqa: PLC0415
+    from pytest_phase7.resolve.changed import git_output  # noqa: PLC0415
 
     try:
         commit = git_output(["rev-parse", "--verify", "-q", "HEAD"], rootdir).strip()

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, TextIO
 from pytest_phase7 import __version__
 from pytest_phase7.errors import Phase7Error
 from pytest_phase7.model import Manifest, Problem, Severity
-from pytest_phase7.resolve import Resolution, ResolutionState
+from pytest_phase7.resolve.targets import Resolution, ResolutionState
 from pytest_phase7.wording import counted, shown_list
 
 if TYPE_CHECKING:
@@ -302,8 +302,8 @@ def validate(manifest_arg: str | None, rootdir: Path, out: TextIO, *, verbose: b
 
     ``verbose``: first every item with its target (or why it has none).
     """
-    from pytest_phase7.project import find_manifest, target_fixes  # noqa: PLC0415
-    from pytest_phase7.resolve import resolve_items  # noqa: PLC0415
+    from pytest_phase7.resolve.project import find_manifest, target_fixes  # noqa: PLC0415
+    from pytest_phase7.resolve.targets import resolve_items  # noqa: PLC0415
     from pytest_phase7.settings import load_table, resolve  # noqa: PLC0415
 
     rootdir = rootdir.resolve()
@@ -446,9 +446,9 @@ def run_gates(
     from pytest_phase7.gates.mypy import MypyGate  # noqa: PLC0415
     from pytest_phase7.gates.ruff import RuffGate  # noqa: PLC0415
     from pytest_phase7.manifest import raise_for_errors  # noqa: PLC0415
-    from pytest_phase7.project import display_path, find_manifest, target_fixes  # noqa: PLC0415
     from pytest_phase7.report.model import report_data  # noqa: PLC0415
     from pytest_phase7.report.outputs import OutputKind, check_outputs, protected_files  # noqa: PLC0415
+    from pytest_phase7.resolve.project import display_path, find_manifest, target_fixes  # noqa: PLC0415
     from pytest_phase7.session import select_gates  # noqa: PLC0415
 
     rootdir = Path(args.rootdir).resolve()
@@ -548,7 +548,7 @@ def gate_manifest(
     from pytest_phase7.engine import Engine  # noqa: PLC0415
     from pytest_phase7.errors import ConfigError  # noqa: PLC0415
     from pytest_phase7.gates.base import SessionData  # noqa: PLC0415
-    from pytest_phase7.resolve import RepoIndex, resolve_items  # noqa: PLC0415
+    from pytest_phase7.resolve.targets import RepoIndex, resolve_items  # noqa: PLC0415
 
     index = RepoIndex(rootdir)
     resolutions = resolve_items(
@@ -759,7 +759,7 @@ def init_command(args: argparse.Namespace, out: TextIO) -> int:
     from pytest_phase7.manifest import parse_markdown, to_toml  # noqa: PLC0415
     from pytest_phase7.model import Batch, BatchKind, WorkItem  # noqa: PLC0415
     from pytest_phase7.report.outputs import OutputKind, OutputRequest, check_outputs  # noqa: PLC0415
-    from pytest_phase7.resolve import RepoIndex  # noqa: PLC0415
+    from pytest_phase7.resolve.targets import RepoIndex  # noqa: PLC0415
     from pytest_phase7.scaffold import draft_batches, render_plan  # noqa: PLC0415
     from pytest_phase7.settings import load_table, resolve  # noqa: PLC0415
 

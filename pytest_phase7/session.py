@@ -27,8 +27,7 @@ from pytest_phase7.report.outputs import (
     check_outputs,
     protected_files,
 )
-from pytest_phase7.resolve import Resolution
-from pytest_phase7.selection import (
+from pytest_phase7.resolve.selection import (
     INTERRUPTED,
     ORIGIN_ADDOPTS,
     ORIGIN_ROOTDIR,
@@ -44,6 +43,7 @@ from pytest_phase7.selection import (
     fails_closed,
     judge,
 )
+from pytest_phase7.resolve.targets import Resolution
 from pytest_phase7.settings import Settings
 from pytest_phase7.status import ItemOutcome
 
@@ -59,12 +59,12 @@ FULL_RUN_HINT = (
 def build_engine(config: pytest.Config) -> Engine:
     """Load settings, manifest and targets, and collect the gates; usage errors, not tracebacks."""
     from pytest_phase7.baseline import load_baseline_file  # noqa: PLC0415
-    from pytest_phase7.diffcov import changed_lines  # noqa: PLC0415
     from pytest_phase7.gates import BuiltinGates  # noqa: PLC0415
     from pytest_phase7.insights.sections import InsightSections  # noqa: PLC0415
     from pytest_phase7.manifest import raise_for_errors  # noqa: PLC0415
-    from pytest_phase7.project import display_path, find_manifest, target_fixes  # noqa: PLC0415
-    from pytest_phase7.resolve import RepoIndex, resolve_items  # noqa: PLC0415
+    from pytest_phase7.resolve.diffcov import changed_lines  # noqa: PLC0415
+    from pytest_phase7.resolve.project import display_path, find_manifest, target_fixes  # noqa: PLC0415
+    from pytest_phase7.resolve.targets import RepoIndex, resolve_items  # noqa: PLC0415
 
     try:
         settings, table, label = read_settings(config)
@@ -449,7 +449,7 @@ def judge_selection(
     *,
     stopped: bool = False,
 ) -> Suite:
-    """Whether this session ran the whole suite (see :mod:`pytest_phase7.selection`); kept."""
+    """Whether this session ran the whole suite (:mod:`pytest_phase7.resolve.selection`); kept."""
     invocation = _invocation(config)
     roots, origin = _suite_roots(config, invocation)
     option = config.option

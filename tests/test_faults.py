@@ -54,7 +54,7 @@ from pytest_phase7.insights.history import HistoryEntry, append_entry, load_hist
 from pytest_phase7.manifest import MAX_MANIFEST_BYTES, load_manifest
 from pytest_phase7.report.json import load_report
 from pytest_phase7.report.markdown import append_step_summary
-from pytest_phase7.resolve import Target, TargetKind, resolve_items
+from pytest_phase7.resolve.targets import Target, TargetKind, resolve_items
 from pytest_phase7.settings import Settings
 
 TARGET = Target(TargetKind.FILE, "core/a.py", ("core/a.py",))

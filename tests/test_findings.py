@@ -11,7 +11,6 @@ from typing import Any
 import jsonschema
 import pytest
 
-from pytest_phase7.diffcov import ChangedLines
 from pytest_phase7.engine import RunResult
 from pytest_phase7.gates.base import (
     Finding,
@@ -34,6 +33,7 @@ from pytest_phase7.report.annotations import (
 from pytest_phase7.report.findings import Reported, collect, fingerprints
 from pytest_phase7.report.json import load_report
 from pytest_phase7.report.outputs import OutputKind, is_own_file
+from pytest_phase7.resolve.diffcov import ChangedLines
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -264,11 +264,11 @@ def test_sarif_and_code_quality_paths_follow_the_output_policy(
 
 
 def test_changed_files_outside_the_plan_survive_a_saved_report(tmp_path: Path):
-    from pytest_phase7.diffcov import outside_plan
     from pytest_phase7.report.json import dumps, from_document
     from pytest_phase7.report.markdown import render_markdown
     from pytest_phase7.report.model import report_data
     from pytest_phase7.report.terminal import terminal_lines, to_text
+    from pytest_phase7.resolve.diffcov import outside_plan
 
     result = golden()
     extra = GateResult(

@@ -32,7 +32,7 @@ from pytest_phase7.model import (
     WorkItem,
 )
 from pytest_phase7.report.writeback import update_manifest
-from pytest_phase7.resolve import Resolution, ResolutionState
+from pytest_phase7.resolve.targets import Resolution, ResolutionState
 from pytest_phase7.settings import Settings, resolve
 from pytest_phase7.status import ItemOutcome, decide
 

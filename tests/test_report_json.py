@@ -29,7 +29,7 @@ from pytest_phase7.report.json import (
 from pytest_phase7.report.markdown import render_markdown
 from pytest_phase7.report.model import ReportData
 from pytest_phase7.report.terminal import terminal_lines, to_text
-from pytest_phase7.resolve import Resolution, ResolutionState
+from pytest_phase7.resolve.targets import Resolution, ResolutionState
 
 REPO = Path(__file__).resolve().parents[1]
 GOLDEN = Path(__file__).parent / "golden"

@@ -34,7 +34,7 @@ from pytest_phase7.report.terminal import (
     to_text,
     use_color,
 )
-from pytest_phase7.resolve import Resolution, ResolutionState
+from pytest_phase7.resolve.targets import Resolution, ResolutionState
 from pytest_phase7.status import derive_outcome
 
 GOLDEN = Path(__file__).parent / "golden"

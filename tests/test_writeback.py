@@ -25,7 +25,7 @@ from pytest_phase7.report.writeback import (
     rewrite_markdown,
     update_manifest,
 )
-from pytest_phase7.resolve import Resolution, ResolutionState, Target, TargetKind
+from pytest_phase7.resolve.targets import Resolution, ResolutionState, Target, TargetKind
 from pytest_phase7.status import ItemOutcome, decide
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -32,7 +32,7 @@ CHART_RUNS = 30
 
 def record_run(path: Path, result: RunResult, rootdir: Path) -> None:
     """Append this run to the history file (with the commit when the rootdir is in git)."""
-    from pytest_phase7.changed import git_output  # noqa: PLC0415
+    from pytest_phase7.resolve.changed import git_output  # noqa: PLC0415
 
     try:
         commit: str | None = git_output(["rev-parse", "HEAD"], rootdir).strip() or None

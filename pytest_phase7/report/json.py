@@ -21,8 +21,6 @@ from pathlib import Path
 from typing import Any
 
 from pytest_phase7 import __version__
-from pytest_phase7.diffcov import GATE as NEW_LINES
-from pytest_phase7.diffcov import outside_plan
 from pytest_phase7.engine import RunResult
 from pytest_phase7.errors import Phase7Error
 from pytest_phase7.files import read_regular
@@ -56,8 +54,10 @@ from pytest_phase7.report.model import (
     phase_progress,
     total_progress,
 )
-from pytest_phase7.resolve import Resolution, ResolutionState, Target, TargetKind
-from pytest_phase7.selection import Suite
+from pytest_phase7.resolve.diffcov import GATE as NEW_LINES
+from pytest_phase7.resolve.diffcov import outside_plan
+from pytest_phase7.resolve.selection import Suite
+from pytest_phase7.resolve.targets import Resolution, ResolutionState, Target, TargetKind
 from pytest_phase7.status import REPORT_ORDER, ItemOutcome, Verdict
 
 #: The version of the document's shape; bumped on any incompatible change.

@@ -50,7 +50,7 @@ from pytest_phase7.report.model import (
     suite_line,
     total_progress,
 )
-from pytest_phase7.resolve import ResolutionState
+from pytest_phase7.resolve.targets import ResolutionState
 from pytest_phase7.status import HIGHER_IS_BETTER, ItemOutcome
 
 #: The hidden marker a sticky PR comment is found by.
@@ -489,7 +489,7 @@ def _batch_section(data: ReportData, batch: Batch, level: _Level, folded: bool) 
 
 def _outside_plan(data: ReportData) -> list[str]:
     """Changed Python files no target holds, with their new lines' figure (pull requests)."""
-    from pytest_phase7.diffcov import outside_plan  # noqa: PLC0415
+    from pytest_phase7.resolve.diffcov import outside_plan  # noqa: PLC0415
 
     rows = outside_plan(data.result)
     if not rows:

@@ -33,7 +33,7 @@ from pytest_phase7.errors import ConfigError
 from pytest_phase7.files import reason, usable_path
 
 if TYPE_CHECKING:
-    from pytest_phase7.resolve import Resolution
+    from pytest_phase7.resolve.targets import Resolution
 
 
 class OutputKind(enum.Enum):

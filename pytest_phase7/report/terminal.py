@@ -29,7 +29,7 @@ from pytest_phase7.report.model import (
     progress_text,
     suite_line,
 )
-from pytest_phase7.resolve import ResolutionState, snake_case
+from pytest_phase7.resolve.targets import ResolutionState, snake_case
 from pytest_phase7.status import ItemOutcome
 
 #: The table's width when no terminal says otherwise (a test, a file).
@@ -362,7 +362,7 @@ def outside_plan_lines(result: RunResult, verbosity: int = 0) -> list[Line]:
 
     ``-q`` lists only those below ``--phase7-diff-coverage-min`` (or not measurable).
     """
-    from pytest_phase7.diffcov import outside_plan  # noqa: PLC0415
+    from pytest_phase7.resolve.diffcov import outside_plan  # noqa: PLC0415
 
     rows = [
         (path, r)
