@@ -131,7 +131,7 @@ def measure_size(
     from pytest_phase7.report.terminal import render_terminal
     from pytest_phase7.resolve.targets import RepoIndex, resolve_items
     from pytest_phase7.settings import Settings, TableSource, load_table
-    from pytest_phase7.status import decide
+    from pytest_phase7.status.rules import decide
 
     modules = max(20, items // 5)
     project = plan_project(modules, items, seed=11)

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from pytest_phase7.report.model import ReportData
     from pytest_phase7.report.outputs import OutputKind, OutputRequest
     from pytest_phase7.settings import Settings
-    from pytest_phase7.status import Baseline
+    from pytest_phase7.status.rules import Baseline
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
@@ -439,7 +439,6 @@ def run_gates(
     ``--md``, ``--json``, ``--baseline`` and ``extra`` are checked before any gate runs
     (:mod:`pytest_phase7.report.outputs`) and returned by name.
     """
-    from pytest_phase7.baseline import load_baseline  # noqa: PLC0415
     from pytest_phase7.errors import ConfigError  # noqa: PLC0415
     from pytest_phase7.gates.coverage import CoverageGate  # noqa: PLC0415
     from pytest_phase7.gates.docstrings import DocstringsGate  # noqa: PLC0415
@@ -450,6 +449,7 @@ def run_gates(
     from pytest_phase7.report.outputs import OutputKind, check_outputs, protected_files  # noqa: PLC0415
     from pytest_phase7.resolve.project import display_path, find_manifest, target_fixes  # noqa: PLC0415
     from pytest_phase7.session import select_gates  # noqa: PLC0415
+    from pytest_phase7.status.baseline import load_baseline  # noqa: PLC0415
 
     rootdir = Path(args.rootdir).resolve()
     if not rootdir.is_dir():
@@ -674,16 +674,16 @@ def baseline_command(args: argparse.Namespace, out: TextIO) -> int:
     --reason TEXT`` lowers those floors instead, recording the reason, the date, the commit and
     the old value in the file. Metrics of gates that could not measure keep their floors.
     """
-    from pytest_phase7.baseline import (  # noqa: PLC0415
+    from pytest_phase7.errors import ConfigError  # noqa: PLC0415
+    from pytest_phase7.report.json import load_report  # noqa: PLC0415
+    from pytest_phase7.report.outputs import OutputKind, check_outputs, protected_files  # noqa: PLC0415
+    from pytest_phase7.settings import DEFAULT_BASELINE  # noqa: PLC0415
+    from pytest_phase7.status.baseline import (  # noqa: PLC0415
         load_existing,
         lower_request,
         raised_baseline,
         write_baseline,
     )
-    from pytest_phase7.errors import ConfigError  # noqa: PLC0415
-    from pytest_phase7.report.json import load_report  # noqa: PLC0415
-    from pytest_phase7.report.outputs import OutputKind, check_outputs, protected_files  # noqa: PLC0415
-    from pytest_phase7.settings import DEFAULT_BASELINE  # noqa: PLC0415
 
     reason = " ".join((args.reason or "").split())
     if args.allow_lower and not reason:

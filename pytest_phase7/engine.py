@@ -44,7 +44,7 @@ from pytest_phase7.model import Manifest, PlanStatus, WorkItem
 from pytest_phase7.resolve.selection import Suite
 from pytest_phase7.resolve.targets import Resolution, Target
 from pytest_phase7.settings import Settings
-from pytest_phase7.status import (
+from pytest_phase7.status.rules import (
     Baseline,
     ItemOutcome,
     Verdict,

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from pytest_phase7.engine import RunResult
     from pytest_phase7.gates.base import Gate
     from pytest_phase7.model import PlanStatus
-    from pytest_phase7.status import ItemOutcome
+    from pytest_phase7.status.rules import ItemOutcome
 
 
 @pytest.hookspec

@@ -45,7 +45,7 @@ from pytest_phase7.resolve.selection import (
 )
 from pytest_phase7.resolve.targets import Resolution
 from pytest_phase7.settings import Settings
-from pytest_phase7.status import ItemOutcome
+from pytest_phase7.status.rules import ItemOutcome
 
 #: This run's checked output paths (:func:`run_outputs`), from set-up to the end of the run.
 OUTPUTS_KEY = pytest.StashKey["Outputs"]()
@@ -58,13 +58,13 @@ FULL_RUN_HINT = (
 
 def build_engine(config: pytest.Config) -> Engine:
     """Load settings, manifest and targets, and collect the gates; usage errors, not tracebacks."""
-    from pytest_phase7.baseline import load_baseline_file  # noqa: PLC0415
     from pytest_phase7.gates import BuiltinGates  # noqa: PLC0415
     from pytest_phase7.insights.sections import InsightSections  # noqa: PLC0415
     from pytest_phase7.manifest import raise_for_errors  # noqa: PLC0415
     from pytest_phase7.resolve.diffcov import changed_lines  # noqa: PLC0415
     from pytest_phase7.resolve.project import display_path, find_manifest, target_fixes  # noqa: PLC0415
     from pytest_phase7.resolve.targets import RepoIndex, resolve_items  # noqa: PLC0415
+    from pytest_phase7.status.baseline import load_baseline_file  # noqa: PLC0415
 
     try:
         settings, table, label = read_settings(config)
@@ -232,9 +232,9 @@ def write_outputs(config: pytest.Config, engine: Engine, result: RunResult) -> N
     set and the ``step_summary`` setting is on; the derived statuses written back into the plan,
     except after a partial or ERROR-only run unless forced (:mod:`pytest_phase7.report.writeback`).
     """
-    from pytest_phase7.baseline import load_existing, raised_baseline, write_baseline  # noqa: PLC0415
     from pytest_phase7.report.model import report_data  # noqa: PLC0415
     from pytest_phase7.report.write import step_summary_path, write_reports  # noqa: PLC0415
+    from pytest_phase7.status.baseline import load_existing, raised_baseline, write_baseline  # noqa: PLC0415
 
     settings = engine.settings
     outputs = config.stash[OUTPUTS_KEY]

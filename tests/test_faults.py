@@ -28,7 +28,6 @@ import coverage
 import pytest
 
 from pytest_phase7 import atomic
-from pytest_phase7.baseline import load_baseline, write_baseline
 from pytest_phase7.engine import Engine
 from pytest_phase7.errors import ManifestError
 from pytest_phase7.gates import cache as cache_module
@@ -56,6 +55,7 @@ from pytest_phase7.report.json import load_report
 from pytest_phase7.report.markdown import append_step_summary
 from pytest_phase7.resolve.targets import Target, TargetKind, resolve_items
 from pytest_phase7.settings import Settings
+from pytest_phase7.status.baseline import load_baseline, write_baseline
 
 TARGET = Target(TargetKind.FILE, "core/a.py", ("core/a.py",))
 
@@ -892,7 +892,7 @@ def test_a_write_failing_midway_keeps_the_old_baseline(
 WRITER = """
 import sys
 from pathlib import Path
-from pytest_phase7.baseline import write_baseline
+from pytest_phase7.status.baseline import write_baseline
 
 path, value = Path(sys.argv[1]), float(sys.argv[2])
 metrics = {f"src/mod{n}.py": {"coverage": value, "ruff": value} for n in range(200)}

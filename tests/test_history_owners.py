@@ -31,7 +31,7 @@ from pytest_phase7.insights.owners import (
 from pytest_phase7.model import Batch, BatchKind, Manifest, PlanStatus, WorkItem
 from pytest_phase7.report.markdown import cell, escape
 from pytest_phase7.resolve.targets import Resolution, ResolutionState, Target, TargetKind
-from pytest_phase7.status import decide, derive_outcome
+from pytest_phase7.status.rules import decide, derive_outcome
 
 P, F, E, S = GateStatus.PASS, GateStatus.FAIL, GateStatus.ERROR, GateStatus.SKIP
 WHEN = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from pytest_phase7.baseline import SCHEMA_VERSION, write_baseline
 from pytest_phase7.cli import EXIT_OK, EXIT_USAGE, main
 from pytest_phase7.errors import ConfigError
 from pytest_phase7.insights.history import entry_to_json, snapshot
@@ -30,6 +29,7 @@ from pytest_phase7.report.outputs import (
     protected_files,
 )
 from pytest_phase7.report.terminal import terminal_lines, to_text
+from pytest_phase7.status.baseline import SCHEMA_VERSION, write_baseline
 
 GOLDEN = Path(__file__).parent / "golden"
 

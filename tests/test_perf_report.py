@@ -29,7 +29,7 @@ from pytest_phase7.report.model import (
     total_progress,
 )
 from pytest_phase7.report.terminal import common_folder
-from pytest_phase7.status import REPORT_ORDER, ItemOutcome
+from pytest_phase7.status.rules import REPORT_ORDER, ItemOutcome
 
 GOLDEN = Path(__file__).parent / "golden"
 

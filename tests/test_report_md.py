@@ -41,7 +41,7 @@ from pytest_phase7.report.markdown import (
 from pytest_phase7.report.model import ReportData
 from pytest_phase7.report.terminal import terminal_lines, to_text
 from pytest_phase7.resolve.targets import Resolution, ResolutionState, Target, TargetKind
-from pytest_phase7.status import ItemOutcome, decide
+from pytest_phase7.status.rules import ItemOutcome, decide
 
 REPO = Path(__file__).resolve().parents[1]
 GOLDEN = Path(__file__).parent / "golden"

@@ -35,7 +35,7 @@ from pytest_phase7.report.terminal import (
     use_color,
 )
 from pytest_phase7.resolve.targets import Resolution, ResolutionState
-from pytest_phase7.status import derive_outcome
+from pytest_phase7.status.rules import derive_outcome
 
 GOLDEN = Path(__file__).parent / "golden"
 

@@ -27,7 +27,7 @@ from pytest_phase7.scaffold import (
     estimate_hours,
     render_plan,
 )
-from pytest_phase7.status import decide, derive_outcome
+from pytest_phase7.status.rules import decide, derive_outcome
 
 SOURCE = """
 class A:

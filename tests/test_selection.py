@@ -41,7 +41,7 @@ from pytest_phase7.resolve.selection import (
 )
 from pytest_phase7.resolve.targets import Resolution, ResolutionState, Target, TargetKind
 from pytest_phase7.settings import resolve
-from pytest_phase7.status import derive_outcome
+from pytest_phase7.status.rules import derive_outcome
 
 # --- the rule, on plain data ---------------------------------------------------------------
 

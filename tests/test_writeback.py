@@ -26,7 +26,7 @@ from pytest_phase7.report.writeback import (
     update_manifest,
 )
 from pytest_phase7.resolve.targets import Resolution, ResolutionState, Target, TargetKind
-from pytest_phase7.status import ItemOutcome, decide
+from pytest_phase7.status.rules import ItemOutcome, decide
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TODAY = datetime.date(2026, 3, 5)

@@ -22,7 +22,7 @@ from pytest_phase7.gates.base import GateResult, GateStatus
 from pytest_phase7.insights.history import HistoryEntry, first_seen
 from pytest_phase7.model import PlanStatus
 from pytest_phase7.report.markdown import cell
-from pytest_phase7.status import HIGHER_IS_BETTER, ItemOutcome
+from pytest_phase7.status.rules import HIGHER_IS_BETTER, ItemOutcome
 
 #: Columns that name who (or which model) works on an item, in the order they are looked for.
 OWNER_COLUMNS = ("Owner", "Assignee", "Model")

@@ -58,7 +58,7 @@ from pytest_phase7.resolve.diffcov import GATE as NEW_LINES
 from pytest_phase7.resolve.diffcov import outside_plan
 from pytest_phase7.resolve.selection import Suite
 from pytest_phase7.resolve.targets import Resolution, ResolutionState, Target, TargetKind
-from pytest_phase7.status import REPORT_ORDER, ItemOutcome, Verdict
+from pytest_phase7.status.rules import REPORT_ORDER, ItemOutcome, Verdict
 
 #: The version of the document's shape; bumped on any incompatible change.
 SCHEMA_VERSION = 1

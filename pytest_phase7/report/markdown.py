@@ -51,7 +51,7 @@ from pytest_phase7.report.model import (
     total_progress,
 )
 from pytest_phase7.resolve.targets import ResolutionState
-from pytest_phase7.status import HIGHER_IS_BETTER, ItemOutcome
+from pytest_phase7.status.rules import HIGHER_IS_BETTER, ItemOutcome
 
 #: The hidden marker a sticky PR comment is found by.
 MARKER = "<!-- phase7-report -->"

@@ -29,7 +29,7 @@ from pytest_phase7.manifest.values import infer_kind
 from pytest_phase7.model import Batch, Criterion, Manifest, Phase, PlanStatus
 from pytest_phase7.resolve.selection import describe
 from pytest_phase7.resolve.targets import ResolutionState
-from pytest_phase7.status import HIGHER_IS_BETTER, REPORT_ORDER, ItemOutcome
+from pytest_phase7.status.rules import HIGHER_IS_BETTER, REPORT_ORDER, ItemOutcome
 
 #: The glyph the plan writes before each status (the real emoji, never a mangled form).
 STATUS_GLYPHS: dict[PlanStatus, str] = {

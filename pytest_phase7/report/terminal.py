@@ -30,7 +30,7 @@ from pytest_phase7.report.model import (
     suite_line,
 )
 from pytest_phase7.resolve.targets import ResolutionState, snake_case
-from pytest_phase7.status import ItemOutcome
+from pytest_phase7.status.rules import ItemOutcome
 
 #: The table's width when no terminal says otherwise (a test, a file).
 DEFAULT_WIDTH = 100

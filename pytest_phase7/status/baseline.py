@@ -12,7 +12,7 @@ Format (``schema_version`` 2; version 1 files, which hold ``metrics`` only, are 
     }
 
 ``metrics`` are the floors: the starting point of the status rule (the "from" of ``5% -> 70%``)
-and what a regression is judged against (:func:`pytest_phase7.status.regressed`, which reads
+and what a regression is judged against (:func:`pytest_phase7.status.rules.regressed`, which reads
 ``counts``: a percentage that dropped only because covered code was deleted is no regression).
 ``counts`` are those of the run that set each floor.
 
@@ -38,7 +38,7 @@ from pytest_phase7.engine import RunResult
 from pytest_phase7.errors import ConfigError
 from pytest_phase7.files import read_regular
 from pytest_phase7.gates.base import GateStatus
-from pytest_phase7.status import HIGHER_IS_BETTER, result_counts, worse_figure
+from pytest_phase7.status.rules import HIGHER_IS_BETTER, result_counts, worse_figure
 
 SCHEMA_VERSION = 2
 
@@ -223,7 +223,7 @@ class Ratchet:
 
     def kept_message(self) -> str:
         """One line: which floors stayed above this run, and how to lower them on purpose."""
-        from pytest_phase7.status import figure_text  # noqa: PLC0415
+        from pytest_phase7.status.rules import figure_text  # noqa: PLC0415
         from pytest_phase7.wording import counted, shown_list  # noqa: PLC0415
 
         shown = [
