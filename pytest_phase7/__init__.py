@@ -12,6 +12,7 @@ the pipeline, and small utilities every stage shares:
 * ``cli``: the ``phase7`` command; ``scaffold``: its ``init``; ``cachedir``: its pytest cache.
 * ``settings``: the one option table and resolver; ``model``: the plan as frozen data.
 * ``errors``, ``files``, ``atomic``, ``tomltext``, ``wording``, ``gcpause``: shared utilities.
+* ``report_md``: a deprecated alias of ``report.markdown``'s escapers, for plugins.
 """
 
 from __future__ import annotations
