@@ -1,8 +1,8 @@
 """Writing a run's report files: the Markdown and JSON reports, and the GitHub step summary.
 
 Kept apart from :mod:`pytest_phase7.report.model` so that the model imports no renderer: this
-module calls the Markdown and JSON renderers, and the plugin and the ``phase7 report`` command
-call it.
+module calls the Markdown and JSON renderers; ``pytest --phase7`` (through the session) and
+``phase7 gate`` call it.
 """
 
 from __future__ import annotations
