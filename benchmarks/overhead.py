@@ -128,10 +128,10 @@ def measure_size(
     from pytest_phase7.gates.cache import CachePolicy, fingerprint
     from pytest_phase7.manifest import load_manifest
     from pytest_phase7.model import BUILTIN_GATES
-    from pytest_phase7.report import render_terminal
-    from pytest_phase7.resolve import RepoIndex, resolve_items
+    from pytest_phase7.report.terminal import render_terminal
+    from pytest_phase7.resolve.targets import RepoIndex, resolve_items
     from pytest_phase7.settings import Settings, TableSource, load_table
-    from pytest_phase7.status import decide
+    from pytest_phase7.status.rules import decide
 
     modules = max(20, items // 5)
     project = plan_project(modules, items, seed=11)

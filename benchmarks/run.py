@@ -60,7 +60,7 @@ from generate import plan_project, write_project
 from measure import Measurement, run_measured
 
 if TYPE_CHECKING:
-    from pytest_phase7.resolve import Target
+    from pytest_phase7.resolve.targets import Target
 
 #: size -> (modules, items, default repeat, default warmup)
 SIZES: dict[str, tuple[int, int, int, int]] = {
@@ -125,7 +125,7 @@ def resolved_targets(project: Path) -> dict[str, dict[str, Target]]:
     from pytest_phase7.engine import applicable_gates
     from pytest_phase7.manifest import load_manifest
     from pytest_phase7.model import BUILTIN_GATES
-    from pytest_phase7.resolve import resolve_items
+    from pytest_phase7.resolve.targets import resolve_items
 
     plan = project / "PHASE7_EXECUTION_PLAN.md"
     if not plan.exists():

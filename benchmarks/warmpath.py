@@ -64,7 +64,7 @@ def measure(project: Path, repeat: int) -> dict[str, float]:
     from pytest_phase7.gates.mypy import MypyGate
     from pytest_phase7.gates.ruff import RuffGate
     from pytest_phase7.manifest import load_manifest
-    from pytest_phase7.resolve import RepoIndex, resolve_items
+    from pytest_phase7.resolve.targets import RepoIndex, resolve_items
     from pytest_phase7.settings import load_table, resolve
 
     os.chdir(project)

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, TextIO
 from pytest_phase7 import __version__
 from pytest_phase7.errors import Phase7Error
 from pytest_phase7.model import Manifest, Problem, Severity
-from pytest_phase7.resolve import Resolution, ResolutionState
+from pytest_phase7.resolve.targets import Resolution, ResolutionState
 from pytest_phase7.wording import counted, shown_list
 
 if TYPE_CHECKING:
@@ -38,10 +38,10 @@ if TYPE_CHECKING:
     from pytest_phase7.engine import RunResult
     from pytest_phase7.gates.base import Gate
     from pytest_phase7.gates.cache import ResultStore
-    from pytest_phase7.outputs import OutputKind, OutputRequest
-    from pytest_phase7.report import ReportData
+    from pytest_phase7.report.model import ReportData
+    from pytest_phase7.report.outputs import OutputKind, OutputRequest
     from pytest_phase7.settings import Settings
-    from pytest_phase7.status import Baseline
+    from pytest_phase7.status.rules import Baseline
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
@@ -193,7 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--format", choices=("term", "md", "json"), default="term", help="output format"
     )
     report.add_argument("-o", "--output", default=None, help="write here instead of stdout")
-    from pytest_phase7.github import MAX_COMMENT_CHARS  # noqa: PLC0415
+    from pytest_phase7.report.github import MAX_COMMENT_CHARS  # noqa: PLC0415
 
     report.add_argument(
         "--max-chars",
@@ -302,8 +302,8 @@ def validate(manifest_arg: str | None, rootdir: Path, out: TextIO, *, verbose: b
 
     ``verbose``: first every item with its target (or why it has none).
     """
-    from pytest_phase7.project import find_manifest, target_fixes  # noqa: PLC0415
-    from pytest_phase7.resolve import resolve_items  # noqa: PLC0415
+    from pytest_phase7.resolve.project import find_manifest, target_fixes  # noqa: PLC0415
+    from pytest_phase7.resolve.targets import resolve_items  # noqa: PLC0415
     from pytest_phase7.settings import load_table, resolve  # noqa: PLC0415
 
     rootdir = rootdir.resolve()
@@ -417,9 +417,10 @@ def _output_request(
     """A path to write (or read): given with ``flag``, or from the phase7 table when it is None.
 
     On the command line it is relative to the current folder and may go anywhere; from the
-    table it is relative to the rootdir and must stay inside it (:mod:`pytest_phase7.outputs`).
+    table it is relative to the rootdir and must stay inside it
+    (:mod:`pytest_phase7.report.outputs`).
     """
-    from pytest_phase7.outputs import OutputRequest  # noqa: PLC0415
+    from pytest_phase7.report.outputs import OutputRequest  # noqa: PLC0415
     from pytest_phase7.settings import setting_location  # noqa: PLC0415
 
     if flag is not None:
@@ -436,19 +437,19 @@ def run_gates(
     The static gates run concurrently, as in the plugin; the coverage gate reads the data file.
     Only the built-in gates run (gates added by a ``conftest.py`` need pytest). The paths of
     ``--md``, ``--json``, ``--baseline`` and ``extra`` are checked before any gate runs
-    (:mod:`pytest_phase7.outputs`) and returned by name.
+    (:mod:`pytest_phase7.report.outputs`) and returned by name.
     """
-    from pytest_phase7.baseline import load_baseline  # noqa: PLC0415
     from pytest_phase7.errors import ConfigError  # noqa: PLC0415
     from pytest_phase7.gates.coverage import CoverageGate  # noqa: PLC0415
     from pytest_phase7.gates.docstrings import DocstringsGate  # noqa: PLC0415
     from pytest_phase7.gates.mypy import MypyGate  # noqa: PLC0415
     from pytest_phase7.gates.ruff import RuffGate  # noqa: PLC0415
     from pytest_phase7.manifest import raise_for_errors  # noqa: PLC0415
-    from pytest_phase7.outputs import OutputKind, check_outputs, protected_files  # noqa: PLC0415
-    from pytest_phase7.project import display_path, find_manifest, target_fixes  # noqa: PLC0415
-    from pytest_phase7.report import report_data  # noqa: PLC0415
+    from pytest_phase7.report.model import report_data  # noqa: PLC0415
+    from pytest_phase7.report.outputs import OutputKind, check_outputs, protected_files  # noqa: PLC0415
+    from pytest_phase7.resolve.project import display_path, find_manifest, target_fixes  # noqa: PLC0415
     from pytest_phase7.session import select_gates  # noqa: PLC0415
+    from pytest_phase7.status.baseline import load_baseline  # noqa: PLC0415
 
     rootdir = Path(args.rootdir).resolve()
     if not rootdir.is_dir():
@@ -491,7 +492,7 @@ def run_gates(
         baseline = load_baseline(paths["baseline"], display_path(paths["baseline"], rootdir))
     first_run: dict[int, dict[str, float]] = {}
     if settings.history:
-        from pytest_phase7.history import first_metrics  # noqa: PLC0415
+        from pytest_phase7.insights.history import first_metrics  # noqa: PLC0415
 
         try:
             first_run = first_metrics((rootdir / settings.history).resolve())
@@ -547,7 +548,7 @@ def gate_manifest(
     from pytest_phase7.engine import Engine  # noqa: PLC0415
     from pytest_phase7.errors import ConfigError  # noqa: PLC0415
     from pytest_phase7.gates.base import SessionData  # noqa: PLC0415
-    from pytest_phase7.resolve import RepoIndex, resolve_items  # noqa: PLC0415
+    from pytest_phase7.resolve.targets import RepoIndex, resolve_items  # noqa: PLC0415
 
     index = RepoIndex(rootdir)
     resolutions = resolve_items(
@@ -576,7 +577,7 @@ def gate_manifest(
 
 
 def _print_table(data: ReportData, args: argparse.Namespace, out: TextIO) -> None:
-    from pytest_phase7.report import (  # noqa: PLC0415
+    from pytest_phase7.report.terminal import (  # noqa: PLC0415
         terminal_lines,
         terminal_width,
         to_text,
@@ -590,8 +591,8 @@ def _print_table(data: ReportData, args: argparse.Namespace, out: TextIO) -> Non
 
 def gate_command(args: argparse.Namespace, out: TextIO) -> int:
     """``phase7 gate``: the ``pytest --phase7`` table and files, from saved coverage data."""
-    from pytest_phase7.report import step_summary_path, write_reports  # noqa: PLC0415
-    from pytest_phase7.writeback import WriteBackError, update_manifest  # noqa: PLC0415
+    from pytest_phase7.report.write import step_summary_path, write_reports  # noqa: PLC0415
+    from pytest_phase7.report.writeback import WriteBackError, update_manifest  # noqa: PLC0415
 
     result, data, settings, paths = run_gates(args)
     _print_table(data, args, out)
@@ -621,20 +622,20 @@ def gate_command(args: argparse.Namespace, out: TextIO) -> int:
 def report_command(args: argparse.Namespace, out: TextIO) -> int:
     """``phase7 report``: re-render a saved JSON report as the terminal table, Markdown or JSON."""
     from pytest_phase7.atomic import write_atomic  # noqa: PLC0415
-    from pytest_phase7.outputs import (  # noqa: PLC0415
+    from pytest_phase7.report.json import dumps, load_report  # noqa: PLC0415
+    from pytest_phase7.report.markdown import render_markdown  # noqa: PLC0415
+    from pytest_phase7.report.outputs import (  # noqa: PLC0415
         OutputKind,
         OutputRequest,
         check_outputs,
         protected_files,
     )
-    from pytest_phase7.report import (  # noqa: PLC0415
+    from pytest_phase7.report.terminal import (  # noqa: PLC0415
         terminal_lines,
         terminal_width,
         to_text,
         use_color,
     )
-    from pytest_phase7.report_json import dumps, load_report  # noqa: PLC0415
-    from pytest_phase7.report_md import render_markdown  # noqa: PLC0415
 
     data = load_report(Path(args.result))
     if args.output:
@@ -673,16 +674,16 @@ def baseline_command(args: argparse.Namespace, out: TextIO) -> int:
     --reason TEXT`` lowers those floors instead, recording the reason, the date, the commit and
     the old value in the file. Metrics of gates that could not measure keep their floors.
     """
-    from pytest_phase7.baseline import (  # noqa: PLC0415
+    from pytest_phase7.errors import ConfigError  # noqa: PLC0415
+    from pytest_phase7.report.json import load_report  # noqa: PLC0415
+    from pytest_phase7.report.outputs import OutputKind, check_outputs, protected_files  # noqa: PLC0415
+    from pytest_phase7.settings import DEFAULT_BASELINE  # noqa: PLC0415
+    from pytest_phase7.status.baseline import (  # noqa: PLC0415
         load_existing,
         lower_request,
         raised_baseline,
         write_baseline,
     )
-    from pytest_phase7.errors import ConfigError  # noqa: PLC0415
-    from pytest_phase7.outputs import OutputKind, check_outputs, protected_files  # noqa: PLC0415
-    from pytest_phase7.report_json import load_report  # noqa: PLC0415
-    from pytest_phase7.settings import DEFAULT_BASELINE  # noqa: PLC0415
 
     reason = " ".join((args.reason or "").split())
     if args.allow_lower and not reason:
@@ -757,8 +758,8 @@ def init_command(args: argparse.Namespace, out: TextIO) -> int:
     from pytest_phase7.gates.ruff import RuffGate  # noqa: PLC0415
     from pytest_phase7.manifest import parse_markdown, to_toml  # noqa: PLC0415
     from pytest_phase7.model import Batch, BatchKind, WorkItem  # noqa: PLC0415
-    from pytest_phase7.outputs import OutputKind, OutputRequest, check_outputs  # noqa: PLC0415
-    from pytest_phase7.resolve import RepoIndex  # noqa: PLC0415
+    from pytest_phase7.report.outputs import OutputKind, OutputRequest, check_outputs  # noqa: PLC0415
+    from pytest_phase7.resolve.targets import RepoIndex  # noqa: PLC0415
     from pytest_phase7.scaffold import draft_batches, render_plan  # noqa: PLC0415
     from pytest_phase7.settings import load_table, resolve  # noqa: PLC0415
 

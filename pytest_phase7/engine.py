@@ -41,10 +41,10 @@ from pytest_phase7.gates.cache import (
 from pytest_phase7.gates.tools import kill_running
 from pytest_phase7.gcpause import paused
 from pytest_phase7.model import Manifest, PlanStatus, WorkItem
-from pytest_phase7.resolve import Resolution, Target
-from pytest_phase7.selection import Suite
+from pytest_phase7.resolve.selection import Suite
+from pytest_phase7.resolve.targets import Resolution, Target
 from pytest_phase7.settings import Settings
-from pytest_phase7.status import (
+from pytest_phase7.status.rules import (
     Baseline,
     ItemOutcome,
     Verdict,
@@ -54,7 +54,7 @@ from pytest_phase7.status import (
 )
 
 if TYPE_CHECKING:
-    from pytest_phase7.diffcov import ChangedLines
+    from pytest_phase7.resolve.diffcov import ChangedLines
 
 _T = TypeVar("_T")
 
@@ -180,9 +180,10 @@ class Engine:
         """Prepare which gate checks which targets; nothing runs yet.
 
         ``changed`` (changed-only mode) are the files changed since the ref, ``diff`` the lines
-        (:mod:`pytest_phase7.diffcov`): both from the same comparison. ``first_run`` is, per
+        (:mod:`pytest_phase7.resolve.diffcov`): both from the same comparison. ``first_run`` is, per
         item number, the metrics the history first recorded for it
-        (:func:`pytest_phase7.history.first_metrics`): a starting point for the status rule.
+        (:func:`pytest_phase7.insights.history.first_metrics`): a starting point for the status
+        rule.
         ``notes`` are known before the run (how to fix unresolved targets) and lead the result's.
         ``baseline_counts`` are the counts behind the baseline's floors, per target and gate.
         """

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from pytest_phase7.engine import RunResult
     from pytest_phase7.gates.base import Gate
     from pytest_phase7.model import PlanStatus
-    from pytest_phase7.status import ItemOutcome
+    from pytest_phase7.status.rules import ItemOutcome
 
 
 @pytest.hookspec
@@ -48,7 +48,7 @@ def pytest_phase7_report_sections(result: RunResult) -> list[tuple[str, str]]:  
     They are printed after the status table in the terminal and appended to the Markdown report.
     The title is escaped; the text is trusted Markdown, included as it is (a hook is code the
     project chose to run). Text taken from the plan, the repository or a tool is not: pass it
-    through :func:`pytest_phase7.report_md.escape` (or ``cell`` for a table cell), as the
+    through :func:`pytest_phase7.report.markdown.escape` (or ``cell`` for a table cell), as the
     built-in Owners and Trends sections do, so that it pings nobody and loads no image.
 
     .. versionadded:: 0.1

@@ -143,7 +143,7 @@ class Phase7Plugin:
 
     def pytest_deselected(self, items: list[pytest.Item]) -> None:
         """Count deselected tests by who deselected them: the project's config or this run."""
-        from pytest_phase7.selection import deselector  # noqa: PLC0415
+        from pytest_phase7.resolve.selection import deselector  # noqa: PLC0415
 
         source = deselector(self.engine.rootdir)
         self.deselected[source] = self.deselected.get(source, 0) + len(items)

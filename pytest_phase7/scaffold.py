@@ -28,7 +28,7 @@ from pathlib import Path
 
 from pytest_phase7.engine import RunResult
 from pytest_phase7.gates.base import GateStatus
-from pytest_phase7.status import ItemOutcome
+from pytest_phase7.status.rules import ItemOutcome
 
 _BRANCH_NODES = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.IfExp, ast.ExceptHandler)
 _FUNCTION_NODES = (ast.FunctionDef, ast.AsyncFunctionDef)

@@ -20,15 +20,14 @@ from pytest_phase7.engine import Engine, RunResult
 from pytest_phase7.errors import ConfigError, Phase7Error
 from pytest_phase7.gates.base import Gate, SessionData
 from pytest_phase7.model import PlanStatus
-from pytest_phase7.outputs import (
+from pytest_phase7.report.outputs import (
     OutputKind,
     OutputRequest,
     Outputs,
     check_outputs,
     protected_files,
 )
-from pytest_phase7.resolve import Resolution
-from pytest_phase7.selection import (
+from pytest_phase7.resolve.selection import (
     INTERRUPTED,
     ORIGIN_ADDOPTS,
     ORIGIN_ROOTDIR,
@@ -44,8 +43,9 @@ from pytest_phase7.selection import (
     fails_closed,
     judge,
 )
+from pytest_phase7.resolve.targets import Resolution
 from pytest_phase7.settings import Settings
-from pytest_phase7.status import ItemOutcome
+from pytest_phase7.status.rules import ItemOutcome
 
 #: This run's checked output paths (:func:`run_outputs`), from set-up to the end of the run.
 OUTPUTS_KEY = pytest.StashKey["Outputs"]()
@@ -58,13 +58,13 @@ FULL_RUN_HINT = (
 
 def build_engine(config: pytest.Config) -> Engine:
     """Load settings, manifest and targets, and collect the gates; usage errors, not tracebacks."""
-    from pytest_phase7.baseline import load_baseline_file  # noqa: PLC0415
-    from pytest_phase7.diffcov import changed_lines  # noqa: PLC0415
     from pytest_phase7.gates import BuiltinGates  # noqa: PLC0415
-    from pytest_phase7.insights import InsightSections  # noqa: PLC0415
+    from pytest_phase7.insights.sections import InsightSections  # noqa: PLC0415
     from pytest_phase7.manifest import raise_for_errors  # noqa: PLC0415
-    from pytest_phase7.project import display_path, find_manifest, target_fixes  # noqa: PLC0415
-    from pytest_phase7.resolve import RepoIndex, resolve_items  # noqa: PLC0415
+    from pytest_phase7.resolve.diffcov import changed_lines  # noqa: PLC0415
+    from pytest_phase7.resolve.project import display_path, find_manifest, target_fixes  # noqa: PLC0415
+    from pytest_phase7.resolve.targets import RepoIndex, resolve_items  # noqa: PLC0415
+    from pytest_phase7.status.baseline import load_baseline_file  # noqa: PLC0415
 
     try:
         settings, table, label = read_settings(config)
@@ -124,7 +124,7 @@ def build_engine(config: pytest.Config) -> Engine:
 
 def report_header(engine: Engine) -> str:
     """The one line pytest prints in its header: which plan, how much of it, which gates, policy."""
-    from pytest_phase7.project import display_path  # noqa: PLC0415
+    from pytest_phase7.resolve.project import display_path  # noqa: PLC0415
     from pytest_phase7.wording import counted  # noqa: PLC0415
 
     items = len(engine.manifest.items)
@@ -142,7 +142,7 @@ def report_header(engine: Engine) -> str:
 
 def first_recorded(history: Path | None) -> dict[int, dict[str, float]]:
     """Each item's metrics as the history first recorded them (none without a history)."""
-    from pytest_phase7.history import first_metrics  # noqa: PLC0415
+    from pytest_phase7.insights.history import first_metrics  # noqa: PLC0415
 
     if history is None:
         return {}
@@ -159,7 +159,7 @@ def run_outputs(
     manifest_path: str,
     resolutions: Sequence[Resolution],
 ) -> Outputs:
-    """The run's report, history and baseline paths, checked by :mod:`pytest_phase7.outputs`.
+    """The run's report, history and baseline paths, checked by :mod:`pytest_phase7.report.outputs`.
 
     Given on the command line, a path is relative to the invocation folder and may go anywhere;
     from the ini file (``addopts`` included) or ``[tool.phase7]``, it is relative to the rootdir
@@ -248,16 +248,17 @@ def write_outputs(config: pytest.Config, engine: Engine, result: RunResult) -> N
     The updated baseline; the JSON and Markdown reports (each replaced atomically, so concurrent
     runs never leave a torn file); the Markdown appended to ``$GITHUB_STEP_SUMMARY`` when that is
     set and the ``step_summary`` setting is on; the derived statuses written back into the plan,
-    except after a partial or ERROR-only run unless forced (:mod:`pytest_phase7.writeback`).
+    except after a partial or ERROR-only run unless forced (:mod:`pytest_phase7.report.writeback`).
     """
-    from pytest_phase7.baseline import load_existing, raised_baseline, write_baseline  # noqa: PLC0415
-    from pytest_phase7.report import report_data, step_summary_path, write_reports  # noqa: PLC0415
+    from pytest_phase7.report.model import report_data  # noqa: PLC0415
+    from pytest_phase7.report.write import step_summary_path, write_reports  # noqa: PLC0415
+    from pytest_phase7.status.baseline import load_existing, raised_baseline, write_baseline  # noqa: PLC0415
 
     settings = engine.settings
     outputs = config.stash[OUTPUTS_KEY]
     history = outputs.history
     if history is not None:
-        from pytest_phase7.insights import record_run  # noqa: PLC0415
+        from pytest_phase7.insights.sections import record_run  # noqa: PLC0415
 
         # First, so that the reports' Trends section includes this run.
         try:
@@ -310,8 +311,8 @@ def write_outputs(config: pytest.Config, engine: Engine, result: RunResult) -> N
 
 def _write_findings(outputs: Outputs, result: RunResult) -> None:
     """The SARIF file and the Code Quality report, each when asked for (replaced atomically)."""
-    from pytest_phase7 import codeclimate, sarif  # noqa: PLC0415
     from pytest_phase7.atomic import write_atomic  # noqa: PLC0415
+    from pytest_phase7.report import codeclimate, sarif  # noqa: PLC0415
 
     for path, render, what in (
         (outputs.sarif, sarif.dumps, "SARIF file"),
@@ -327,12 +328,12 @@ def _write_findings(outputs: Outputs, result: RunResult) -> None:
 
 def annotation_lines(config: pytest.Config, result: RunResult) -> list[str]:
     """The run's GitHub annotations, when ``annotations`` asks for them (else none)."""
-    from pytest_phase7.annotations import (  # noqa: PLC0415
+    from pytest_phase7.report.annotations import (  # noqa: PLC0415
         annotations_kind,
         full_list_where,
         github_commands,
     )
-    from pytest_phase7.findings import collect, repository_path, repository_root  # noqa: PLC0415
+    from pytest_phase7.report.findings import collect, repository_path, repository_root  # noqa: PLC0415
 
     engine = getattr(config.pluginmanager.get_plugin("phase7-run"), "engine", None)
     if not isinstance(engine, Engine):
@@ -358,7 +359,7 @@ def annotation_lines(config: pytest.Config, result: RunResult) -> list[str]:
 
 def _write_back(config: pytest.Config, result: RunResult, *, force: bool) -> None:
     """Update the plan's Status cells and say what happened (a failure is said, not raised)."""
-    from pytest_phase7.writeback import WriteBackError, update_manifest  # noqa: PLC0415
+    from pytest_phase7.report.writeback import WriteBackError, update_manifest  # noqa: PLC0415
 
     session = config.pluginmanager.get_plugin("session")
     run = config.pluginmanager.get_plugin("phase7-run")
@@ -466,7 +467,7 @@ def judge_selection(
     *,
     stopped: bool = False,
 ) -> Suite:
-    """Whether this session ran the whole suite (see :mod:`pytest_phase7.selection`); kept."""
+    """Whether this session ran the whole suite (:mod:`pytest_phase7.resolve.selection`); kept."""
     invocation = _invocation(config)
     roots, origin = _suite_roots(config, invocation)
     option = config.option
@@ -687,7 +688,7 @@ def write_summary(
     terminalreporter: pytest.TerminalReporter, config: pytest.Config, result: RunResult | None
 ) -> None:
     """Write the status table (or why there is none) to the terminal."""
-    from pytest_phase7.report import render_terminal  # noqa: PLC0415
+    from pytest_phase7.report.terminal import render_terminal  # noqa: PLC0415
 
     if result is None and getattr(config.option, "collectonly", False):
         terminalreporter.write_line("phase7: no gates run with --collect-only (it runs no tests)")

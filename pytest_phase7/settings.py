@@ -598,7 +598,8 @@ def _targets(raw: object, table_path: str) -> tuple[ConfiguredTarget, ...]:
     """The ``targets`` table: item number -> target path, each entry with its file and line.
 
     Only the entries' shape is checked here; whether the item and the path exist is checked
-    when the plan is resolved (:func:`pytest_phase7.resolve.resolve_items`), where both are known.
+    when the plan is resolved (:func:`pytest_phase7.resolve.targets.resolve_items`), where both
+    are known.
     """
     if not isinstance(raw, Mapping):
         raise _table_error(

@@ -31,8 +31,8 @@ from pytest_phase7.gates.mypy import MypyGate
 from pytest_phase7.gates.ruff import RuffGate
 from pytest_phase7.manifest import load_manifest, parse_toml
 from pytest_phase7.model import Manifest
-from pytest_phase7.report import timing_line
-from pytest_phase7.resolve import Resolution, resolve_items
+from pytest_phase7.report.terminal import timing_line
+from pytest_phase7.resolve.targets import Resolution, resolve_items
 from pytest_phase7.settings import Settings
 
 PLAN = """# P

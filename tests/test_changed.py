@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_phase7.changed import changed_files
 from pytest_phase7.errors import ConfigError
+from pytest_phase7.resolve.changed import changed_files
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 

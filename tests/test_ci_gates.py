@@ -33,8 +33,8 @@ else:
     import tomli as tomllib
 
 from pytest_phase7 import __version__
-from pytest_phase7.report_json import schema
-from pytest_phase7.report_md import MARKER
+from pytest_phase7.report.json import schema
+from pytest_phase7.report.markdown import MARKER
 
 ROOT = Path(__file__).resolve().parents[1]
 ACTION = ROOT / "gates" / "github" / "action.yml"

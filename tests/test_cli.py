@@ -10,7 +10,7 @@ import pytest
 
 from pytest_phase7.cli import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, main
 from pytest_phase7.errors import ManifestError
-from pytest_phase7.project import find_manifest
+from pytest_phase7.resolve.project import find_manifest
 
 FIXTURES = Path(__file__).parent / "fixtures"
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "tta"

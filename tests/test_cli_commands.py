@@ -29,7 +29,7 @@ from pytest_phase7.cli import (
     main,
 )
 from pytest_phase7.cli import _settings as cli_settings
-from pytest_phase7.report_json import schema
+from pytest_phase7.report.json import schema
 from pytest_phase7.settings import OPTIONS, option, resolve
 
 GOLDEN = Path(__file__).parent / "golden"

@@ -482,7 +482,7 @@ def test_engine_prepares_session_gates_and_survives_a_failed_preparation(
 ):
     from pytest_phase7.engine import Engine
     from pytest_phase7.manifest import load_manifest
-    from pytest_phase7.resolve import resolve_items
+    from pytest_phase7.resolve.targets import resolve_items
 
     write(tmp_path, {"core/a.py": "X = 1\n", "PLAN.md": PLAN})
     manifest = load_manifest(tmp_path / "PLAN.md")

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_phase7.diffcov import (
+from pytest_phase7.errors import ConfigError
+from pytest_phase7.resolve.diffcov import (
     ChangedLines,
     NewLines,
     Totals,
@@ -17,7 +18,6 @@ from pytest_phase7.diffcov import (
     parse_patch,
     unquote,
 )
-from pytest_phase7.errors import ConfigError
 
 needs_git = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 

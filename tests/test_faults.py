@@ -28,7 +28,6 @@ import coverage
 import pytest
 
 from pytest_phase7 import atomic
-from pytest_phase7.baseline import load_baseline, write_baseline
 from pytest_phase7.engine import Engine
 from pytest_phase7.errors import ManifestError
 from pytest_phase7.gates import cache as cache_module
@@ -50,12 +49,13 @@ from pytest_phase7.gates.mypy import MypyGate
 from pytest_phase7.gates.ruff import RuffGate
 from pytest_phase7.gates.tool_inputs import ruff_inputs
 from pytest_phase7.gates.tools import run_tool
-from pytest_phase7.history import HistoryEntry, append_entry, load_history
+from pytest_phase7.insights.history import HistoryEntry, append_entry, load_history
 from pytest_phase7.manifest import MAX_MANIFEST_BYTES, load_manifest
-from pytest_phase7.report_json import load_report
-from pytest_phase7.report_md import append_step_summary
-from pytest_phase7.resolve import Target, TargetKind, resolve_items
+from pytest_phase7.report.json import load_report
+from pytest_phase7.report.markdown import append_step_summary
+from pytest_phase7.resolve.targets import Target, TargetKind, resolve_items
 from pytest_phase7.settings import Settings
+from pytest_phase7.status.baseline import load_baseline, write_baseline
 
 TARGET = Target(TargetKind.FILE, "core/a.py", ("core/a.py",))
 
@@ -892,7 +892,7 @@ def test_a_write_failing_midway_keeps_the_old_baseline(
 WRITER = """
 import sys
 from pathlib import Path
-from pytest_phase7.baseline import write_baseline
+from pytest_phase7.status.baseline import write_baseline
 
 path, value = Path(sys.argv[1]), float(sys.argv[2])
 metrics = {f"src/mod{n}.py": {"coverage": value, "ruff": value} for n in range(200)}

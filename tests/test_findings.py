@@ -11,18 +11,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from pytest_phase7 import codeclimate, sarif
-from pytest_phase7.annotations import (
-    MAX_PER_LEVEL,
-    annotations_kind,
-    command,
-    escape_data,
-    escape_property,
-    github_commands,
-)
-from pytest_phase7.diffcov import ChangedLines
 from pytest_phase7.engine import RunResult
-from pytest_phase7.findings import Reported, collect, fingerprints
 from pytest_phase7.gates.base import (
     Finding,
     GateResult,
@@ -32,8 +21,19 @@ from pytest_phase7.gates.base import (
     result_from_json,
     result_to_json,
 )
-from pytest_phase7.outputs import OutputKind, is_own_file
-from pytest_phase7.report_json import load_report
+from pytest_phase7.report import codeclimate, sarif
+from pytest_phase7.report.annotations import (
+    MAX_PER_LEVEL,
+    annotations_kind,
+    command,
+    escape_data,
+    escape_property,
+    github_commands,
+)
+from pytest_phase7.report.findings import Reported, collect, fingerprints
+from pytest_phase7.report.json import load_report
+from pytest_phase7.report.outputs import OutputKind, is_own_file
+from pytest_phase7.resolve.diffcov import ChangedLines
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -264,10 +264,11 @@ def test_sarif_and_code_quality_paths_follow_the_output_policy(
 
 
 def test_changed_files_outside_the_plan_survive_a_saved_report(tmp_path: Path):
-    from pytest_phase7.diffcov import outside_plan
-    from pytest_phase7.report import report_data, terminal_lines, to_text
-    from pytest_phase7.report_json import dumps, from_document
-    from pytest_phase7.report_md import render_markdown
+    from pytest_phase7.report.json import dumps, from_document
+    from pytest_phase7.report.markdown import render_markdown
+    from pytest_phase7.report.model import report_data
+    from pytest_phase7.report.terminal import terminal_lines, to_text
+    from pytest_phase7.resolve.diffcov import outside_plan
 
     result = golden()
     extra = GateResult(

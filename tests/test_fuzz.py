@@ -31,10 +31,10 @@ from pytest_phase7.model import (
     PlanStatus,
     WorkItem,
 )
-from pytest_phase7.resolve import Resolution, ResolutionState
+from pytest_phase7.report.writeback import update_manifest
+from pytest_phase7.resolve.targets import Resolution, ResolutionState
 from pytest_phase7.settings import Settings, resolve
-from pytest_phase7.status import ItemOutcome, decide
-from pytest_phase7.writeback import update_manifest
+from pytest_phase7.status.rules import ItemOutcome, decide
 
 if sys.version_info >= (3, 11):
     import tomllib

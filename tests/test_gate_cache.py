@@ -11,7 +11,7 @@ from gate_helpers import DictStore
 from pytest_phase7.gates import cache as cache_module
 from pytest_phase7.gates.base import GateRequest, GateResult, GateRun, GateStatus
 from pytest_phase7.gates.cache import CachePolicy, cached_run, run_from_json, run_to_json
-from pytest_phase7.resolve import Target, TargetKind
+from pytest_phase7.resolve.targets import Target, TargetKind
 from pytest_phase7.settings import ConfiguredTarget, Settings
 
 if TYPE_CHECKING:
@@ -285,7 +285,7 @@ def engine_session(repo: Path, gate: CountingGate, store: DictStore) -> tuple[En
     from pytest_phase7.engine import Engine
     from pytest_phase7.gates.base import SessionData
     from pytest_phase7.manifest import load_manifest
-    from pytest_phase7.resolve import resolve_items
+    from pytest_phase7.resolve.targets import resolve_items
 
     (repo / "PLAN.md").write_text(PLAN.replace("mod.py", "target.py"))
     manifest = load_manifest(repo / "PLAN.md")

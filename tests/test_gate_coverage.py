@@ -19,7 +19,7 @@ from gate_helpers import file_target
 
 from pytest_phase7.gates.base import GateRequest, GateStatus, SessionData
 from pytest_phase7.gates.coverage import CoverageGate
-from pytest_phase7.resolve import Target, TargetKind
+from pytest_phase7.resolve.targets import Target, TargetKind
 from pytest_phase7.settings import Settings
 
 pytestmark = pytest.mark.slow

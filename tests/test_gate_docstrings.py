@@ -18,7 +18,7 @@ from pytest_phase7.gates import docstrings as docstrings_module
 from pytest_phase7.gates.base import GateRequest, GateRun, GateStatus
 from pytest_phase7.gates.docstrings import DocstringsGate, interrogate_fails, percent_covered
 from pytest_phase7.gates.tools import run_tool
-from pytest_phase7.resolve import Target, TargetKind
+from pytest_phase7.resolve.targets import Target, TargetKind
 from pytest_phase7.settings import Settings
 
 PYPROJECT = """\

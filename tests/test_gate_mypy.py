@@ -17,7 +17,7 @@ from pytest_phase7.gates import mypy as mypy_module
 from pytest_phase7.gates.base import GateRequest, GateRun, GateStatus
 from pytest_phase7.gates.mypy import MypyGate, parse_mypy_json
 from pytest_phase7.gates.tools import run_tool
-from pytest_phase7.resolve import Target, TargetKind
+from pytest_phase7.resolve.targets import Target, TargetKind
 from pytest_phase7.settings import Settings
 
 PYPROJECT = """\

@@ -1,8 +1,8 @@
 """The new-lines gate in-process, on coverage data from a real ``coverage run`` (a subprocess).
 
-The pull request's diff is given as :class:`~pytest_phase7.diffcov.ChangedLines` (git itself is
-tested in ``test_diffcov.py``, diff-cover's figures in ``test_pull_request.py``); here the gate's
-own logic: which lines count, what passes, what blocks, what is skipped and why.
+The pull request's diff is given as :class:`~pytest_phase7.resolve.diffcov.ChangedLines` (git
+itself is tested in ``test_diffcov.py``, diff-cover's figures in ``test_pull_request.py``); here
+the gate's own logic: which lines count, what passes, what blocks, what is skipped and why.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ import coverage
 import pytest
 from gate_helpers import file_target
 
-from pytest_phase7.diffcov import ChangedLines
 from pytest_phase7.gates.base import GateRequest, GateRun, GateStatus, SessionData
 from pytest_phase7.gates.new_lines import NewLinesGate
-from pytest_phase7.resolve import Target
+from pytest_phase7.resolve.diffcov import ChangedLines
+from pytest_phase7.resolve.targets import Target
 from pytest_phase7.settings import Settings
 
 pytestmark = pytest.mark.slow

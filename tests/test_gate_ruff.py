@@ -16,7 +16,7 @@ from pytest_phase7.gates import ruff as ruff_module
 from pytest_phase7.gates.base import GateRequest, GateRun, GateStatus
 from pytest_phase7.gates.ruff import RuffGate, parse_ruff_json, ruff_binary
 from pytest_phase7.gates.tools import run_tool
-from pytest_phase7.resolve import Target, TargetKind
+from pytest_phase7.resolve.targets import Target, TargetKind
 from pytest_phase7.settings import Settings
 
 PYPROJECT = """\

@@ -11,7 +11,7 @@ import pytest
 
 from pytest_phase7.engine import RunResult
 from pytest_phase7.gates.base import GateResult, GateStatus
-from pytest_phase7.history import (
+from pytest_phase7.insights.history import (
     append_entry,
     delta_text,
     deltas,
@@ -21,17 +21,17 @@ from pytest_phase7.history import (
     load_history,
     snapshot,
 )
-from pytest_phase7.model import Batch, BatchKind, Manifest, PlanStatus, WorkItem
-from pytest_phase7.owners import (
+from pytest_phase7.insights.owners import (
     OwnerSummary,
     gate_score,
     owners_markdown,
     quality_score,
     summarize_owners,
 )
-from pytest_phase7.report_md import cell, escape
-from pytest_phase7.resolve import Resolution, ResolutionState, Target, TargetKind
-from pytest_phase7.status import decide, derive_outcome
+from pytest_phase7.model import Batch, BatchKind, Manifest, PlanStatus, WorkItem
+from pytest_phase7.report.markdown import cell, escape
+from pytest_phase7.resolve.targets import Resolution, ResolutionState, Target, TargetKind
+from pytest_phase7.status.rules import decide, derive_outcome
 
 P, F, E, S = GateStatus.PASS, GateStatus.FAIL, GateStatus.ERROR, GateStatus.SKIP
 WHEN = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
@@ -139,7 +139,7 @@ def assert_inert(markdown: str) -> None:
 
 
 def test_trends_escape_file_names_and_warnings_and_link_no_issue(tmp_path: Path):
-    from pytest_phase7.insights import trends_markdown
+    from pytest_phase7.insights.sections import trends_markdown
 
     hostile = "![i](https://evil/p.png)@octocat.py"
     earlier = result_of(outcome(12, None, 1, cov(F, 10)))
@@ -232,7 +232,7 @@ def test_entry_json_is_one_line():
     ],
 )
 def test_first_seen_in_current_streak(statuses: list[str], expected: str | None):
-    from pytest_phase7.history import HistoryEntry, ItemSnapshot
+    from pytest_phase7.insights.history import HistoryEntry, ItemSnapshot
 
     entries = [
         HistoryEntry(f"t{i}", None, {1: ItemSnapshot(s, 1.0, {})}, 0, 0.0, 1, 1.0)

@@ -1,4 +1,4 @@
-"""Where reports, history and baseline may be written (:mod:`pytest_phase7.outputs`).
+"""Where reports, history and baseline may be written (:mod:`pytest_phase7.report.outputs`).
 
 Nothing phase7 writes may replace the plan, a target, a configuration file or any file that is
 not its own; paths from the repository's configuration stay inside the rootdir. Each refusal
@@ -15,21 +15,21 @@ from pathlib import Path
 
 import pytest
 
-from pytest_phase7 import codeclimate, sarif
-from pytest_phase7.baseline import SCHEMA_VERSION, write_baseline
 from pytest_phase7.cli import EXIT_OK, EXIT_USAGE, main
 from pytest_phase7.errors import ConfigError
-from pytest_phase7.history import entry_to_json, snapshot
-from pytest_phase7.outputs import (
+from pytest_phase7.insights.history import entry_to_json, snapshot
+from pytest_phase7.report import codeclimate, sarif
+from pytest_phase7.report.json import dumps, load_report
+from pytest_phase7.report.markdown import render_markdown
+from pytest_phase7.report.outputs import (
     OutputKind,
     OutputRequest,
     check_outputs,
     is_own_file,
     protected_files,
 )
-from pytest_phase7.report import terminal_lines, to_text
-from pytest_phase7.report_json import dumps, load_report
-from pytest_phase7.report_md import render_markdown
+from pytest_phase7.report.terminal import terminal_lines, to_text
+from pytest_phase7.status.baseline import SCHEMA_VERSION, write_baseline
 
 GOLDEN = Path(__file__).parent / "golden"
 

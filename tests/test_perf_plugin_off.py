@@ -239,7 +239,7 @@ import sys
 
 def test_probe():
     heavy = ["pytest_phase7.session", "pytest_phase7.engine", "pytest_phase7.gates",
-             "pytest_phase7.resolve", "pytest_phase7.manifest", "coverage", "{TOML}"]
+             "pytest_phase7.resolve.targets", "pytest_phase7.manifest", "coverage", "{TOML}"]
     print("LOADED:", " ".join(name for name in heavy if name in sys.modules))
 """
 

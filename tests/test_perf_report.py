@@ -17,19 +17,19 @@ from hypothesis import strategies as st
 
 from pytest_phase7.engine import RunResult
 from pytest_phase7.model import Batch, Phase, PlanStatus, WorkItem
-from pytest_phase7.report import (
+from pytest_phase7.report.json import load_report
+from pytest_phase7.report.markdown import _plain, cell, escape, escape_html
+from pytest_phase7.report.model import (
     Progress,
     batch_progress,
-    common_folder,
     item_hours,
     outcome_hours,
     phase_progress,
     progress_of,
     total_progress,
 )
-from pytest_phase7.report_json import load_report
-from pytest_phase7.report_md import _plain, cell, escape, escape_html
-from pytest_phase7.status import REPORT_ORDER, ItemOutcome
+from pytest_phase7.report.terminal import common_folder
+from pytest_phase7.status.rules import REPORT_ORDER, ItemOutcome
 
 GOLDEN = Path(__file__).parent / "golden"
 

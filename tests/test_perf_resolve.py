@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from pytest_phase7.model import Batch, Manifest, WorkItem
-from pytest_phase7.resolve import RepoIndex, ResolutionState, resolve_items
+from pytest_phase7.resolve.targets import RepoIndex, ResolutionState, resolve_items
 
 needs_symlinks = pytest.mark.skipif(not hasattr(os, "symlink"), reason="needs symlinks")
 

@@ -13,17 +13,17 @@ from typing import Any
 
 import pytest
 
-from pytest_phase7.baseline import (
+from pytest_phase7.cli import EXIT_OK, EXIT_USAGE, main
+from pytest_phase7.errors import ConfigError
+from pytest_phase7.gates.base import GateResult, GateStatus
+from pytest_phase7.report.json import load_report
+from pytest_phase7.status.baseline import (
     SCHEMA_VERSION,
     BaselineFile,
     load_baseline_file,
     raised_baseline,
 )
-from pytest_phase7.cli import EXIT_OK, EXIT_USAGE, main
-from pytest_phase7.errors import ConfigError
-from pytest_phase7.gates.base import GateResult, GateStatus
-from pytest_phase7.report_json import load_report
-from pytest_phase7.status import regressed
+from pytest_phase7.status.rules import regressed
 
 GOLDEN = Path(__file__).parent / "golden"
 SERVICE = "src/tta/agent_orchestration/service.py"

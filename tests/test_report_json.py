@@ -15,8 +15,7 @@ import pytest
 
 from pytest_phase7.gates.base import GateResult, GateStatus
 from pytest_phase7.model import Problem, Severity
-from pytest_phase7.report import ReportData, terminal_lines, to_text
-from pytest_phase7.report_json import (
+from pytest_phase7.report.json import (
     SCHEMA_PATH,
     SCHEMA_VERSION,
     ReportError,
@@ -27,8 +26,10 @@ from pytest_phase7.report_json import (
     schema,
     to_document,
 )
-from pytest_phase7.report_md import render_markdown
-from pytest_phase7.resolve import Resolution, ResolutionState
+from pytest_phase7.report.markdown import render_markdown
+from pytest_phase7.report.model import ReportData
+from pytest_phase7.report.terminal import terminal_lines, to_text
+from pytest_phase7.resolve.targets import Resolution, ResolutionState
 
 REPO = Path(__file__).resolve().parents[1]
 GOLDEN = Path(__file__).parent / "golden"

@@ -27,11 +27,10 @@ from hypothesis import strategies as st
 
 from pytest_phase7.engine import RunResult
 from pytest_phase7.gates.base import GateResult, GateRun, GateStatus
-from pytest_phase7.github import MAX_COMMENT_CHARS, MAX_STEP_SUMMARY_BYTES
 from pytest_phase7.model import Batch, Criterion, Manifest, Phase, PlanStatus, WorkItem
-from pytest_phase7.report import ReportData, terminal_lines, to_text
-from pytest_phase7.report_json import from_document, load_report
-from pytest_phase7.report_md import (
+from pytest_phase7.report.github import MAX_COMMENT_CHARS, MAX_STEP_SUMMARY_BYTES
+from pytest_phase7.report.json import from_document, load_report
+from pytest_phase7.report.markdown import (
     MARKER,
     append_step_summary,
     escape,
@@ -39,8 +38,10 @@ from pytest_phase7.report_md import (
     progress_bar,
     render_markdown,
 )
-from pytest_phase7.resolve import Resolution, ResolutionState, Target, TargetKind
-from pytest_phase7.status import ItemOutcome, decide
+from pytest_phase7.report.model import ReportData
+from pytest_phase7.report.terminal import terminal_lines, to_text
+from pytest_phase7.resolve.targets import Resolution, ResolutionState, Target, TargetKind
+from pytest_phase7.status.rules import ItemOutcome, decide
 
 REPO = Path(__file__).resolve().parents[1]
 GOLDEN = Path(__file__).parent / "golden"
@@ -497,7 +498,7 @@ def test_baseline_appears_in_the_table():
     ],
 )
 def test_progress_bar_never_claims_done_early(done: int, total: int, expected: str):
-    from pytest_phase7.report import Progress
+    from pytest_phase7.report.model import Progress
 
     assert progress_bar(Progress(done, total, 0, 0, False, ())) == expected
 

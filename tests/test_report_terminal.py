@@ -12,28 +12,30 @@ from _pytest._io.wcwidth import wcswidth  # an independent measure of display wi
 from pytest_phase7.gates.base import GateResult, GateStatus
 from pytest_phase7.manifest.markdown import parse_markdown
 from pytest_phase7.model import BatchKind, Criterion, PlanStatus
-from pytest_phase7.report import (
+from pytest_phase7.report.json import load_report
+from pytest_phase7.report.model import (
+    ReportData,
+    batch_progress,
+    evaluate_criteria,
+    phase_progress,
+    report_data,
+    status_badge,
+    total_progress,
+)
+from pytest_phase7.report.terminal import (
     DEFAULT_WIDTH,
     MAX_DETAIL_CHARS,
     MAX_TERMINAL_DETAILS,
-    ReportData,
-    batch_progress,
     criteria_lines,
     display_width,
-    evaluate_criteria,
-    phase_progress,
     render_terminal,
-    report_data,
     shorten,
-    status_badge,
     terminal_lines,
     to_text,
-    total_progress,
     use_color,
 )
-from pytest_phase7.report_json import load_report
-from pytest_phase7.resolve import Resolution, ResolutionState
-from pytest_phase7.status import derive_outcome
+from pytest_phase7.resolve.targets import Resolution, ResolutionState
+from pytest_phase7.status.rules import derive_outcome
 
 GOLDEN = Path(__file__).parent / "golden"
 

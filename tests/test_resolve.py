@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pytest_phase7.model import Batch, Manifest, WorkItem
-from pytest_phase7.resolve import (
+from pytest_phase7.resolve.targets import (
     RepoIndex,
     ResolutionState,
     TargetKind,
@@ -401,7 +401,7 @@ def test_malformed_targets_table_names_the_line(tmp_path: Path, table: str, mess
 
 
 def test_fix_lines_propose_a_candidate_per_item_and_name_the_others(tmp_path: Path):
-    from pytest_phase7.resolve import fix_lines
+    from pytest_phase7.resolve.targets import fix_lines
 
     make(tmp_path, "x/a/service.py", "x/b/service.py", "p/1/auth.py", "p/2/auth.py", "p/3/auth.py")
     make(tmp_path, "tests/core/test_x.py", "src/core.py")

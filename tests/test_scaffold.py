@@ -11,7 +11,7 @@ from pytest_phase7.engine import RunResult
 from pytest_phase7.gates.base import GateResult, GateStatus
 from pytest_phase7.manifest import parse_markdown
 from pytest_phase7.model import Batch, BatchKind, Manifest, PlanStatus, WorkItem
-from pytest_phase7.resolve import (
+from pytest_phase7.resolve.targets import (
     RepoIndex,
     Resolution,
     ResolutionState,
@@ -27,7 +27,7 @@ from pytest_phase7.scaffold import (
     estimate_hours,
     render_plan,
 )
-from pytest_phase7.status import decide, derive_outcome
+from pytest_phase7.status.rules import decide, derive_outcome
 
 SOURCE = """
 class A:

@@ -16,8 +16,8 @@ from pytest_phase7.errors import ManifestError
 from pytest_phase7.gates.base import GateRequest, GateStatus
 from pytest_phase7.gates.ruff import RuffGate
 from pytest_phase7.manifest import load_manifest
-from pytest_phase7.project import find_manifest
-from pytest_phase7.resolve import ResolutionState, Target, TargetKind, resolve_items
+from pytest_phase7.resolve.project import find_manifest
+from pytest_phase7.resolve.targets import ResolutionState, Target, TargetKind, resolve_items
 from pytest_phase7.settings import resolve
 
 PACKAGE = Path(__file__).resolve().parents[1] / "pytest_phase7"

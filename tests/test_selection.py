@@ -16,9 +16,8 @@ import pytest
 from pytest_phase7.errors import ConfigError
 from pytest_phase7.gates.base import GateResult, GateStatus
 from pytest_phase7.model import BatchKind, PlanStatus, WorkItem
-from pytest_phase7.report_json import schema
-from pytest_phase7.resolve import Resolution, ResolutionState, Target, TargetKind
-from pytest_phase7.selection import (
+from pytest_phase7.report.json import schema
+from pytest_phase7.resolve.selection import (
     BY_DESELECT,
     BY_KEYWORD,
     BY_LAST_FAILED,
@@ -40,8 +39,9 @@ from pytest_phase7.selection import (
     judge,
     listing,
 )
+from pytest_phase7.resolve.targets import Resolution, ResolutionState, Target, TargetKind
 from pytest_phase7.settings import resolve
-from pytest_phase7.status import derive_outcome
+from pytest_phase7.status.rules import derive_outcome
 
 # --- the rule, on plain data ---------------------------------------------------------------
 

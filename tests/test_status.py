@@ -8,8 +8,8 @@ import pytest
 
 from pytest_phase7.gates.base import GateResult, GateStatus
 from pytest_phase7.model import Batch, BatchKind, CoverageGoal, Manifest, PlanStatus, WorkItem
-from pytest_phase7.resolve import Resolution, ResolutionState, Target, TargetKind
-from pytest_phase7.status import (
+from pytest_phase7.resolve.targets import Resolution, ResolutionState, Target, TargetKind
+from pytest_phase7.status.rules import (
     ItemOutcome,
     Start,
     decide,

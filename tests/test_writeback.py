@@ -17,16 +17,16 @@ from pytest_phase7.engine import RunResult
 from pytest_phase7.gates.base import GateResult, GateStatus
 from pytest_phase7.manifest import load_manifest
 from pytest_phase7.model import Manifest, PlanStatus
-from pytest_phase7.report_json import schema
-from pytest_phase7.resolve import Resolution, ResolutionState, Target, TargetKind
-from pytest_phase7.status import ItemOutcome, decide
-from pytest_phase7.writeback import (
+from pytest_phase7.report.json import schema
+from pytest_phase7.report.writeback import (
     WriteBackError,
     format_date,
     refusal,
     rewrite_markdown,
     update_manifest,
 )
+from pytest_phase7.resolve.targets import Resolution, ResolutionState, Target, TargetKind
+from pytest_phase7.status.rules import ItemOutcome, decide
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TODAY = datetime.date(2026, 3, 5)

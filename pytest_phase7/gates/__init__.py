@@ -1,7 +1,21 @@
 """The built-in gates, shipped as an ordinary ``pytest_phase7_add_gates`` implementation.
 
-Custom gates are added the same way, from a ``conftest.py`` or a plugin (see
-:mod:`pytest_phase7.hookspecs`).
+The third stage of the pipeline (manifest -> resolve -> gates -> status -> report): every gate
+checks all its targets in one go and returns a result per target. Custom gates are added the
+same way, from a ``conftest.py`` or a plugin (see :mod:`pytest_phase7.hookspecs`).
+
+* ``base``: the gate interface (``Gate``, ``GateRequest``, ``GateResult``, ...), a public path.
+* ``coverage``: per-target coverage from the session's coverage.py data.
+* ``ruff``, ``mypy``, ``docstrings``: one run of the tool (interrogate for docstrings) over all
+  targets.
+* ``new_lines``: coverage of the lines a pull request adds or changes.
+* ``tools``: running a tool in a subprocess, safely and with a deadline.
+* ``cache``: static gate results kept across runs, keyed by everything that can change them.
+* ``tool_inputs``: what each tool reads besides the targets, for the cache key.
+* ``coverage_api``: every coverage.py internal the coverage gate uses, each with its fallback.
+* ``coverage_static``, ``coverage_memo``: coverage.py's static analysis and per-file figures,
+  computed once and remembered.
+* ``_coverage_worker``, ``_interrogate_worker``: the subprocesses that do that work.
 """
 
 from __future__ import annotations

@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from pytest_phase7.wording import counted
 
 if TYPE_CHECKING:
-    from pytest_phase7.diffcov import ChangedLines
     from pytest_phase7.gates.cache import ResultStore
-    from pytest_phase7.resolve import Target
+    from pytest_phase7.resolve.diffcov import ChangedLines
+    from pytest_phase7.resolve.targets import Target
     from pytest_phase7.settings import Settings
 
 

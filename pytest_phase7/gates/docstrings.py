@@ -50,7 +50,7 @@ from pytest_phase7.gates.tools import (
     python_executable,
     run_tool,
 )
-from pytest_phase7.resolve import Target, TargetKind
+from pytest_phase7.resolve.targets import Target, TargetKind
 
 WORKER = "pytest_phase7.gates._interrogate_worker"
 INSTALL_HINT = "pip install interrogate (and pytest-phase7) into the Python that runs pytest"

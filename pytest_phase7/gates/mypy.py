@@ -60,7 +60,7 @@ from pytest_phase7.gates.tools import (
 from pytest_phase7.wording import counted
 
 if TYPE_CHECKING:
-    from pytest_phase7.resolve import Target
+    from pytest_phase7.resolve.targets import Target
 
 INSTALL_HINT = "pip install mypy (into the environment that runs pytest)"
 TIMEOUT_HINT = "raise --phase7-timeout (a cold mypy cache is slow), or check what makes mypy hang"

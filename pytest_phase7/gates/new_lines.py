@@ -2,7 +2,7 @@
 
 A session gate, present only with ``--phase7-changed-since``. It reads the same session data as
 the coverage gate, through the same analysis (:func:`pytest_phase7.gates.coverage.file_analyses`),
-and counts only the changed lines (:mod:`pytest_phase7.diffcov`): ``12/15 · 80%`` in the
+and counts only the changed lines (:mod:`pytest_phase7.resolve.diffcov`): ``12/15 · 80%`` in the
 ``New lines`` column. ``--phase7-diff-coverage-min`` gates it, as coverage.py's ``fail_under``
 would (its ``should_fail_under`` at the project's ``precision``).
 
@@ -24,7 +24,6 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from pytest_phase7.diffcov import GATE, NewLines, Totals, line_ranges, new_lines
 from pytest_phase7.gates.base import (
     Finding,
     GateRequest,
@@ -34,12 +33,13 @@ from pytest_phase7.gates.base import (
     error_run,
 )
 from pytest_phase7.gates.coverage import ReportedFile, file_analyses, unmeasured_session
+from pytest_phase7.resolve.diffcov import GATE, NewLines, Totals, line_ranges, new_lines
 from pytest_phase7.wording import counted, shown_list
 
 if TYPE_CHECKING:
     from coverage import Coverage
 
-    from pytest_phase7.diffcov import ChangedLines
+    from pytest_phase7.resolve.diffcov import ChangedLines
 
 OMITTED = "left out of coverage's report by its omit/include settings"
 

@@ -50,7 +50,7 @@ from pytest_phase7.gates.tools import (
 )
 
 if TYPE_CHECKING:
-    from pytest_phase7.resolve import Target
+    from pytest_phase7.resolve.targets import Target
 
 INSTALL_HINT = "pip install ruff (or put a ruff executable on PATH)"
 TIMEOUT_HINT = "raise --phase7-timeout, or check what makes ruff hang"

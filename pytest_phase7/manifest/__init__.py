@@ -5,6 +5,14 @@ format by suffix and reports anything that stops it from reading the plan as a
 :class:`~pytest_phase7.errors.ManifestError` naming ``file:line``. Problems inside a readable plan
 (overlapping ranges, unknown statuses, ...) are collected in ``Manifest.problems`` instead, so a
 caller can show them all; :func:`raise_for_errors` turns the first error into an exception.
+
+The first stage of the pipeline (manifest -> resolve -> gates -> status -> report); both formats
+produce the frozen model of :mod:`pytest_phase7.model`.
+
+* ``markdown``: the Markdown execution plan, read liberally, problems named by line.
+* ``toml``: ``phase7.toml`` or ``[tool.phase7]``, and writing a plan as TOML.
+* ``checks``: the checks both formats share, and the assembly of the model.
+* ``values``: the small values both formats share: hours, ranges, statuses, goals.
 """
 
 from __future__ import annotations

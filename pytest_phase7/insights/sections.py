@@ -14,7 +14,7 @@ import pytest
 
 from pytest_phase7.engine import RunResult
 from pytest_phase7.errors import ConfigError
-from pytest_phase7.history import (
+from pytest_phase7.insights.history import (
     HistoryEntry,
     append_entry,
     delta_text,
@@ -22,8 +22,8 @@ from pytest_phase7.history import (
     load_history,
     snapshot,
 )
-from pytest_phase7.owners import owners_markdown, summarize_owners
-from pytest_phase7.report_md import escape
+from pytest_phase7.insights.owners import owners_markdown, summarize_owners
+from pytest_phase7.report.markdown import escape
 from pytest_phase7.settings import Settings
 
 #: How many runs the completion chart shows at most (the most recent ones).
@@ -32,7 +32,7 @@ CHART_RUNS = 30
 
 def record_run(path: Path, result: RunResult, rootdir: Path) -> None:
     """Append this run to the history file (with the commit when the rootdir is in git)."""
-    from pytest_phase7.changed import git_output  # noqa: PLC0415
+    from pytest_phase7.resolve.changed import git_output  # noqa: PLC0415
 
     try:
         commit: str | None = git_output(["rev-parse", "HEAD"], rootdir).strip() or None

@@ -19,10 +19,10 @@ from dataclasses import dataclass
 
 from pytest_phase7.engine import RunResult
 from pytest_phase7.gates.base import GateResult, GateStatus
-from pytest_phase7.history import HistoryEntry, first_seen
+from pytest_phase7.insights.history import HistoryEntry, first_seen
 from pytest_phase7.model import PlanStatus
-from pytest_phase7.report_md import cell
-from pytest_phase7.status import HIGHER_IS_BETTER, ItemOutcome
+from pytest_phase7.report.markdown import cell
+from pytest_phase7.status.rules import HIGHER_IS_BETTER, ItemOutcome
 
 #: Columns that name who (or which model) works on an item, in the order they are looked for.
 OWNER_COLUMNS = ("Owner", "Assignee", "Model")
@@ -129,7 +129,7 @@ def owners_markdown(summaries: Sequence[OwnerSummary]) -> str:
     """The per-owner table as Markdown.
 
     Owner names come from the plan and dates from the history file, which a PR author
-    controls: both go through the report's escaper (:func:`pytest_phase7.report_md.cell`), so
+    controls: both go through the report's escaper (:func:`pytest_phase7.report.markdown.cell`), so
     ``@name`` pings nobody, ``#12`` links nothing and ``![i](url)`` loads no image.
     """
     with_cost = any(s.cost_total is not None for s in summaries)

@@ -23,7 +23,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from pytest_phase7.engine import RunResult
-from pytest_phase7.findings import LEVELS, Reported, collect, importance
+from pytest_phase7.report.findings import LEVELS, Reported, collect, importance
 
 #: Annotations GitHub shows per level and step, and per job.
 MAX_PER_LEVEL = 10

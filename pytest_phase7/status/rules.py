@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 from pytest_phase7.gates.base import GateResult, GateStatus
 from pytest_phase7.model import BatchKind, CoverageGoal, Manifest, PlanStatus, WorkItem
-from pytest_phase7.resolve import Resolution, ResolutionState
+from pytest_phase7.resolve.targets import Resolution, ResolutionState
 
 #: The order statuses are counted and listed in.
 REPORT_ORDER = (PlanStatus.DONE, PlanStatus.IN_PROGRESS, PlanStatus.QUEUED, PlanStatus.FAILED)

@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pytest_phase7.changed import git_output, in_rootdir, merge_base, untracked_files
 from pytest_phase7.files import read_regular
+from pytest_phase7.resolve.changed import git_output, in_rootdir, merge_base, untracked_files
 
 if TYPE_CHECKING:
     from coverage.results import Analysis

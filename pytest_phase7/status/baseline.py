@@ -12,7 +12,7 @@ Format (``schema_version`` 2; version 1 files, which hold ``metrics`` only, are 
     }
 
 ``metrics`` are the floors: the starting point of the status rule (the "from" of ``5% -> 70%``)
-and what a regression is judged against (:func:`pytest_phase7.status.regressed`, which reads
+and what a regression is judged against (:func:`pytest_phase7.status.rules.regressed`, which reads
 ``counts``: a percentage that dropped only because covered code was deleted is no regression).
 ``counts`` are those of the run that set each floor.
 
@@ -38,7 +38,7 @@ from pytest_phase7.engine import RunResult
 from pytest_phase7.errors import ConfigError
 from pytest_phase7.files import read_regular
 from pytest_phase7.gates.base import GateStatus
-from pytest_phase7.status import HIGHER_IS_BETTER, result_counts, worse_figure
+from pytest_phase7.status.rules import HIGHER_IS_BETTER, result_counts, worse_figure
 
 SCHEMA_VERSION = 2
 
@@ -93,7 +93,7 @@ def load_baseline(path: Path, display: str) -> dict[str, dict[str, float]]:
 
 def load_existing(path: Path, rootdir: Path) -> BaselineFile | None:
     """The baseline file at ``path`` when there is one (None when there is none yet)."""
-    from pytest_phase7.project import display_path  # noqa: PLC0415
+    from pytest_phase7.resolve.project import display_path  # noqa: PLC0415
 
     if not path.exists():
         return None
@@ -223,7 +223,7 @@ class Ratchet:
 
     def kept_message(self) -> str:
         """One line: which floors stayed above this run, and how to lower them on purpose."""
-        from pytest_phase7.status import figure_text  # noqa: PLC0415
+        from pytest_phase7.status.rules import figure_text  # noqa: PLC0415
         from pytest_phase7.wording import counted, shown_list  # noqa: PLC0415
 
         shown = [
@@ -310,7 +310,7 @@ def lower_request(reason: str, rootdir: Path, when: str | None = None) -> LowerR
     """The record of a lowering: the reason, now (UTC), and ``HEAD`` when in git."""
     from datetime import datetime, timezone  # noqa: PLC0415
 
-    from pytest_phase7.changed import git_output  # noqa: PLC0415
+    from pytest_phase7.resolve.changed import git_output  # noqa: PLC0415
 
     try:
         commit = git_output(["rev-parse", "--verify", "-q", "HEAD"], rootdir).strip()

@@ -6,8 +6,8 @@ nothing closes that tool's old alerts. Each run lists the rules its results use,
 and, where the tool documents its rules, a link. Locations are relative to the repository's root
 through ``originalUriBaseIds`` (``SRCROOT``), so code scanning resolves them whatever folder the
 run was in. ``partialFingerprints`` are stable across runs
-(:func:`pytest_phase7.findings.fingerprints`). Levels: a failing gate's findings are ``error``,
-a passing gate's ``warning``, a tool's notes ``note``.
+(:func:`pytest_phase7.report.findings.fingerprints`). Levels: a failing gate's findings are
+``error``, a passing gate's ``warning``, a tool's notes ``note``.
 
 Unlike the annotations, SARIF carries every finding: code scanning itself shows what a pull
 request changed.
@@ -22,7 +22,7 @@ from typing import Any
 
 from pytest_phase7 import __version__
 from pytest_phase7.engine import RunResult
-from pytest_phase7.findings import (
+from pytest_phase7.report.findings import (
     GATE_TOOLS,
     Reported,
     collect,

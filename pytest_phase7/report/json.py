@@ -5,10 +5,11 @@ package (``pytest_phase7/schemas/report.schema.json``, :func:`schema`). It holds
 their resolved targets and per-gate status, metric, threshold, baseline, details and timing; the
 batches, phases and criteria with their progress; the verdict; and the tool versions.
 
-It is also complete: :func:`load_report` rebuilds the :class:`~pytest_phase7.report.ReportData`
-the renderers read, so ``phase7 report RESULT.json`` prints the same table and Markdown as the
-run that wrote it. Derived figures (progress, criteria, hours) are written for readers and
-recomputed on load, never trusted from the file.
+It is also complete: :func:`load_report` rebuilds the
+:class:`~pytest_phase7.report.model.ReportData` the renderers read, so ``phase7 report
+RESULT.json`` prints the same table and Markdown as the run that wrote it. Derived figures
+(progress, criteria, hours) are written for readers and recomputed on load, never trusted from
+the file.
 """
 
 from __future__ import annotations
@@ -20,8 +21,6 @@ from pathlib import Path
 from typing import Any
 
 from pytest_phase7 import __version__
-from pytest_phase7.diffcov import GATE as NEW_LINES
-from pytest_phase7.diffcov import outside_plan
 from pytest_phase7.engine import RunResult
 from pytest_phase7.errors import Phase7Error
 from pytest_phase7.files import read_regular
@@ -46,7 +45,7 @@ from pytest_phase7.model import (
     Severity,
     WorkItem,
 )
-from pytest_phase7.report import (
+from pytest_phase7.report.model import (
     Progress,
     ReportData,
     batch_progress,
@@ -55,15 +54,17 @@ from pytest_phase7.report import (
     phase_progress,
     total_progress,
 )
-from pytest_phase7.resolve import Resolution, ResolutionState, Target, TargetKind
-from pytest_phase7.selection import Suite
-from pytest_phase7.status import REPORT_ORDER, ItemOutcome, Verdict
+from pytest_phase7.resolve.diffcov import GATE as NEW_LINES
+from pytest_phase7.resolve.diffcov import outside_plan
+from pytest_phase7.resolve.selection import Suite
+from pytest_phase7.resolve.targets import Resolution, ResolutionState, Target, TargetKind
+from pytest_phase7.status.rules import REPORT_ORDER, ItemOutcome, Verdict
 
 #: The version of the document's shape; bumped on any incompatible change.
 SCHEMA_VERSION = 1
 
-#: The JSON Schema of the document, shipped inside the package.
-SCHEMA_PATH = Path(__file__).parent / "schemas" / "report.schema.json"
+#: The JSON Schema of the document, shipped inside the package (``pytest_phase7/schemas/``).
+SCHEMA_PATH = Path(__file__).parents[1] / "schemas" / "report.schema.json"
 
 
 class ReportError(Phase7Error):

@@ -30,8 +30,8 @@ from pytest_phase7.files import read_regular
 from pytest_phase7.gates.base import GateStatus
 from pytest_phase7.manifest.values import read_status
 from pytest_phase7.model import PlanStatus
-from pytest_phase7.report import status_badge
-from pytest_phase7.status import ItemOutcome
+from pytest_phase7.report.model import status_badge
+from pytest_phase7.status.rules import ItemOutcome
 from pytest_phase7.tomltext import HEADER as TOML_HEADER
 from pytest_phase7.tomltext import KEY as TOML_KEY
 from pytest_phase7.tomltext import TomlSyntaxError, loads

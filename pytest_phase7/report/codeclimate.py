@@ -3,7 +3,7 @@
 GitLab's merge-request widget reads a JSON array of Code Climate issues from the job's
 ``codequality`` report artifact (``gates/gitlab/phase7.gitlab-ci.yml`` declares it). Each issue
 has what GitLab needs: ``description``, ``check_name`` (``tool/rule``), a ``fingerprint``
-(unique in the report and stable across runs, :func:`pytest_phase7.findings.fingerprints`, so
+(unique in the report and stable across runs, :func:`pytest_phase7.report.findings.fingerprints`, so
 the widget tells new issues from fixed ones), a ``severity`` and ``location.path`` (relative to
 the repository's root) with ``location.lines.begin``. The Code Climate ``type`` and
 ``categories`` are given too, and ``engine_name`` says phase7 wrote the issue (how phase7 knows
@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_phase7.engine import RunResult
-from pytest_phase7.findings import (
+from pytest_phase7.report.findings import (
     collect,
     fingerprints,
     repository_path,

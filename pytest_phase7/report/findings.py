@@ -26,10 +26,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pytest_phase7.diffcov import GATE as NEW_LINES
-from pytest_phase7.diffcov import outside_plan
 from pytest_phase7.files import read_regular
 from pytest_phase7.gates.base import Finding, GateResult, GateStatus
+from pytest_phase7.resolve.diffcov import GATE as NEW_LINES
+from pytest_phase7.resolve.diffcov import outside_plan
 
 if TYPE_CHECKING:
     from pytest_phase7.engine import RunResult
@@ -106,8 +106,8 @@ def importance(reported: Reported) -> tuple[int, int, str, int]:
 
 def repository_root(rootdir: Path) -> Path:
     """The git top folder holding ``rootdir`` (its symlinks resolved), else ``rootdir`` itself."""
-    from pytest_phase7.changed import git_output  # noqa: PLC0415
     from pytest_phase7.errors import ConfigError  # noqa: PLC0415
+    from pytest_phase7.resolve.changed import git_output  # noqa: PLC0415
 
     try:
         return Path(os.path.realpath(git_output(["rev-parse", "--show-toplevel"], rootdir).strip()))

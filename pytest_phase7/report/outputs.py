@@ -33,7 +33,7 @@ from pytest_phase7.errors import ConfigError
 from pytest_phase7.files import reason, usable_path
 
 if TYPE_CHECKING:
-    from pytest_phase7.resolve import Resolution
+    from pytest_phase7.resolve.targets import Resolution
 
 
 class OutputKind(enum.Enum):
@@ -75,7 +75,7 @@ SOURCE_SUFFIXES = frozenset({".py", ".pyi", ".pyw"})
 #: How much of an existing file is read to recognise it.
 _HEAD_BYTES = 4096
 
-# How each kind of file phase7 writes begins (report_md.MARKER, report_json.dumps,
+# How each kind of file phase7 writes begins (markdown.MARKER, json.dumps,
 # history.entry_to_json, baseline.write_baseline, sarif.dumps with its generator property,
 # codeclimate.dumps with each issue's engine_name first, or an empty array); tests write each
 # and check it is recognised.

@@ -17,7 +17,7 @@ from pytest_phase7.model import Manifest
 from pytest_phase7.settings import DEFAULT_MANIFEST_NAMES, MANIFEST_KEYS, targets_location
 
 if TYPE_CHECKING:
-    from pytest_phase7.resolve import Resolution
+    from pytest_phase7.resolve.targets import Resolution
 
 
 def display_path(path: Path, rootdir: Path) -> str:
@@ -69,7 +69,7 @@ def target_fixes(
 
     Empty when nothing needs fixing; the lines name the file phase7 reads its table from.
     """
-    from pytest_phase7.resolve import fix_lines  # noqa: PLC0415
+    from pytest_phase7.resolve.targets import fix_lines  # noqa: PLC0415
 
     lines = fix_lines(resolutions, *targets_location(table, label))
     return ("\n".join(lines),) if lines else ()
