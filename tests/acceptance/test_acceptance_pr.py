@@ -139,18 +139,35 @@ PULL_REQUESTS = {
             ),
         ),
     ),
+    # setup.cfg, the project's own --cov=async_lru --cov=tests/ and reports in addopts; pytest 8.4.
+    "async-lru": PullRequest(
+        target="async_lru/__init__.py",
+        old="        return key in self.__cache\n",
+        new="        found = key in self.__cache\n        return found\n",
+        added=_TYPED_SHOUT,
+    ),
 }
 
 PROJECTS = [p for p in load_projects() if p.name in PULL_REQUESTS]
 
 
+#: Projects also run as one folder of a larger repository (the git root above the rootdir).
+IN_A_SUBFOLDER = frozenset({"idna"})
+
+
 def _cases() -> list[object]:
-    return [
-        pytest.param(project, case, id=f"{project.name}-{case.id}")
+    cases = [
+        pytest.param(project, case, False, id=f"{project.name}-{case.id}")
         for project in PROJECTS
         for case in project.cases
         if case.id in {"serial", "xdist"}
     ]
+    cases += [
+        pytest.param(project, Case("subfolder", ()), True, id=f"{project.name}-subfolder")
+        for project in PROJECTS
+        if project.name in IN_A_SUBFOLDER
+    ]
+    return cases
 
 
 def git(root: Path, *args: str) -> str:
@@ -176,12 +193,13 @@ def git(root: Path, *args: str) -> str:
     return done.stdout
 
 
-def open_pull_request(root: Path, change: PullRequest) -> None:
-    """The checkout committed on ``main``, and a branch ``feature`` with the change committed."""
-    git(root, "init", "-q", "-b", "main")
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", "the project as released")
-    git(root, "checkout", "-q", "-b", "feature")
+def open_pull_request(repo: Path, root: Path, change: PullRequest) -> None:
+    """``repo`` (holding the checkout ``root``) committed on ``main``, and a branch ``feature``
+    with the change committed."""
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "the project as released")
+    git(repo, "checkout", "-q", "-b", "feature")
     path = root / change.target
     text = path.read_text(encoding="utf-8")
     assert text.count(change.old) == 1, f"{change.target}: the line to change is not there once"
@@ -192,7 +210,7 @@ def open_pull_request(root: Path, change: PullRequest) -> None:
     for name, content in change.new_files:
         (root / name).write_text(content, encoding="utf-8")
         git(root, "add", name)
-    git(root, "commit", "-q", "-am", "a pull request: an untested function, a line rewritten")
+    git(repo, "commit", "-q", "-am", "a pull request: an untested function, a line rewritten")
 
 
 def diff_cover(venv: Path, root: Path, env: dict[str, str], out: Path) -> dict[str, Any]:
@@ -389,12 +407,18 @@ def format_new_lines(rows: list[NewLinesRow]) -> str:
     )
 
 
-@pytest.mark.parametrize(("project", "case"), _cases())
-def test_pull_request_figures_equal_the_tools(project: Project, case: Case, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("project", "case", "subfolder"), _cases())
+def test_pull_request_figures_equal_the_tools(
+    project: Project, case: Case, subfolder: bool, tmp_path: Path
+) -> None:
     change = PULL_REQUESTS[project.name]
     venv = project_venv(project)
     root = make_checkout(project, fetch_sdist(project), tmp_path / "checkout")
-    open_pull_request(root, change)
+    # In a subfolder, what GitHub, code scanning and GitLab read is relative to the repository's
+    # root: the rootdir's folder, then the rootdir-relative path phase7's own reports use.
+    repo = root.parent if subfolder else root
+    prefix = f"{root.name}/" if subfolder else ""
+    open_pull_request(repo, root, change)
     before = file_digests(root)
     out = tmp_path / "out"
     out.mkdir()
@@ -430,6 +454,11 @@ def test_pull_request_figures_equal_the_tools(project: Project, case: Case, tmp_
     # and diff, the others as the tier compares them, on the changed checkout.
     env = run_env(venv, project, root)
     theirs = diff_cover(venv, root, env, out)
+    # diff-cover names files relative to the repository's root.
+    assert all(name.startswith(prefix) for name in theirs["src_stats"]), theirs
+    theirs["src_stats"] = {
+        name.removeprefix(prefix): stats for name, stats in theirs["src_stats"].items()
+    }
     refs = sorted(
         {i["target"]["ref"] for i in report["items"] if i["target"]["state"] == "resolved"}
     )
@@ -449,17 +478,21 @@ def test_pull_request_figures_equal_the_tools(project: Project, case: Case, tmp_
     assert uncovered, describe
     for line in uncovered:
         file, first = re.search(r"file=([^,]+),line=(\d+)", line).groups()  # type: ignore[union-attr]
-        assert int(first) in violations.get(file, ()), (line, violations)
+        assert file.startswith(prefix), line
+        assert int(first) in violations.get(file.removeprefix(prefix), ()), (line, violations)
 
     # The SARIF log validates and holds ruff's own findings for the target, no more, no less.
     log = json.loads(sarif_path.read_text(encoding="utf-8"))
     jsonschema.Draft4Validator(sarif_schema()).validate(log)
     direct = ruff_findings(venv, root, env, change.target)
     assert any(code == "F401" for code, *_ in direct), direct
-    assert sarif_ruff_findings(log, change.target) == direct
+    assert {r["originalUriBaseIds"]["SRCROOT"]["uri"] for r in log["runs"]} == {
+        repo.resolve().as_uri() + "/"
+    }
+    assert sarif_ruff_findings(log, prefix + change.target) == direct
     f401_line = next(line for code, line, *_ in direct if code == "F401")
     assert any(
-        f"file={change.target},line={f401_line}," in line and "title=ruff F401" in line
+        f"file={prefix}{change.target},line={f401_line}," in line and "title=ruff F401" in line
         for line in errors
     ), describe
 
@@ -467,7 +500,7 @@ def test_pull_request_figures_equal_the_tools(project: Project, case: Case, tmp_
     issues = json.loads(quality_path.read_text(encoding="utf-8"))
     assert any(
         i["check_name"] == "ruff/F401"
-        and i["location"]["path"] == change.target
+        and i["location"]["path"] == prefix + change.target
         and i["location"]["lines"]["begin"] == f401_line
         for i in issues
     ), issues
