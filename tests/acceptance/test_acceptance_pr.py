@@ -17,7 +17,9 @@ is compared with the tools run directly on the same data and diff:
   ``--phase7-annotations=github`` prints an ``::error`` on an added line diff-cover says is not
   covered; the Code Quality report holds the ruff finding;
 * every other figure (coverage, ruff, mypy, interrogate) still equals the tools' own, as in
-  :mod:`test_acceptance`.
+  :mod:`test_acceptance`;
+* ``phase7 gate`` with the same settings on the run's data file (how sharded CI gates a pull
+  request) gives the same items, files outside the plan, verdict, annotations and SARIF results.
 
 Marked ``acceptance`` (and ``slow``), like the rest of the tier. diff-cover runs from the Python
 running the tier (a test extra): it reads only the XML report and git.
@@ -407,6 +409,15 @@ def format_new_lines(rows: list[NewLinesRow]) -> str:
     )
 
 
+def without_run_details(document: Any) -> Any:
+    """A report part without what differs between two runs on the same data (timings)."""
+    if isinstance(document, dict):
+        return {k: without_run_details(v) for k, v in document.items() if k != "seconds"}
+    if isinstance(document, list):
+        return [without_run_details(v) for v in document]
+    return document
+
+
 @pytest.mark.parametrize(("project", "case", "subfolder"), _cases())
 def test_pull_request_figures_equal_the_tools(
     project: Project, case: Case, subfolder: bool, tmp_path: Path
@@ -504,6 +515,30 @@ def test_pull_request_figures_equal_the_tools(
         and i["location"]["lines"]["begin"] == f401_line
         for i in issues
     ), issues
+
+    # phase7 gate on the same data file and diff (the sharded-CI path) says what pytest said.
+    gate_json, gate_sarif = out / "gate.json", out / "gate.sarif"
+    gated = run(
+        [
+            venv_tool(venv, "phase7"),
+            "gate",
+            "--no-cache",
+            "--changed-since=main",
+            "--diff-coverage-min=100",
+            "--annotations=github",
+            f"--json={gate_json}",
+            f"--sarif={gate_sarif}",
+        ],
+        cwd=root,
+        env=env,
+    )
+    assert gated.returncode == 1, gated.describe()
+    from_gate = json.loads(gate_json.read_text(encoding="utf-8"))
+    for key in ("items", "outside_plan", "verdict"):
+        assert without_run_details(from_gate[key]) == without_run_details(report[key]), key
+    assert [line for line in gated.stdout.splitlines() if line.startswith("::error ")] == errors
+    gate_log = json.loads(gate_sarif.read_text(encoding="utf-8"))
+    assert [r["results"] for r in gate_log["runs"]] == [r["results"] for r in log["runs"]]
 
     # Nothing of the project changed (git's own files aside), and no uncombined data is left.
     after = file_digests(root)
