@@ -116,6 +116,15 @@ PULL_REQUESTS = {
         new="    merged = factory()\n    for d in dicts:\n        merged.update(d)\n"
         "    return merged\n",
         added=_PICK,
+        # A new test, in a file coverage's [run] omit leaves out: not measured, so not gated.
+        new_files=(
+            (
+                "toolz/tests/test_merged.py",
+                "from toolz import merge\n\n\n"
+                "def test_the_last_dict_wins():\n"
+                "    assert merge({1: 1}, {1: 2}) == {1: 2}\n",
+            ),
+        ),
     ),
     # Flat layout with no pytest or coverage configuration at all.
     "idna": PullRequest(
@@ -312,7 +321,8 @@ def new_lines_results(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
         if ref and found and found[0]["extra"].get("statements"):
             results[ref] = found[0]
     for entry in report.get("outside_plan", ()):
-        results[entry["path"]] = entry["result"]
+        if entry["result"]["extra"].get("statements"):
+            results[entry["path"]] = entry["result"]
     return results
 
 
@@ -481,6 +491,15 @@ def test_pull_request_figures_equal_the_tools(
     assert all(row.equal for row in rows), table
     assert all(row.equal for row in compared), table
     assert any(in_unit(change.target, ref) for ref in new_lines_results(report)), table
+    # A changed file coverage does not measure (omitted, outside its source) has no figure and
+    # is no pass: SKIP, saying why.
+    measured = new_lines_results(report)
+    unmeasured = [e for e in report["outside_plan"] if e["path"] not in measured]
+    for entry in unmeasured:
+        assert entry["result"]["status"] == "SKIP", entry
+        assert "not measured by coverage" in entry["result"]["reason"], entry
+    new_unmeasured = {name for name, _ in change.new_files if name not in theirs["src_stats"]}
+    assert new_unmeasured <= {e["path"] for e in unmeasured}, report["outside_plan"]
     violations = {name: set(s["violation_lines"]) for name, s in theirs["src_stats"].items()}
 
     # An ::error annotation on each added line no test runs (within GitHub's 10 per level).
