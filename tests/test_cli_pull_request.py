@@ -11,6 +11,7 @@ same baseline file; and a pull request never moves the baseline.
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -29,6 +30,8 @@ from test_pull_request import (
     sarif_schema,
 )
 
+from pytest_phase7.cli import main
+
 __all__ = ["pull_request"]  # the fixture, used by name
 
 pytestmark = pytest.mark.slow
@@ -46,6 +49,20 @@ def phase7_gate(repo: Path, *args: str, **env: str) -> subprocess.CompletedProce
         timeout=600,
         check=False,
     )
+
+
+def gate_in_process(
+    repo: Path, monkeypatch: pytest.MonkeyPatch, *args: str, **env: str
+) -> tuple[int, str]:
+    """``phase7 gate`` through :func:`pytest_phase7.cli.main` (measured where the suite is)."""
+    monkeypatch.chdir(repo)
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    out = io.StringIO()
+    code = main(["gate", "--coverage-file", ".coverage", "--no-cache", *args], out=out)
+    return code, out.getvalue()
 
 
 def without_run_details(document: Any) -> Any:
@@ -122,31 +139,43 @@ def test_gate_in_a_pull_request_says_what_pytest_said(pull_request: Path):
     assert any(f"file={TARGET}," in a and "uncovered-line" in a for a in pytest_annotations)
 
 
-def test_annotations_follow_github_actions_as_pytest_s_do(pull_request: Path):
+def test_annotations_follow_github_actions_as_pytest_s_do(
+    pull_request: Path, monkeypatch: pytest.MonkeyPatch
+):
     run(pull_request, "--phase7", "-p", "no:cacheprovider")
-    on = phase7_gate(pull_request, "--changed-since=main", GITHUB_ACTIONS="true")
-    assert any(line.startswith("::error ") for line in on.stdout.splitlines()), on.stdout
-    off = phase7_gate(
-        pull_request, "--changed-since=main", "--annotations=none", GITHUB_ACTIONS="true"
+    _, on = gate_in_process(
+        pull_request, monkeypatch, "--changed-since=main", GITHUB_ACTIONS="true"
     )
-    assert not annotations(off.stdout), off.stdout
-    assert not annotations(phase7_gate(pull_request, "--changed-since=main").stdout)
+    assert any(line.startswith("::error ") for line in on.splitlines()), on
+    _, off = gate_in_process(
+        pull_request,
+        monkeypatch,
+        "--changed-since=main",
+        "--annotations=none",
+        GITHUB_ACTIONS="true",
+    )
+    assert not annotations(off), off
+    assert not annotations(gate_in_process(pull_request, monkeypatch, "--changed-since=main")[1])
 
 
-def test_gate_raises_the_baseline_as_pytest_does_but_never_in_a_pull_request(pull_request: Path):
+def test_gate_raises_the_baseline_as_pytest_does_but_never_in_a_pull_request(
+    pull_request: Path, monkeypatch: pytest.MonkeyPatch
+):
     repo = pull_request
     ran = run(repo, "--phase7", "-p", "no:cacheprovider", "--phase7-baseline-update")
     assert (repo / "phase7-baseline.json").is_file(), ran.stdout[-2000:]
     from_pytest = (repo / "phase7-baseline.json").read_text(encoding="utf-8")
     (repo / "phase7-baseline.json").unlink()
-    gated = phase7_gate(repo, "--baseline-update")
-    assert gated.returncode in (0, 1), gated.stderr
+    code, out = gate_in_process(repo, monkeypatch, "--baseline-update")
+    assert code in (0, 1), out
     assert (repo / "phase7-baseline.json").read_text(encoding="utf-8") == from_pytest
 
     # A pull request: the baseline stays as it is, and the run says so.
     before = (repo / "phase7-baseline.json").stat().st_mtime_ns
-    in_pr = phase7_gate(repo, "--baseline-update", "--changed-since=main", "--baseline=other.json")
-    assert "baseline not updated: a pull request (--changed-since)" in in_pr.stdout
+    _, in_pr = gate_in_process(
+        repo, monkeypatch, "--baseline-update", "--changed-since=main", "--baseline=other.json"
+    )
+    assert "baseline not updated: a pull request (--changed-since)" in in_pr
     assert not (repo / "other.json").exists()
     assert (repo / "phase7-baseline.json").stat().st_mtime_ns == before
 
