@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from pytest_phase7.gates.cache import ResultStore
     from pytest_phase7.report.model import ReportData
     from pytest_phase7.report.outputs import OutputKind, OutputRequest
+    from pytest_phase7.resolve.diffcov import ChangedLines
     from pytest_phase7.settings import Settings
     from pytest_phase7.status.rules import Baseline
 
@@ -82,11 +83,17 @@ GATE_SETTINGS = (
     *TOOL_SETTINGS,
     "fail_on",
     "baseline",
+    "baseline_update",
     "md",
     "json",
+    "sarif",
+    "codeclimate",
+    "annotations",
     "step_summary",
     "update_manifest",
     "update_manifest_force",
+    "changed_since",
+    "diff_coverage_min",
 )
 BASELINE_SETTINGS = ("manifest", "gates", *TOOL_SETTINGS, "fail_on", "baseline")
 INIT_SETTINGS = ("coverage_min", *TOOL_SETTINGS)
@@ -435,21 +442,21 @@ def run_gates(
     """Load settings, manifest and coverage data as ``pytest --phase7`` would, and run the gates.
 
     The static gates run concurrently, as in the plugin; the coverage gate reads the data file.
-    Only the built-in gates run (gates added by a ``conftest.py`` need pytest). The paths of
-    ``--md``, ``--json``, ``--baseline`` and ``extra`` are checked before any gate runs
-    (:mod:`pytest_phase7.report.outputs`) and returned by name.
+    Only the built-in gates run (gates added by a ``conftest.py`` need pytest); with
+    ``--changed-since`` (``phase7 gate``) the new-lines gate too, on the same data. The paths of
+    ``--md``, ``--json``, ``--sarif``, ``--codeclimate``, ``--baseline`` and ``extra`` are
+    checked before any gate runs (:mod:`pytest_phase7.report.outputs`) and returned by name.
     """
     from pytest_phase7.errors import ConfigError  # noqa: PLC0415
-    from pytest_phase7.gates.coverage import CoverageGate  # noqa: PLC0415
-    from pytest_phase7.gates.docstrings import DocstringsGate  # noqa: PLC0415
-    from pytest_phase7.gates.mypy import MypyGate  # noqa: PLC0415
-    from pytest_phase7.gates.ruff import RuffGate  # noqa: PLC0415
+    from pytest_phase7.gates import builtin_gates  # noqa: PLC0415
     from pytest_phase7.manifest import raise_for_errors  # noqa: PLC0415
     from pytest_phase7.report.model import report_data  # noqa: PLC0415
     from pytest_phase7.report.outputs import OutputKind, check_outputs, protected_files  # noqa: PLC0415
+    from pytest_phase7.resolve.diffcov import changed_lines  # noqa: PLC0415
     from pytest_phase7.resolve.project import display_path, find_manifest, target_fixes  # noqa: PLC0415
     from pytest_phase7.session import select_gates  # noqa: PLC0415
-    from pytest_phase7.status.baseline import load_baseline  # noqa: PLC0415
+    from pytest_phase7.settings import DEFAULT_BASELINE  # noqa: PLC0415
+    from pytest_phase7.status.baseline import load_baseline_file  # noqa: PLC0415
 
     rootdir = Path(args.rootdir).resolve()
     if not rootdir.is_dir():
@@ -460,14 +467,25 @@ def run_gates(
         rootdir, settings.manifest, table, label, base=Path.cwd() if args.manifest else rootdir
     )
     raise_for_errors(manifest)
+    flags = getattr(args, "setting_flags", ())
+    # The pull-request settings are phase7 gate's (phase7 baseline never runs as a PR).
+    pull_request = settings.changed_since if "changed_since" in flags else None
+    asks_update = "baseline_update" in flags and settings.baseline_update
+    updates = asks_update and not pull_request
     wanted = list(extra)
     for name, given, kind, writes in (
         ("md", getattr(args, "md", None), OutputKind.MARKDOWN, True),
         ("json", getattr(args, "json", None), OutputKind.JSON, True),
-        ("baseline", args.baseline, OutputKind.BASELINE, False),
+        ("sarif", getattr(args, "sarif", None), OutputKind.SARIF, True),
+        ("codeclimate", getattr(args, "codeclimate", None), OutputKind.CODE_QUALITY, True),
+        ("baseline", args.baseline, OutputKind.BASELINE, updates),
         ("manifest", args.manifest, OutputKind.PLAN, False),
     ):
+        if name in {"sarif", "codeclimate"} and name not in flags:
+            continue
         value = getattr(settings, name)
+        if name == "baseline" and not value and updates:
+            value = DEFAULT_BASELINE
         # The plan is read wherever it is, but written back only inside the rootdir.
         if name == "manifest" and not (settings.update_manifest or settings.update_manifest_force):
             continue
@@ -481,15 +499,17 @@ def run_gates(
         [request for _, request in wanted], rootdir, protected_files(rootdir, manifest.path)
     )
     paths = {name: path for (name, _), path in zip(wanted, checked, strict=True)}
-    gates = select_gates([[CoverageGate(), RuffGate(), MypyGate(), DocstringsGate()]], settings)
+    gates = select_gates([builtin_gates(new_lines=bool(pull_request))], settings)
     if any(g.needs_session for g in gates) and not data_file.is_file():
         raise ConfigError(
             f"coverage data file not found: {args.coverage_file} (run the tests under coverage, "
             "then coverage combine)"
         )
     baseline = None
-    if "baseline" in paths:
-        baseline = load_baseline(paths["baseline"], display_path(paths["baseline"], rootdir))
+    # As pytest: a baseline the run is asked to write may not exist yet (a PR never writes it).
+    if "baseline" in paths and (paths["baseline"].exists() or not asks_update):
+        baseline = load_baseline_file(paths["baseline"], display_path(paths["baseline"], rootdir))
+    diff = changed_lines(rootdir, pull_request) if pull_request else None
     first_run: dict[int, dict[str, float]] = {}
     if settings.history:
         from pytest_phase7.insights.history import first_metrics  # noqa: PLC0415
@@ -505,14 +525,17 @@ def run_gates(
         settings,
         gates,
         data_file,
-        baseline=baseline,
+        baseline=baseline.metrics if baseline is not None else None,
+        baseline_counts=baseline.counts if baseline is not None else None,
         store=store,
         first_run=first_run,
         notes=lambda resolutions: target_fixes(resolutions, table, label),
+        diff=diff,
     )
     if store is not None and store.problem:
         sys.stderr.write(f"phase7: warning: {store.problem}\n")
-    return result, report_data(result, baseline), settings, paths
+    metrics = baseline.metrics if baseline is not None else None
+    return result, report_data(result, metrics), settings, paths
 
 
 def _store(args: argparse.Namespace, rootdir: Path) -> CacheDirStore | None:
@@ -533,15 +556,19 @@ def gate_manifest(
     data_file: Path,
     *,
     baseline: Baseline | None = None,
+    baseline_counts: Mapping[str, Mapping[str, Mapping[str, float]]] | None = None,
     store: ResultStore | None = None,
     first_run: Mapping[int, Mapping[str, float]] | None = None,
     notes: Callable[[Sequence[Resolution]], Sequence[str]] | None = None,
+    diff: ChangedLines | None = None,
 ) -> RunResult:
     """Resolve the manifest and run ``gates`` on it with the coverage data in ``data_file``.
 
-    ``store`` keeps results between runs, as pytest's cache does for ``pytest --phase7``;
+    ``baseline_counts`` are the counts behind the baseline's floors (what a regression must have
+    grown); ``store`` keeps results between runs, as pytest's cache does for ``pytest --phase7``;
     ``first_run`` is each item's first recorded metrics (the history's starting points);
-    ``notes`` gives the result's notes from the resolutions (how to fix unresolved targets).
+    ``notes`` gives the result's notes from the resolutions (how to fix unresolved targets);
+    ``diff`` is what a pull request changed (changed-only mode and the new-lines gate).
     """
     import coverage  # noqa: PLC0415
 
@@ -561,10 +588,13 @@ def gate_manifest(
         rootdir,
         gates,
         baseline=baseline,
+        baseline_counts=baseline_counts,
         store=store,
         first_run=first_run,
         notes=notes(resolutions) if notes else (),
         project_files=index.all_python_files(),  # mypy's key: every file it may follow
+        changed=diff.files if diff is not None else None,
+        diff=diff,
     )
     with _working_directory(rootdir):
         try:
@@ -606,6 +636,10 @@ def gate_command(args: argparse.Namespace, out: TextIO) -> int:
     except OSError as exc:
         out.write(f"phase7: cannot write the report: {exc}\n")
         return EXIT_USAGE
+    problem = _pull_request_outputs(result, settings, paths, out)
+    if problem:
+        out.write(problem + "\n")
+        return EXIT_USAGE
     if settings.update_manifest or settings.update_manifest_force:
         try:
             outcome = update_manifest(result, force=settings.update_manifest_force)
@@ -614,6 +648,43 @@ def gate_command(args: argparse.Namespace, out: TextIO) -> int:
             return EXIT_USAGE
         out.write(outcome.message + "\n")
     return EXIT_PROBLEMS if result.verdict.blocked else EXIT_OK
+
+
+def _pull_request_outputs(
+    result: RunResult, settings: Settings, paths: Mapping[str, Path], out: TextIO
+) -> str:
+    """``phase7 gate``'s SARIF, Code Quality, annotations and baseline, as pytest's; a problem."""
+    from pytest_phase7.atomic import write_atomic  # noqa: PLC0415
+    from pytest_phase7.report import codeclimate, sarif  # noqa: PLC0415
+    from pytest_phase7.report.annotations import annotation_commands  # noqa: PLC0415
+    from pytest_phase7.status.baseline import load_existing, raised_baseline, write_baseline  # noqa: PLC0415
+
+    for name, render, what in (
+        ("sarif", sarif.dumps, "SARIF file"),
+        ("codeclimate", codeclimate.dumps, "Code Quality report"),
+    ):
+        if name in paths:
+            try:
+                write_atomic(paths[name], render(result).encode("utf-8"))
+            except OSError as exc:
+                return f"phase7: cannot write the {what} {paths[name]}: {exc}"
+    written = [str(paths[n]) for n in ("sarif", "json", "codeclimate", "md") if n in paths]
+    out.writelines(f"{line}\n" for line in annotation_commands(result, settings, written))
+    if settings.baseline_update and settings.changed_since:
+        out.write(
+            "phase7: baseline not updated: a pull request (--changed-since) never moves the "
+            "baseline it is measured against; the main branch's job updates it\n"
+        )
+    elif settings.baseline_update and "baseline" in paths:
+        path = paths["baseline"]
+        try:
+            ratchet = raised_baseline(result, load_existing(path, Path(result.rootdir)))
+            write_baseline(path, ratchet.baseline)
+        except OSError as exc:
+            return f"phase7: cannot write baseline {path}: {exc}"
+        if ratchet.kept:
+            out.write(ratchet.kept_message() + "\n")
+    return ""
 
 
 # --- report --------------------------------------------------------------------------------

@@ -328,17 +328,10 @@ def _write_findings(outputs: Outputs, result: RunResult) -> None:
 
 def annotation_lines(config: pytest.Config, result: RunResult) -> list[str]:
     """The run's GitHub annotations, when ``annotations`` asks for them (else none)."""
-    from pytest_phase7.report.annotations import (  # noqa: PLC0415
-        annotations_kind,
-        full_list_where,
-        github_commands,
-    )
-    from pytest_phase7.report.findings import collect, repository_path, repository_root  # noqa: PLC0415
+    from pytest_phase7.report.annotations import annotation_commands  # noqa: PLC0415
 
     engine = getattr(config.pluginmanager.get_plugin("phase7-run"), "engine", None)
     if not isinstance(engine, Engine):
-        return []
-    if annotations_kind(engine.settings.annotations) != "github":
         return []
     outputs = config.stash.get(OUTPUTS_KEY, None)
     written = [
@@ -348,13 +341,7 @@ def annotation_lines(config: pytest.Config, result: RunResult) -> list[str]:
         )
         if path is not None
     ]
-    rootdir = Path(result.rootdir)
-    root = repository_root(rootdir)
-    paths = {
-        item.finding.path: repository_path(rootdir, root, item.finding.path)
-        for item in collect(result)
-    }
-    return github_commands(result, paths, full_list_where(written))
+    return annotation_commands(result, engine.settings, written)
 
 
 def _write_back(config: pytest.Config, result: RunResult, *, force: bool) -> None:

@@ -480,6 +480,11 @@ FLAG_VALUES: dict[str, tuple[str, object]] = {
     "md": ("r.md", "r.md"),
     "json": ("r.json", "r.json"),
     "step_summary": ("false", False),
+    "sarif": ("r.sarif", "r.sarif"),
+    "codeclimate": ("cq.json", "cq.json"),
+    "annotations": ("github", "github"),
+    "changed_since": ("main", "main"),
+    "diff_coverage_min": ("80", 80.0),
 }
 
 

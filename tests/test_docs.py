@@ -168,6 +168,14 @@ README_COMMANDS = {
         "test_pull_request.py",
         "test_an_untested_function_in_a_pull_request",
     ),
+    "coverage combine": (
+        "test_cli_pull_request.py",
+        "test_sharded_ci_combines_then_gates_as_the_readme_shows",
+    ),
+    "phase7 gate --changed-since=": (
+        "test_cli_pull_request.py",
+        "test_sharded_ci_combines_then_gates_as_the_readme_shows",
+    ),
     "diff-cover coverage.xml --compare-branch=main": (
         "test_pull_request.py",
         "test_an_untested_function_in_a_pull_request",

@@ -21,9 +21,21 @@ from __future__ import annotations
 import os
 from collections import Counter
 from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pytest_phase7.engine import RunResult
-from pytest_phase7.report.findings import LEVELS, Reported, collect, importance
+from pytest_phase7.report.findings import (
+    LEVELS,
+    Reported,
+    collect,
+    importance,
+    repository_path,
+    repository_root,
+)
+
+if TYPE_CHECKING:
+    from pytest_phase7.settings import Settings
 
 #: Annotations GitHub shows per level and step, and per job.
 MAX_PER_LEVEL = 10
@@ -133,3 +145,20 @@ def full_list_where(paths: Sequence[str]) -> str:
     if paths:
         return ", ".join(paths)
     return "the Phase 7 table's details (pytest -v), or --phase7-sarif / --phase7-json"
+
+
+def annotation_commands(result: RunResult, settings: Settings, written: Sequence[str]) -> list[str]:
+    """The run's annotations when the ``annotations`` setting asks for them (else none).
+
+    Paths are the repository's (GitHub's) names for the findings' files; ``written`` are the
+    report files this run wrote, where the full list is.
+    """
+    if annotations_kind(settings.annotations) != "github":
+        return []
+    rootdir = Path(result.rootdir)
+    root = repository_root(rootdir)
+    paths = {
+        item.finding.path: repository_path(rootdir, root, item.finding.path)
+        for item in collect(result)
+    }
+    return github_commands(result, paths, full_list_where(written))

@@ -117,8 +117,10 @@ def _region(item: Reported) -> dict[str, int]:
         region["startColumn"] = finding.column
     if finding.end_line > finding.line:
         region["endLine"] = finding.end_line
+    # An end column equal to the start is an empty region (ruff's CPY001 at 1:1, "insert a
+    # notice here"), as ruff's own SARIF writes it; without endColumn SARIF means the whole line.
     if finding.end_column and (
-        finding.end_line > finding.line or finding.end_column > finding.column
+        finding.end_line > finding.line or finding.end_column >= finding.column
     ):
         region["endColumn"] = finding.end_column
     return region

@@ -46,8 +46,41 @@ def merge_base(rootdir: Path, ref: str) -> tuple[Path, str]:
     if ref.startswith("-"):
         raise ConfigError(f"--phase7-changed-since: {ref!r} is not a git ref")
     toplevel = Path(git_output(["rev-parse", "--show-toplevel"], rootdir).strip())
-    base = git_output(["merge-base", "HEAD", ref], rootdir).strip()
+    try:
+        base = git_output(["merge-base", "HEAD", ref], rootdir).strip()
+    except ConfigError:
+        if not _is_commit(rootdir, ref):
+            raise  # git's own reason: an unknown ref, a repository without commits
+        # git merge-base says nothing when there is no common commit: say why, and the fix.
+        raise ConfigError(_no_common_commit(rootdir, ref)) from None
     return toplevel, base
+
+
+def _is_commit(rootdir: Path, ref: str) -> bool:
+    """Whether ``ref`` names a commit git has."""
+    try:
+        git_output(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], rootdir)
+    except ConfigError:
+        return False
+    return True
+
+
+def _no_common_commit(rootdir: Path, ref: str) -> str:
+    """Why HEAD and ``ref`` have no merge-base, and how to fix it (one line)."""
+    try:
+        shallow = git_output(["rev-parse", "--is-shallow-repository"], rootdir).strip() == "true"
+    except ConfigError:
+        shallow = False
+    if shallow:
+        return (
+            f"cannot compare with {ref}: this clone is shallow and holds no commit HEAD and "
+            f"{ref} share; fetch the history (git fetch --unshallow; in GitHub Actions, "
+            "actions/checkout with fetch-depth: 0)"
+        )
+    return (
+        f"cannot compare with {ref}: HEAD and {ref} share no commit (unrelated histories); "
+        "compare with the branch this one was made from"
+    )
 
 
 def changed_files(rootdir: Path, ref: str) -> frozenset[str]:
