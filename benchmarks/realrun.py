@@ -253,7 +253,8 @@ def shown(argv: Sequence[str], prepared: Prepared) -> str:
     words = [Path(a).name if a.startswith(str(prepared.venv)) else a for a in argv]
     if words[0].startswith("python"):
         words[0] = "python"
-    for gate, files in prepared.targets.items():
+    own = {"mypy": "mypy", "ruff": "ruff", "interrogate": "docstrings"}.get(words[0], "")
+    for gate, files in sorted(prepared.targets.items(), key=lambda kv: kv[0] != own):
         n = len(files)
         for start in range(len(words) - n + 1):
             if n and tuple(words[start : start + n]) == files:

@@ -737,3 +737,16 @@ def test_figures_and_keys():
         key("s", "d", True, []),
     }
     assert len(variants) == 6
+
+
+
+@pytest.mark.parametrize("worker", [WORKER, "pytest_phase7.gates._interrogate_worker"])
+def test_gate_workers_do_not_import_pytest(worker: str):
+    """A worker starts next to the tests in every cold run: importing pytest doubled its cost."""
+    probe = f"import sys, {worker}; print(' '.join(sorted(sys.modules)))"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
+    )
+    loaded = done.stdout.split()
+    assert worker in loaded
+    assert not [name for name in loaded if name.split(".")[0] in ("pytest", "_pytest")]

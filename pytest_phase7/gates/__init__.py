@@ -6,17 +6,27 @@ Custom gates are added the same way, from a ``conftest.py`` or a plugin (see
 
 from __future__ import annotations
 
-import pytest
+from typing import TYPE_CHECKING
+
+import pluggy
 
 from pytest_phase7.gates.base import Gate, GateRequest, GateResult, GateRun, GateStatus
 
+if TYPE_CHECKING:
+    import pytest
+
 __all__ = ["BuiltinGates", "Gate", "GateRequest", "GateResult", "GateRun", "GateStatus"]
+
+#: ``pytest.hookimpl`` itself, without importing pytest: the gates' worker processes
+#: (``python -m pytest_phase7.gates._coverage_worker``) import this package first, and importing
+#: pytest there would cost each of them more than the work it starts for.
+_hookimpl = pluggy.HookimplMarker("pytest")
 
 
 class BuiltinGates:
     """Contributes coverage, ruff, mypy and docstrings, in that order."""
 
-    @pytest.hookimpl(trylast=True)
+    @_hookimpl(trylast=True)
     def pytest_phase7_add_gates(self, config: pytest.Config) -> list[Gate]:
         """The built-in gates (imported only when phase7 runs)."""
         from pytest_phase7.gates.coverage import CoverageGate  # noqa: PLC0415
