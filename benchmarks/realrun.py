@@ -50,7 +50,7 @@ from measure import Measurement, run_measured
 
 sys.path.insert(0, str(REPO / "tests" / "acceptance"))
 
-import realprojects as rp  # noqa: E402 - the acceptance tier's helpers, shared
+import realprojects as rp
 
 BENCH_PROJECTS = HERE / "realprojects.toml"
 ORDER = ("E", "M", "C", "A", "B")
@@ -174,7 +174,9 @@ def prepare(project: rp.Project, workdir: Path, logdir: Path) -> Prepared:
         [py, "-m", "pytest", "-q", "--phase7", f"--phase7-json={report}"], root, env, log
     )
     if not report.is_file():
-        raise SystemExit(f"{project.name}: pytest --phase7 wrote no report (exit {done.returncode})")
+        raise SystemExit(
+            f"{project.name}: pytest --phase7 wrote no report (exit {done.returncode})"
+        )
     data = json.loads(report.read_text(encoding="utf-8"))
     targets = gate_targets(data, root)
     for gate in ("ruff", "mypy", "docstrings"):
@@ -329,9 +331,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"unknown project(s) {', '.join(unknown)}; choose from {', '.join(known)}")
     if args.from_json:
         data = json.loads(saved.read_text(encoding="utf-8"))
-        results = {
-            n: {k: Samples(**v) for k, v in s.items()} for n, s in data["results"].items()
-        }
+        results = {n: {k: Samples(**v) for k, v in s.items()} for n, s in data["results"].items()}
         info, command, when = data["info"], data["command"], data["when"]
     else:
         workdir = args.workdir.resolve()

@@ -132,8 +132,8 @@ PLAIN = ["-q", "-p", "no:hypothesispytest", "-p", "no:mypy", "-p", "no:ruff"]
 def _target(args: argparse.Namespace) -> tuple[Path, list[str], dict[str, str], list[str]]:
     """The project folder, its pytest command, environment and options every run gets."""
     if args.project:
-        from realrun import all_projects, prepare
         from realprojects import venv_python
+        from realrun import all_projects, prepare
 
         known = all_projects()
         if args.project not in known:
@@ -162,7 +162,9 @@ def main(argv: list[str] | None = None) -> int:
     """Run both commands alternately and print the segment medians."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workdir", type=Path, help="a generated project")
-    parser.add_argument("--project", help="a real project (benchmarks/realrun.py's), fresh checkout")
+    parser.add_argument(
+        "--project", help="a real project (benchmarks/realrun.py's), fresh checkout"
+    )
     parser.add_argument("--repeat", type=int, default=8, help="runs of each command")
     parser.add_argument("--phase7-args", default="", help="extra options for the phase7 run")
     parser.add_argument(
@@ -190,7 +192,9 @@ def main(argv: list[str] | None = None) -> int:
                 env["PHASE7_SEGMENTS_OUT"] = str(out)
                 argv_ = [*pytest_cmd, *plain, "-p", "phase7_segments_probe"]
                 started = time.perf_counter()
-                subprocess.run([*argv_, *extra], cwd=root, env=env, capture_output=True, check=False)
+                subprocess.run(
+                    [*argv_, *extra], cwd=root, env=env, capture_output=True, check=False
+                )
                 walls[name].append(time.perf_counter() - started)
                 record = json.loads(out.read_text(encoding="utf-8").splitlines()[-1])
                 records[name].append(record)

@@ -739,7 +739,6 @@ def test_figures_and_keys():
     assert len(variants) == 6
 
 
-
 @pytest.mark.parametrize("worker", [WORKER, "pytest_phase7.gates._interrogate_worker"])
 def test_gate_workers_do_not_import_pytest(worker: str):
     """A worker starts next to the tests in every cold run: importing pytest doubled its cost."""
