@@ -132,8 +132,8 @@ PLAIN = ["-q", "-p", "no:hypothesispytest", "-p", "no:mypy", "-p", "no:ruff"]
 def _target(args: argparse.Namespace) -> tuple[Path, list[str], dict[str, str], list[str]]:
     """The project folder, its pytest command, environment and options every run gets."""
     if args.project:
+        from realrun import all_projects, prepare  # puts realprojects on the path
         from realprojects import venv_python
-        from realrun import all_projects, prepare
 
         known = all_projects()
         if args.project not in known:

@@ -379,3 +379,58 @@ def test_a_fresh_run_that_changes_nothing_writes_nothing(repo: Path):
     reads = store.reads
     cache_module.remember(store, run, "key-1")  # the hit's results are still merged: skipped
     assert (store.writes, store.reads - reads) == (1, 1)
+
+
+@pytest.mark.parametrize(
+    "distribution", ["ruff", "mypy", "interrogate", "pytest-cov", "pytest_cov"]
+)
+def test_tool_versions_in_the_key_are_the_installed_ones(distribution: str):
+    import importlib.metadata
+
+    assert cache_module._version(distribution) == importlib.metadata.version(distribution)
+
+
+def test_tool_versions_come_from_dist_info_names_without_reading_metadata(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    import importlib.metadata
+    import sys
+
+    def parse(name: str) -> str:
+        raise AssertionError(f"METADATA of {name} parsed at session start")
+
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    (second / "Some_Tool-1.2.dist-info").mkdir()
+    monkeypatch.setattr(sys, "path", [str(tmp_path / "absent"), str(first), str(second)])
+    monkeypatch.setattr(importlib.metadata, "version", parse)
+    assert cache_module._version("some-tool") == "1.2"
+    assert cache_module._version("Some.Tool") == "1.2"
+    (first / "some_tool-2.0.dist-info").mkdir()  # an upgrade earlier on the path: a new key
+    assert cache_module._version("some-tool") == "2.0"
+
+
+def test_tool_versions_not_in_a_dist_info_name_are_asked_of_importlib(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    import importlib.metadata
+    import sys
+
+    asked: list[str] = []
+
+    def version(name: str) -> str:
+        asked.append(name)
+        if name == "absent":
+            raise importlib.metadata.PackageNotFoundError(name)
+        return "from-metadata"
+
+    (tmp_path / "tool.egg-info").mkdir()  # first on the path, and no version in its name
+    later = tmp_path / "later"
+    later.mkdir()
+    (later / "tool-1.0.dist-info").mkdir()
+    monkeypatch.setattr(sys, "path", [str(tmp_path), str(later)])
+    monkeypatch.setattr(importlib.metadata, "version", version)
+    assert cache_module._version("tool") == "from-metadata"
+    assert cache_module._version("absent") == "missing"
+    assert asked == ["tool", "absent"]
