@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -122,6 +123,10 @@ class GateThreads:
         future: concurrent.futures.Future[_T] = concurrent.futures.Future()
 
         def work() -> None:
+            # Untraced: coverage.py traces every thread started while it measures, and tracing
+            # the gates' own work (parsing tool output, hashing, building results) would slow
+            # it down next to the tests and add to the data lines that no test ran.
+            sys.settrace(None)
             if not future.set_running_or_notify_cancel():
                 return
             try:
