@@ -598,7 +598,7 @@ def test_gate_threads_are_not_traced_by_the_sessions_measurement() -> None:
         plain.join(10)
         gate = GateThreads().submit(sys.gettrace).result(timeout=10)
     finally:
-        threading.settrace(before)  # type: ignore[arg-type]
+        threading.settrace(before)
     assert seen == [tracer]  # the probe works: other threads are traced
     assert gate is None
 
