@@ -156,20 +156,38 @@ def gate_targets(report: Mapping[str, object], root: Path) -> dict[str, tuple[st
     return {gate: tuple(sorted(files)) for gate, files in found.items()}
 
 
-def prepare(project: rp.Project, workdir: Path, logdir: Path) -> Prepared:
-    """Download (once), build the venv (once), unpack a fresh checkout, find the targets."""
+def project_venv(project: rp.Project, checkout: Path | None = None) -> Path:
+    """The project's venv with ``checkout`` (default: this one) of pytest-phase7 installed."""
+    if checkout is None:
+        return rp.project_venv(project)
+    ours = rp.CHECKOUT
+    rp.CHECKOUT = checkout.resolve()  # the checkout installed editable, part of the venv's key
+    try:
+        return rp.project_venv(project)
+    finally:
+        rp.CHECKOUT = ours
+
+
+def prepare(
+    project: rp.Project, workdir: Path, logdir: Path, checkout: Path | None = None, label: str = ""
+) -> Prepared:
+    """Download (once), build the venv (once), unpack a fresh checkout, find the targets.
+
+    ``checkout`` is another checkout of pytest-phase7 to measure (``--baseline``), ``label``
+    its name in folders and logs.
+    """
     sdist = rp.fetch_sdist(project)
-    venv = rp.project_venv(project)
-    dest = workdir / project.name
+    venv = project_venv(project, checkout)
+    dest = workdir / label / project.name if label else workdir / project.name
     shutil.rmtree(dest, ignore_errors=True)
     dest.mkdir(parents=True)
     root = rp.make_checkout(project, sdist, dest)
     env = measured_env(venv, project, root)
     py = str(rp.venv_python(venv))
-    log = logdir / f"{project.name}-prep.log"
+    log = logdir / f"{project.name}{label and '-' + label}-prep.log"
     # Bytecode (and pytest's rewritten test modules) as a developer's checkout has it.
     run_measured([py, "-m", "compileall", "-q", "."], root, env, log)
-    report = workdir / f"{project.name}-phase7.json"
+    report = dest / "phase7-report.json"
     done = run_measured(
         [py, "-m", "pytest", "-q", "--phase7", f"--phase7-json={report}"], root, env, log
     )
@@ -185,34 +203,38 @@ def prepare(project: rp.Project, workdir: Path, logdir: Path) -> Prepared:
 
 
 def run_project(
-    prepared: Prepared, keys: Sequence[str], repeat: int, warmup: int, logdir: Path
-) -> tuple[dict[str, Samples], list[float]]:
-    """The selected configurations of one project, alternating; samples and load averages."""
-    commands = prepared.commands()
-    samples = {key: Samples() for key in keys}
+    variants: Mapping[str, Prepared], keys: Sequence[str], repeat: int, warmup: int, logdir: Path
+) -> tuple[dict[str, dict[str, Samples]], list[float]]:
+    """The configurations of one project, alternating (and alternating the checkouts measured).
+
+    ``variants`` maps a row label to a prepared checkout; returns samples per label and the
+    load averages at the start of each repetition.
+    """
+    samples = {label: {key: Samples() for key in keys} for label in variants}
     loads = []
-    name = prepared.project.name
     for rep in range(warmup + repeat):
         counted = rep >= warmup
         load = os.getloadavg()[0]
         loads.append(load)
         label = f"repetition {rep - warmup + 1}/{repeat}" if counted else f"warm-up {rep + 1}"
-        print(f"-- {name} {label} (load {load:.1f})", flush=True)
-        for key in keys:
-            steps, caches = commands[key]
-            log = logdir / f"{name}-{key}.log"
-            if key == "B" and not (prepared.root / ".pytest_cache" / "v" / "phase7").exists():
-                run_measured(commands["A"][0][0], prepared.root, prepared.env, log)
-            clear(prepared.root, caches)
-            parts = [run_measured(step, prepared.root, prepared.env, log) for step in steps]
-            codes = ",".join(str(p.returncode) for p in parts)
-            print(
-                f"   {key} {sum(p.wall for p in parts):7.2f}s wall "
-                f"{sum(p.cpu for p in parts):7.2f}s CPU  exit {codes}",
-                flush=True,
-            )
-            if counted:
-                samples[key].add(parts)
+        print(f"-- {', '.join(variants)} {label} (load {load:.1f})", flush=True)
+        for row, prepared in variants.items():
+            commands = prepared.commands()
+            for key in keys:
+                steps, caches = commands[key]
+                log = logdir / f"{row.replace(' ', '_')}-{key}.log"
+                if key == "B" and not (prepared.root / ".pytest_cache" / "v" / "phase7").exists():
+                    run_measured(commands["A"][0][0], prepared.root, prepared.env, log)
+                clear(prepared.root, caches)
+                parts = [run_measured(step, prepared.root, prepared.env, log) for step in steps]
+                codes = ",".join(str(p.returncode) for p in parts)
+                print(
+                    f"   {row:24} {key} {sum(p.wall for p in parts):7.2f}s wall "
+                    f"{sum(p.cpu for p in parts):7.2f}s CPU  exit {codes}",
+                    flush=True,
+                )
+                if counted:
+                    samples[row][key].add(parts)
     return samples, loads
 
 
@@ -291,6 +313,8 @@ def report(
     lines += ["", "<details><summary>Exact commands, in each project's checkout</summary>", ""]
     for name in results:
         meta = info[name]
+        if name.endswith("@ baseline"):
+            continue  # the same commands, in the baseline's own checkout and venv
         lines.append(f"- **{name}** {meta['version']} ({meta['what']}):")
         commands = meta["commands"]
         assert isinstance(commands, dict)
@@ -321,6 +345,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--tag", default="latest", help="results/real-TAG.json, section real:TAG")
     parser.add_argument("--no-write", action="store_true", help="leave RESULTS.md alone")
     parser.add_argument("--from-json", action="store_true", help="re-render a saved result")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="another checkout of pytest-phase7 (e.g. `git archive` of an older commit), "
+        "measured alternately with this one in the same repetitions: rows 'NAME @ baseline'",
+    )
     args = parser.parse_args(argv)
     saved = HERE / "results" / f"real-{args.tag}.json"
     keys = [k for k in ORDER if not args.only or k in args.only.split(",")]
@@ -339,35 +369,42 @@ def main(argv: Sequence[str] | None = None) -> int:
         shutil.rmtree(logdir, ignore_errors=True)
         logdir.mkdir(parents=True)
         results, info = {}, {}
+        dump: dict[str, object] = {}
         for name in names:
-            prepared = prepare(known[name], workdir, logdir)
-            samples, loads = run_project(prepared, keys, args.repeat, args.warmup, logdir)
-            results[name] = samples
-            info[name] = {
-                "version": prepared.project.version,
-                "what": prepared.project.exercises[0],
-                "loads": loads,
-                "targets": prepared.targets,
-                "commands": {
-                    k: [shown(step, prepared) for step in steps]
-                    for k, (steps, _) in prepared.commands().items()
-                    if k in keys
-                },
+            variants = {name: prepare(known[name], workdir, logdir)}
+            if args.baseline is not None:
+                variants[f"{name} @ baseline"] = prepare(
+                    known[name], workdir, logdir, args.baseline, "baseline"
+                )
+            samples, loads = run_project(variants, keys, args.repeat, args.warmup, logdir)
+            for row, prepared in variants.items():
+                results[row] = samples[row]
+                info[row] = {
+                    "version": prepared.project.version,
+                    "what": prepared.project.exercises[0],
+                    "loads": loads,
+                    "targets": prepared.targets,
+                    "commands": {
+                        k: [shown(step, prepared) for step in steps]
+                        for k, (steps, _) in prepared.commands().items()
+                        if k in keys
+                    },
+                }
+            dump["results"] = {
+                n: {k: asdict(v) for k, v in smp.items()} for n, smp in results.items()
             }
+            dump["info"] = info
+            saved.parent.mkdir(exist_ok=True)
+            saved.write_text(json.dumps(dump, indent=1), encoding="utf-8")  # after each project
         when = time.strftime("%Y-%m-%d %H:%M")
         command = (
             f"python benchmarks/realrun.py --projects {','.join(names)} --repeat {args.repeat} "
             f"--warmup {args.warmup}"
             + (f" --only {','.join(keys)}" if args.only else "")
+            + (f" --baseline {args.baseline}" if args.baseline else "")
             + f" --tag {args.tag}"
         )
-        saved.parent.mkdir(exist_ok=True)
-        dump = {
-            "results": {n: {k: asdict(v) for k, v in s.items()} for n, s in results.items()},
-            "info": info,
-            "command": command,
-            "when": when,
-        }
+        dump.update({"command": command, "when": when})
         saved.write_text(json.dumps(dump, indent=1), encoding="utf-8")
     section = report(results, info, command, when)
     print()
