@@ -9,6 +9,7 @@ turn phase7 on.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Mapping
 
@@ -21,8 +22,14 @@ from pytest_phase7.settings import OPTIONS, Settings, TableSource, resolve
 #: the engine's set-up all need it).
 TABLE_KEY = pytest.StashKey[TableSource]()
 
-#: What the ini option ``phase7`` must say to turn phase7 on (as ``settings._bool`` reads it).
-_TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+#: Whether this process switched pytest-cov on for ``--phase7`` (read when xdist starts workers).
+INJECTED_KEY = pytest.StashKey[bool]()
+
+#: Set by the controller in each xdist worker's environment: "1" when the controller switched
+#: pytest-cov on (the worker must do so too), "0" when it did not. A worker cannot decide alone:
+#: under ``patch = ["subprocess"]`` it runs under a coverage.py measurement that looks like
+#: ``coverage run``, and under ``coverage run -m pytest -n N`` pytest-cov has no controller side.
+WORKER_COVERAGE_ENV = "PYTEST_PHASE7_WORKER_COV"
 
 
 def table_source(config: pytest.Config) -> TableSource:
@@ -44,9 +51,32 @@ def read_settings(
     table, label = table_source(config).table()
     given = config.option if namespace is None else namespace
     cli = {option.name: getattr(given, option.dest, None) for option in OPTIONS}
-    ini = {option.name: config.getini(option.ini) for option in OPTIONS}
+    ini = {option.name: ini_value(config, option.ini) for option in OPTIONS}
     inipath = str(config.inipath) if config.inipath else ""
     return resolve(cli, ini, table, table_path=label, ini_path=inipath), table, label
+
+
+def ini_value(config: pytest.Config, key: str) -> object:
+    """The ini key as pytest types it (None when unset), or the ``ValueError`` reading it raised.
+
+    pytest checks a typed key's value only when it is read, and says what is wrong without
+    where: :func:`~pytest_phase7.settings.resolve` turns the error into one naming the ini
+    file's line, and only if no command-line flag overrides the key.
+    """
+    try:
+        return config.getini(key)
+    except (ValueError, TypeError, pytest.UsageError) as exc:
+        # pytest 9 says "FILE: config option 'KEY' expects ...": resolve names both itself.
+        message = str(exc).removeprefix(f"{config.inipath}: ")
+        return ValueError(message.removeprefix(f"config option '{key}' "))
+
+
+def _ini_enabled(config: pytest.Config) -> bool | None:
+    """The ini key ``phase7``: True, False, or None when it is unset (a bad value is False)."""
+    value = ini_value(config, "phase7")
+    if isinstance(value, ValueError):
+        return False  # the settings fail on it: off either way, reported when --phase7 asks
+    return value if isinstance(value, bool) else None
 
 
 def is_enabled(config: pytest.Config) -> bool:
@@ -57,12 +87,10 @@ def is_enabled(config: pytest.Config) -> bool:
     """
     if getattr(config.option, "phase7", False):
         return True
-    raw = config.getini("phase7")
-    if raw:
-        # Anything but a true word makes the settings say "off" or fail: off either way.
-        if str(raw).strip().lower() not in _TRUE_WORDS:
-            return False
-    elif not table_source(config).may_enable():
+    on = _ini_enabled(config)
+    if on is False:
+        return False
+    if on is None and not table_source(config).may_enable():
         return False  # the table cannot set enabled: off, whatever else it holds
     try:
         return read_settings(config)[0].enabled
@@ -71,10 +99,20 @@ def is_enabled(config: pytest.Config) -> bool:
 
 
 def wants_coverage_injection(config: pytest.Config, namespace: argparse.Namespace) -> bool:
-    """True when phase7 is on and the user neither asked for coverage nor turned it off."""
+    """True when phase7 is on and the user neither asked for coverage nor turned it off.
+
+    In an xdist worker the controller's decision, passed in :data:`WORKER_COVERAGE_ENV`, is the
+    answer. It is removed from the environment here, so that pytest runs started by the tests
+    decide for themselves.
+    """
+    from_controller = os.environ.pop(WORKER_COVERAGE_ENV, None)
     if not hasattr(namespace, "cov_source") or getattr(namespace, "no_cov", False):
         return False
-    if namespace.cov_source or outer_coverage() is not None:
+    if namespace.cov_source:
+        return False
+    if from_controller is not None:
+        return from_controller == "1"
+    if outer_coverage() is not None:
         return False
     return early_on(config, namespace)
 
@@ -95,9 +133,9 @@ def early_enabled(config: pytest.Config) -> bool:
     The full settings are not resolved yet at that point: only ``phase7`` (ini) and the table's
     ``enabled`` key count; a table that cannot set ``enabled`` is not parsed.
     """
-    raw = config.getini("phase7")
-    if raw:
-        return str(raw).strip().lower() in _TRUE_WORDS
+    on = _ini_enabled(config)
+    if on is not None:
+        return on
     source = table_source(config)
     return source.may_enable() and source.table()[0].get("enabled") is True
 
@@ -108,7 +146,7 @@ def outer_coverage() -> object | None:
     pytest-cov starts measuring after plugins are imported; ``coverage run`` measures from the
     start. phase7 uses such a measurement as it is, rather than nesting a second one inside it.
     A measurement implies that ``coverage`` is imported: when it is not, there is none, and
-    importing it just to ask would cost every pytest run (phase7 on or off) ~60 ms.
+    importing it just to ask would slow down every pytest run, phase7 on or off.
     """
     coverage = sys.modules.get("coverage")
     current = getattr(getattr(coverage, "Coverage", None), "current", None)

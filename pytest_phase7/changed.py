@@ -41,18 +41,42 @@ def git_output(args: list[str], cwd: Path) -> str:
     return proc.stdout.decode("utf-8", "surrogateescape")
 
 
-def changed_files(rootdir: Path, ref: str) -> frozenset[str]:
-    """Rootdir-relative POSIX paths of the files changed since the merge-base with ``ref``."""
+def merge_base(rootdir: Path, ref: str) -> tuple[Path, str]:
+    """The repository's top folder and the merge-base commit of ``HEAD`` and ``ref``."""
     if ref.startswith("-"):
         raise ConfigError(f"--phase7-changed-since: {ref!r} is not a git ref")
     toplevel = Path(git_output(["rev-parse", "--show-toplevel"], rootdir).strip())
     base = git_output(["merge-base", "HEAD", ref], rootdir).strip()
+    return toplevel, base
+
+
+def changed_files(rootdir: Path, ref: str) -> frozenset[str]:
+    """Rootdir-relative POSIX paths of the files changed since the merge-base with ``ref``."""
+    toplevel, base = merge_base(rootdir, ref)
+    return changed_since(rootdir, toplevel, base)
+
+
+def changed_since(rootdir: Path, toplevel: Path, base: str) -> frozenset[str]:
+    """:func:`changed_files` once the merge-base is known: diffed and untracked files."""
     names = git_output(["diff", "--name-only", "-z", base, "--"], toplevel).split("\0")
-    names += git_output(["ls-files", "--others", "--exclude-standard", "-z"], toplevel).split("\0")
+    names += untracked_files(toplevel)
     real_root = Path(os.path.realpath(rootdir))
-    changed: set[str] = set()
-    for name in filter(None, names):
-        absolute = Path(os.path.realpath(toplevel / name))
-        if absolute == real_root or real_root in absolute.parents:
-            changed.add(absolute.relative_to(real_root).as_posix())
-    return frozenset(changed)
+    changed = {in_rootdir(real_root, toplevel, name) for name in filter(None, names)}
+    return frozenset(name for name in changed if name is not None)
+
+
+def untracked_files(toplevel: Path) -> list[str]:
+    """Files git does not track and does not ignore, relative to the repository's top."""
+    listed = git_output(["ls-files", "--others", "--exclude-standard", "-z"], toplevel)
+    return [name for name in listed.split("\0") if name]
+
+
+def in_rootdir(real_root: Path, toplevel: Path, name: str) -> str | None:
+    """A repository path (relative to ``toplevel``) relative to the rootdir; None outside it.
+
+    ``real_root`` is the rootdir with its symlinks resolved.
+    """
+    absolute = Path(os.path.realpath(toplevel / name))
+    if absolute == real_root or real_root in absolute.parents:
+        return absolute.relative_to(real_root).as_posix()
+    return None

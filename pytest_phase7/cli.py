@@ -5,7 +5,8 @@
   coverage data file, without running tests: how sharded CI uses phase7 (the shards run
   ``pytest``, ``coverage combine`` merges their data, one ``phase7 gate`` judges it).
 * ``phase7 report RESULT.json --format md|term|json``: re-render a saved JSON report.
-* ``phase7 baseline``: write the baseline file, from a saved report or from coverage data.
+* ``phase7 baseline``: raise the baseline's floors, from a saved report or from coverage data
+  (``--allow-lower --reason`` lowers them, on the record).
 * ``phase7 init``: scaffold a plan from the repository as it is (:mod:`pytest_phase7.scaffold`).
 
 Exit codes (also in ``phase7 --help`` and the README):
@@ -65,11 +66,48 @@ def _subcommand(
     )
 
 
-def _option_help(name: str) -> str:
-    """The help of a ``phase7`` flag that mirrors a setting: the setting's own, with its default."""
-    from pytest_phase7.settings import OPTIONS  # noqa: PLC0415
+#: The settings each subcommand takes as flags, generated from the option table
+#: (:data:`pytest_phase7.settings.OPTIONS`): the setting's name with dashes (``fail_on`` is
+#: ``--fail-on``), with its parser, choices, help and default. They override the phase7 table,
+#: as the pytest flags do.
+TOOL_SETTINGS = ("ruff_args", "mypy_args", "interrogate_args", "timeout")
+GATE_SETTINGS = (
+    "manifest",
+    "gates",
+    "coverage_min",
+    "branch_min",
+    "ruff_max",
+    "mypy_max",
+    "docstrings_min",
+    *TOOL_SETTINGS,
+    "fail_on",
+    "baseline",
+    "md",
+    "json",
+    "step_summary",
+    "update_manifest",
+    "update_manifest_force",
+)
+BASELINE_SETTINGS = ("manifest", "gates", *TOOL_SETTINGS, "fail_on", "baseline")
+INIT_SETTINGS = ("coverage_min", *TOOL_SETTINGS)
 
-    return next(o for o in OPTIONS if o.name == name).help_text(for_argparse=True)
+#: The spelling ``phase7 gate`` had for ``--update-manifest-force``; kept for scripts.
+OLD_FORCE_FLAG = "--force"
+
+
+def _add_settings(parser: argparse.ArgumentParser, names: Sequence[str]) -> None:
+    """Add the flags of the settings ``names``, as the option table defines them."""
+    from pytest_phase7.settings import option  # noqa: PLC0415
+
+    for name in names:
+        setting = option(name)
+        parser.add_argument(setting.command_flag, **setting.argparse_kwargs(name))
+    parser.set_defaults(setting_flags=tuple(names))
+
+
+def _given_settings(args: argparse.Namespace) -> dict[str, object]:
+    """The settings given as flags of this subcommand (None or False when not given)."""
+    return {name: getattr(args, name) for name in getattr(args, "setting_flags", ())}
 
 
 def _add_rootdir(
@@ -78,22 +116,12 @@ def _add_rootdir(
     parser.add_argument("--rootdir", default=".", help=what + " (default: %(default)s)")
 
 
-def _add_project_options(parser: argparse.ArgumentParser) -> None:
-    _add_rootdir(parser)
-    parser.add_argument(
-        "--manifest", default=None, help="work-item manifest (default: as pytest --phase7 finds it)"
-    )
-
-
 def _add_gate_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--coverage-file",
         default=".coverage",
         help="coverage.py data file, combined from all shards (default: %(default)s)",
     )
-    parser.add_argument("--gates", default=None, help=_option_help("gates"))
-    parser.add_argument("--fail-on", default=None, help=_option_help("fail_on"))
-    parser.add_argument("--baseline", default=None, help=_option_help("baseline"))
     from pytest_phase7.cachedir import DEFAULT_CACHE_DIR  # noqa: PLC0415
 
     parser.add_argument(
@@ -127,11 +155,15 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     validate = _subcommand(commands, "validate", "load and resolve a manifest, print its problems")
+    from pytest_phase7.settings import option  # noqa: PLC0415
+
+    manifest = option("manifest")
     validate.add_argument(
         "manifest",
         nargs="?",
         default=None,
-        help="manifest to check (default: as pytest --phase7 finds it in the rootdir)",
+        type=manifest.from_command_line,
+        help=manifest.help_text(for_argparse=True),
     )
     _add_rootdir(validate)
     validate.add_argument(
@@ -147,17 +179,11 @@ def build_parser() -> argparse.ArgumentParser:
         "run the gates on an existing coverage data file and print the status table "
         "(no tests are run)",
     )
-    _add_project_options(gate)
+    _add_rootdir(gate)
     _add_gate_options(gate)
-    gate.add_argument("--md", default=None, help=_option_help("md"))
-    gate.add_argument("--json", default=None, help=_option_help("json"))
+    _add_settings(gate, GATE_SETTINGS)
     gate.add_argument(
-        "--update-manifest", action="store_true", help=_option_help("update_manifest")
-    )
-    gate.add_argument(
-        "--force",
-        action="store_true",
-        help="with --update-manifest: write even if no gate could measure anything",
+        OLD_FORCE_FLAG, action="store_true", dest="update_manifest_force", help=argparse.SUPPRESS
     )
     _add_output_options(gate)
 
@@ -179,8 +205,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_output_options(report)
 
     baseline = _subcommand(commands, "baseline", "write the baseline file of per-target metrics")
-    _add_project_options(baseline)
+    _add_rootdir(baseline)
     _add_gate_options(baseline)
+    _add_settings(baseline, BASELINE_SETTINGS)
     baseline.add_argument(
         "--from-report",
         default=None,
@@ -193,6 +220,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--output",
         default=None,
         help=f"baseline file (default: the baseline setting, else {DEFAULT_BASELINE})",
+    )
+    baseline.add_argument(
+        "--allow-lower",
+        action="store_true",
+        help="lower the floors this run is below (floors otherwise only go up); needs --reason",
+    )
+    baseline.add_argument(
+        "--reason",
+        default=None,
+        metavar="TEXT",
+        help="with --allow-lower: why, recorded in the baseline file with the date, the commit "
+        "and the old value",
     )
     init = _subcommand(
         commands,
@@ -230,6 +269,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--project", default=None, help="project name in the title (default: the rootdir's name)"
     )
     init.add_argument("--force", action="store_true", help="overwrite an existing plan")
+    _add_settings(init, INIT_SETTINGS)
     return parser
 
 
@@ -361,17 +401,7 @@ def _settings(args: argparse.Namespace, rootdir: Path) -> tuple[Settings, dict[s
     from pytest_phase7.settings import load_table, resolve  # noqa: PLC0415
 
     table, label = load_table(rootdir)
-    cli: dict[str, object] = {
-        "manifest": args.manifest,
-        "gates": args.gates,
-        "fail_on": args.fail_on,
-        "baseline": args.baseline,
-        "md": getattr(args, "md", None),
-        "json": getattr(args, "json", None),
-        "update_manifest": getattr(args, "update_manifest", False),
-        "update_manifest_force": getattr(args, "force", False),
-    }
-    return resolve(cli, {}, table, table_path=label), table, label
+    return resolve(_given_settings(args), {}, table, table_path=label), table, label
 
 
 def _output_request(
@@ -637,20 +667,30 @@ def report_command(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def baseline_command(args: argparse.Namespace, out: TextIO) -> int:
-    """``phase7 baseline``: merge this run's metrics (or a saved report's) into the baseline file.
+    """``phase7 baseline``: raise the baseline's floors to this run's figures (or a saved report's).
 
-    Metrics of gates that could not measure keep their previous value, as with
-    ``--phase7-baseline-update``.
+    Floors only go up: a figure below its floor keeps the floor, and says so. ``--allow-lower
+    --reason TEXT`` lowers those floors instead, recording the reason, the date, the commit and
+    the old value in the file. Metrics of gates that could not measure keep their floors.
     """
     from pytest_phase7.baseline import (  # noqa: PLC0415
-        load_baseline,
-        updated_baseline,
+        load_existing,
+        lower_request,
+        raised_baseline,
         write_baseline,
     )
+    from pytest_phase7.errors import ConfigError  # noqa: PLC0415
     from pytest_phase7.outputs import OutputKind, check_outputs, protected_files  # noqa: PLC0415
     from pytest_phase7.report_json import load_report  # noqa: PLC0415
     from pytest_phase7.settings import DEFAULT_BASELINE  # noqa: PLC0415
 
+    reason = " ".join((args.reason or "").split())
+    if args.allow_lower and not reason:
+        raise ConfigError(
+            "--allow-lower needs --reason TEXT: why the floors go down, recorded in the baseline"
+        )
+    if reason and not args.allow_lower:
+        raise ConfigError("--reason is only for --allow-lower (lowering floors on the record)")
     rootdir = Path(args.rootdir).resolve()
     settings, _, label = _settings(args, rootdir)
     value, flag = args.output, "-o"
@@ -666,14 +706,21 @@ def baseline_command(args: argparse.Namespace, out: TextIO) -> int:
     else:
         result, _, _, paths = run_gates(args, [("output", request)])
         path = paths["output"]
-    previous = load_baseline(path, str(path)) if path.exists() else None
-    metrics = updated_baseline(result, previous)
+    previous = load_existing(path, rootdir)
+    lower = lower_request(reason, rootdir) if args.allow_lower else None
+    ratchet = raised_baseline(result, previous, lower)
     try:
-        write_baseline(path, metrics)
+        write_baseline(path, ratchet.baseline)
     except OSError as exc:
         out.write(f"phase7: cannot write baseline {path}: {exc}\n")
         return EXIT_USAGE
-    out.write(f"phase7: baseline written to {path} ({counted(len(metrics), 'target')})\n")
+    targets = counted(len(ratchet.baseline.metrics), "target")
+    changes = [f"{counted(len(ratchet.raised), 'floor')} raised"]
+    if ratchet.lowered:
+        changes.append(f"{len(ratchet.lowered)} lowered, the reason recorded")
+    out.write(f"phase7: baseline written to {path} ({targets}; {', '.join(changes)})\n")
+    if ratchet.kept:
+        out.write(ratchet.kept_message() + "\n")
     return EXIT_OK
 
 
@@ -757,7 +804,7 @@ def init_command(args: argparse.Namespace, out: TextIO) -> int:
     table, label = load_table(rootdir)
     # The plan's own items are not these: its manifest and item targets do not apply.
     settings = resolve(
-        {},
+        _given_settings(args),
         {},
         {k: v for k, v in table.items() if k not in {"manifest", "targets"}},
         table_path=label,

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from pytest_phase7.gates.base import (
     Gate,
@@ -54,6 +54,9 @@ from pytest_phase7.status import (
     derive_outcome,
 )
 
+if TYPE_CHECKING:
+    from pytest_phase7.diffcov import ChangedLines
+
 _T = TypeVar("_T")
 
 #: Extra seconds to wait for a gate thread beyond its own timeout before giving up on it.
@@ -78,6 +81,8 @@ class RunResult:
     notes: tuple[str, ...] = ()
     #: The suite the session's coverage came from (None when not known: ``phase7 gate``).
     suite: Suite | None = None
+    #: Changed-only mode: what the pull request changed (None otherwise, and in a reloaded report).
+    diff: ChangedLines | None = None
 
     @cached_property
     def by_batch(self) -> Mapping[int, tuple[ItemOutcome, ...]]:
@@ -141,13 +146,20 @@ class GateThreads:
 
 
 def applicable_gates(
-    item: WorkItem, batch_gates: tuple[str, ...] | None, available: Sequence[str]
+    item: WorkItem,
+    batch_gates: tuple[str, ...] | None,
+    available: Sequence[str],
+    merge_gates: Sequence[str] = (),
 ) -> tuple[str, ...]:
-    """The gates that apply to an item: the item's own list, else its batch's, else all."""
+    """The gates that apply to an item: the item's own list, else its batch's, else all.
+
+    ``merge_gates`` (gates with ``merge_gate = True``: the pull request's new lines) apply to
+    every item whatever the lists say: they judge the change, not the item's work.
+    """
     narrowed = item.gates if item.gates is not None else batch_gates
     if narrowed is None:
         return tuple(available)
-    return tuple(g for g in available if g in narrowed)
+    return tuple(g for g in available if g in narrowed or g in merge_gates)
 
 
 class Engine:
@@ -162,17 +174,22 @@ class Engine:
         gates: Sequence[Gate],
         *,
         baseline: Baseline | None = None,
+        baseline_counts: Mapping[str, Mapping[str, Mapping[str, float]]] | None = None,
         store: ResultStore | None = None,
         project_files: Sequence[str] = (),
         changed: frozenset[str] | None = None,
         first_run: Mapping[int, Mapping[str, float]] | None = None,
         notes: Sequence[str] = (),
+        diff: ChangedLines | None = None,
     ) -> None:
         """Prepare which gate checks which targets; nothing runs yet.
 
-        ``first_run`` is, per item number, the metrics the history first recorded for it
+        ``changed`` (changed-only mode) are the files changed since the ref, ``diff`` the lines
+        (:mod:`pytest_phase7.diffcov`): both from the same comparison. ``first_run`` is, per
+        item number, the metrics the history first recorded for it
         (:func:`pytest_phase7.history.first_metrics`): a starting point for the status rule.
         ``notes`` are known before the run (how to fix unresolved targets) and lead the result's.
+        ``baseline_counts`` are the counts behind the baseline's floors, per target and gate.
         """
         self.settings = settings
         self.manifest = manifest
@@ -180,15 +197,18 @@ class Engine:
         self.rootdir = rootdir
         self.gates = tuple(gates)
         self.baseline = baseline
+        self.baseline_counts = baseline_counts or {}
         self.store = store
         self.project_files = tuple(project_files)
         self.changed = changed
         self.first_run = first_run or {}
         self.notes = tuple(notes)
+        self.diff = diff
         batches = {b.number: b.gates for b in manifest.batches}
         names = [g.name for g in self.gates]
+        merge = [g.name for g in self.gates if getattr(g, "merge_gate", False) is True]
         self.applicable: dict[int, tuple[str, ...]] = {
-            r.item.number: applicable_gates(r.item, batches.get(r.item.batch), names)
+            r.item.number: applicable_gates(r.item, batches.get(r.item.batch), names, merge)
             for r in self.resolutions
         }
         self._targets: dict[str, list[Target]] = {name: [] for name in names}
@@ -306,6 +326,10 @@ class Engine:
                 self.baseline,
                 goal=goals.get(item.batch),
                 first_run=self.first_run.get(item.number),
+                floor_counts=self.baseline_counts.get(resolution.target.ref)
+                if resolution.target is not None
+                else None,
+                tolerance=self.settings.baseline_tolerance,
             )
             if override is not None:
                 forced = override(outcome)
@@ -314,7 +338,8 @@ class Engine:
                         outcome, status=forced, reason=f"set by a plugin: {forced.label}"
                     )
             outcomes.append(outcome)
-        verdict: Verdict = decide(self.manifest, outcomes, self.settings.fail_on)
+        blocking = [reason for g in self.gates for reason in runs[g.name].blocking]
+        verdict: Verdict = decide(self.manifest, outcomes, self.settings.fail_on, blocking=blocking)
         return RunResult(
             manifest=self.manifest,
             rootdir=str(self.rootdir),
@@ -325,6 +350,7 @@ class Engine:
             verdict=verdict,
             tests_failed=tests_failed,
             notes=(*self.notes, *notes),
+            diff=self.diff,
         )
 
     def _wait_for_preparation(self, name: str) -> None:
@@ -409,6 +435,7 @@ class Engine:
             settings=self.settings,
             session=session,
             store=self.store,
+            diff=self.diff,
         )
 
     def _results_for(

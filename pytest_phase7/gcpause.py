@@ -3,7 +3,7 @@
 A 100,000-item plan allocates millions of small objects (items, targets, outcomes, table cells)
 that live on. CPython runs a collection every few hundred allocations and the oldest generation
 walks the whole heap, so without a pause the cost of loading, resolving and rendering grows
-faster than the plan (measured: 17.6x per 10x items at 100k; 10.2-10.6x with collection paused).
+faster than the plan; with it, linearly (figures in ``benchmarks/RESULTS.md``).
 The pause only covers phase7's own work, when no test runs: the collector is re-enabled (if it
 was on) as soon as the work is done, and collects any cycles made meanwhile then.
 """

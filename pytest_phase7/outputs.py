@@ -45,6 +45,8 @@ class OutputKind(enum.Enum):
     HISTORY = "history file"
     BASELINE = "baseline"
     PLAN = "plan"
+    SARIF = "SARIF file"
+    CODE_QUALITY = "Code Quality report"
 
 
 #: Files some tool of a run reads its configuration from (pytest, coverage.py, ruff, mypy,
@@ -74,12 +76,19 @@ SOURCE_SUFFIXES = frozenset({".py", ".pyi", ".pyw"})
 _HEAD_BYTES = 4096
 
 # How each kind of file phase7 writes begins (report_md.MARKER, report_json.dumps,
-# history.entry_to_json, baseline.write_baseline); tests write each and check it is recognised.
+# history.entry_to_json, baseline.write_baseline, sarif.dumps with its generator property,
+# codeclimate.dumps with each issue's engine_name first, or an empty array); tests write each
+# and check it is recognised.
 _OWN_HEADS: dict[OutputKind, re.Pattern[bytes]] = {
     OutputKind.MARKDOWN: re.compile(rb"<!-- phase7-report -->\n"),
     OutputKind.JSON: re.compile(rb'\{\s*"schema_version":\s*\d+,\s*"generator":\s*"pytest-phase7 '),
     OutputKind.HISTORY: re.compile(rb'\{\s*"format"\s*:\s*\d'),
     OutputKind.BASELINE: re.compile(rb'\{\s*"schema_version":\s*\d+,\s*"metrics":\s*\{'),
+    OutputKind.SARIF: re.compile(
+        rb'\{\s*"\$schema":\s*"[^"]*sarif[^"]*",\s*"version":\s*"2\.1\.0",\s*'
+        rb'"properties":\s*\{\s*"generator":\s*"pytest-phase7 '
+    ),
+    OutputKind.CODE_QUALITY: re.compile(rb'\[\s*(\]\s*\Z|\{\s*"engine_name":\s*"pytest-phase7")'),
 }
 
 # The last line of the terminal report (``phase7 report --format term``) is its verdict.
@@ -113,6 +122,8 @@ class Outputs:
     json: Path | None = None
     history: Path | None = None
     baseline: Path | None = None
+    sarif: Path | None = None
+    codeclimate: Path | None = None
 
 
 def protected_files(

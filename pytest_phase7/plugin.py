@@ -8,11 +8,13 @@ decision (:mod:`pytest_phase7.activation`) is imported and no hook does any work
 from __future__ import annotations
 
 from collections.abc import Generator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from pytest_phase7.activation import (
+    INJECTED_KEY,
+    WORKER_COVERAGE_ENV,
     coverage_settings_problem,
     early_on,
     is_enabled,
@@ -29,24 +31,20 @@ RESULT_KEY = pytest.StashKey["RunResult"]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    """Add the ``phase7`` option group; every option has an ini twin."""
+    """Add the ``phase7`` option group: each option's flag and its typed ini twin.
+
+    An unset ini key reads as None (``default=None``), so that ``false`` or an empty value set
+    in the file still counts as set and wins over ``[tool.phase7]``.
+    """
     group = parser.getgroup("phase7", "Phase 7 quality gates (pytest-phase7)")
     for option in OPTIONS:
-        help_text = option.help_text(for_argparse=True)
-        if option.flag:
-            group.addoption(
-                option.cli, action="store_true", default=False, dest=option.dest, help=help_text
-            )
-        else:
-            group.addoption(
-                option.cli,
-                action="store",
-                default=None,
-                dest=option.dest,
-                metavar=option.metavar or None,
-                help=help_text,
-            )
-        parser.addini(option.ini, help=option.help_text(), type="string", default="")
+        group.addoption(option.cli, **option.argparse_kwargs(option.dest))
+        parser.addini(
+            option.ini,
+            help=option.help_text(),
+            type=option.ini_type_on(pytest.version_tuple),  # type: ignore[arg-type, unused-ignore]
+            default=None,
+        )
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -71,6 +69,7 @@ def pytest_load_initial_conftests(
     namespace = early_config.known_args_namespace
     injected = wants_coverage_injection(early_config, namespace)
     if injected:
+        early_config.stash[INJECTED_KEY] = True
         namespace.cov_source = [True]
         if not getattr(namespace, "cov_report", None):
             namespace.cov_report = {"": None}
@@ -128,6 +127,13 @@ class Phase7Plugin:
         """Start the static gates so they run while the tests run (none with --collect-only)."""
         if not session.config.option.collectonly:
             self.engine.start()
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_setupnodes(self, config: pytest.Config, specs: list[Any]) -> None:
+        """Tell each xdist worker whether to switch pytest-cov on, as this process did."""
+        injected = "1" if config.stash.get(INJECTED_KEY, False) else "0"
+        for spec in specs:
+            spec.env[WORKER_COVERAGE_ENV] = injected
 
     def pytest_deselected(self, items: list[pytest.Item]) -> None:
         """Count deselected tests by who deselected them: the project's config or this run."""

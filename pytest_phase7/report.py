@@ -51,6 +51,11 @@ MAX_DETAIL_CHARS = 200
 #: Short gate titles for table headers.
 SHORT_TITLES = {"coverage": "Cov", "ruff": "Ruff", "mypy": "Mypy", "docstrings": "Docs"}
 
+#: The most columns a gate's cell takes (others: :data:`GATE_CELL_LIMIT`); the new lines'
+#: figure is ``12/15 · 3/4 br · 79% ✗``.
+GATE_CELL_LIMITS = {"new_lines": 24}
+GATE_CELL_LIMIT = 10
+
 STATUS_MARKUP: dict[PlanStatus, dict[str, bool]] = {
     PlanStatus.DONE: {"green": True, "bold": True},
     PlanStatus.IN_PROGRESS: {"yellow": True},
@@ -551,7 +556,14 @@ def render_terminal(
         Column("Module"),
         Column("File"),
         Column(f"Target (in {prefix})" if prefix else "Target", name="Target"),
-        *[Column(SHORT_TITLES.get(g, result.title_of(g)), 10, right=True) for g in gates],
+        *[
+            Column(
+                SHORT_TITLES.get(g, result.title_of(g)),
+                GATE_CELL_LIMITS.get(g, GATE_CELL_LIMIT),
+                right=True,
+            )
+            for g in gates
+        ],
         Column("Status"),
     ]
     rows_by_batch: dict[int, list[Row]] = {}
@@ -644,6 +656,7 @@ def render_terminal(
                 lines.extend([(f"      {detail}", {})] for detail in details)
         lines.extend(_reason_lines(rows))
     lines.extend(criteria_lines(result, verbosity, width))
+    lines.extend(outside_plan_lines(result, verbosity))
     lines.extend(_problem_lines(result, verbosity))
     if any(r.carried for o in result.outcomes for r in o.results):
         lines.append([(CARRIED_NOTE, {"yellow": True})])
@@ -656,6 +669,30 @@ def render_terminal(
     lines.append(
         [(verdict.summary, {"red": True, "bold": True} if verdict.blocked else {"green": True})]
     )
+    return lines
+
+
+def outside_plan_lines(result: RunResult, verbosity: int = 0) -> list[Line]:
+    """Changed Python files no target holds, with their new lines' figure (pull requests).
+
+    ``-q`` lists only those below ``--phase7-diff-coverage-min`` (or not measurable).
+    """
+    from pytest_phase7.diffcov import outside_plan  # noqa: PLC0415
+
+    rows = [
+        (path, r)
+        for path, r in outside_plan(result)
+        if verbosity >= 0 or r.status in {GateStatus.FAIL, GateStatus.ERROR}
+    ]
+    if not rows:
+        return []
+    width = max(display_width(path) for path, _ in rows)
+    lines: list[Line] = [[("Changed files outside the plan (new lines)", {"bold": True})]]
+    for path, r in rows:
+        shown = gate_cell(r) if r.status is not GateStatus.SKIP else f"- ({r.reason})"
+        lines.append([(f"  {_pad(path, width, False)}  ", {}), (shown, _gate_markup(r))])
+        if verbosity > 0:
+            lines.extend([(f"      {detail}", {})] for detail in r.details)
     return lines
 
 

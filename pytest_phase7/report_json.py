@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from pytest_phase7 import __version__
+from pytest_phase7.diffcov import GATE as NEW_LINES
+from pytest_phase7.diffcov import outside_plan
 from pytest_phase7.engine import RunResult
 from pytest_phase7.errors import Phase7Error
 from pytest_phase7.files import read_regular
@@ -27,6 +29,7 @@ from pytest_phase7.gates.base import (
     GateResult,
     GateRun,
     GateStatus,
+    optional_float,
     result_from_json,
     result_to_json,
 )
@@ -170,6 +173,9 @@ def to_document(data: ReportData) -> dict[str, Any]:
         "suite": _suite(result.suite),
         "sections": [{"title": title, "text": text} for title, text in data.sections],
         "tool_versions": dict(data.versions),
+        "outside_plan": [
+            {"path": path, "result": _result(r, None)} for path, r in outside_plan(result)
+        ],
     }
 
 
@@ -310,14 +316,6 @@ def _pairs(values: Sequence[Sequence[Any]]) -> tuple[tuple[str, str], ...]:
     return tuple((str(key), str(value)) for key, value in values)
 
 
-def _float(value: object) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"expected a number, got {value!r}")
-    return float(value)
-
-
 def _read(doc: Mapping[str, Any]) -> ReportData:
     items: list[tuple[WorkItem, Mapping[str, Any]]] = [
         (_work_item(raw), raw) for raw in doc["items"]
@@ -334,7 +332,7 @@ def _read(doc: Mapping[str, Any]) -> ReportData:
         for r in raw["results"]:
             gate_result = result_from_json(r)
             results.append(gate_result)
-            base = _float(r["baseline"])
+            base = optional_float(r["baseline"])
             if base is not None and resolution.target is not None:
                 baseline.setdefault(resolution.target.ref, {})[gate_result.gate] = base
         outcomes.append(
@@ -359,6 +357,9 @@ def _read(doc: Mapping[str, Any]) -> ReportData:
             for r in o.results
             if r.gate == name and r.status is not GateStatus.SKIP
         }
+        if name == NEW_LINES:  # the changed files outside the plan are this gate's results too
+            for entry in doc.get("outside_plan", ()):
+                results_by_ref[str(entry["path"])] = result_from_json(entry["result"])
         gate_runs.append(
             GateRun(
                 gate=name,
@@ -423,10 +424,12 @@ def _manifest(doc: Mapping[str, Any], by_batch: Mapping[int, list[WorkItem]]) ->
                 priority=str(b["priority"]),
                 priority_note=str(b["priority_note"]),
                 item_range=(int(item_range[0]), int(item_range[1])) if item_range else None,
-                duration_hours=_float(b["duration_hours"]),
+                duration_hours=optional_float(b["duration_hours"]),
                 coverage_goal=(
                     CoverageGoal(
-                        _float(goal["from_low"]), _float(goal["from_high"]), float(goal["to"])
+                        optional_float(goal["from_low"]),
+                        optional_float(goal["from_high"]),
+                        float(goal["to"]),
                     )
                     if goal
                     else None
@@ -445,7 +448,7 @@ def _manifest(doc: Mapping[str, Any], by_batch: Mapping[int, list[WorkItem]]) ->
         title=str(raw["title"]),
         front_matter=_pairs(raw["front_matter"]),
         total_items=int(total) if total is not None else None,
-        duration_hours=_float(raw.get("duration_hours")),
+        duration_hours=optional_float(raw.get("duration_hours")),
         batches=tuple(batches),
         phases=tuple(
             Phase(
@@ -453,7 +456,7 @@ def _manifest(doc: Mapping[str, Any], by_batch: Mapping[int, list[WorkItem]]) ->
                 title=str(p["title"]),
                 line=int(p["line"]),
                 batches=tuple(int(n) for n in p["batches"]),
-                duration_hours=_float(p["duration_hours"]),
+                duration_hours=optional_float(p["duration_hours"]),
             )
             for p in doc["phases"]
         ),
@@ -484,7 +487,7 @@ def _work_item(raw: Mapping[str, Any]) -> WorkItem:
         file=str(raw["file"]),
         target=None if raw["plan_target"] is None else str(raw["plan_target"]),
         complexity=str(raw["complexity"]),
-        estimate_hours=_float(raw["estimate_hours"]),
+        estimate_hours=optional_float(raw["estimate_hours"]),
         estimate_text=str(raw["estimate_text"]),
         status=None if recorded is None else PlanStatus(recorded),
         status_text=str(raw["recorded_status_text"]),

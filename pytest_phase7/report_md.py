@@ -359,6 +359,7 @@ def _document(data: ReportData, level: _Level, limit: str) -> str:
         out.append("")
     for batch in manifest.batches:
         out += _batch_section(data, batch, level, folded)
+    out += _outside_plan(data)
     out += _problems(data)
     for section_title, text in data.sections:
         out += [f"### {escape(section_title)}", "", text.rstrip(), ""]
@@ -484,6 +485,22 @@ def _batch_section(data: ReportData, batch: Batch, level: _Level, folded: bool) 
         summary = escape_html(f"Batch {batch.number}: {batch.title}") + f" \u2014 {glyphs}"
         body = [f"<details><summary>{summary}</summary>", "", *body, "</details>", ""]
     return lines + body
+
+
+def _outside_plan(data: ReportData) -> list[str]:
+    """Changed Python files no target holds, with their new lines' figure (pull requests)."""
+    from pytest_phase7.diffcov import outside_plan  # noqa: PLC0415
+
+    rows = outside_plan(data.result)
+    if not rows:
+        return []
+    lines = ["### Changed files outside the plan", "", "| File | New lines |", "|---|---:|"]
+    for path, result in rows:
+        shown = metric_cell(result, None)
+        if result.status is GateStatus.SKIP:
+            shown += f" {cell(result.reason)}"
+        lines.append(f"| {cell(path)} | {shown} |")
+    return [*lines, ""]
 
 
 def _hidden_statuses(outcomes: Sequence[ItemOutcome], shown: Sequence[ItemOutcome]) -> str:

@@ -58,8 +58,8 @@ FULL_RUN_HINT = (
 
 def build_engine(config: pytest.Config) -> Engine:
     """Load settings, manifest and targets, and collect the gates; usage errors, not tracebacks."""
-    from pytest_phase7.baseline import load_baseline  # noqa: PLC0415
-    from pytest_phase7.changed import changed_files  # noqa: PLC0415
+    from pytest_phase7.baseline import load_baseline_file  # noqa: PLC0415
+    from pytest_phase7.diffcov import changed_lines  # noqa: PLC0415
     from pytest_phase7.gates import BuiltinGates  # noqa: PLC0415
     from pytest_phase7.insights import InsightSections  # noqa: PLC0415
     from pytest_phase7.manifest import raise_for_errors  # noqa: PLC0415
@@ -86,20 +86,23 @@ def build_engine(config: pytest.Config) -> Engine:
             config, settings, label, manifest.path, resolutions
         )
         if not config.pluginmanager.has_plugin("phase7-builtin-gates"):
-            config.pluginmanager.register(BuiltinGates(), "phase7-builtin-gates")
+            builtin = BuiltinGates(new_lines=bool(settings.changed_since))
+            config.pluginmanager.register(builtin, "phase7-builtin-gates")
         if not config.pluginmanager.has_plugin("phase7-insights"):
             insights = InsightSections(settings, outputs.history)
             config.pluginmanager.register(insights, "phase7-insights")
         gates = select_gates(config.hook.pytest_phase7_add_gates(config=config), settings)
-        changed = (
-            changed_files(config.rootpath, settings.changed_since)
+        diff = (
+            changed_lines(config.rootpath, settings.changed_since)
             if settings.changed_since
             else None
         )
         baseline_path = outputs.baseline
         baseline = None
         if baseline_path is not None and (baseline_path.exists() or not settings.baseline_update):
-            baseline = load_baseline(baseline_path, display_path(baseline_path, config.rootpath))
+            baseline = load_baseline_file(
+                baseline_path, display_path(baseline_path, config.rootpath)
+            )
     except Phase7Error as exc:
         raise pytest.UsageError(f"phase7: {exc}") from None
     return Engine(
@@ -108,10 +111,12 @@ def build_engine(config: pytest.Config) -> Engine:
         resolutions,
         config.rootpath,
         gates,
-        baseline=baseline,
+        baseline=baseline.metrics if baseline is not None else None,
+        baseline_counts=baseline.counts if baseline is not None else None,
         store=getattr(config, "cache", None),
         project_files=index.all_python_files(),
-        changed=changed,
+        changed=diff.files if diff is not None else None,
+        diff=diff,
         first_run=first_recorded(outputs.history),
         notes=target_fixes(resolutions, table, label),
     )
@@ -148,6 +153,8 @@ def run_outputs(
     for name, kind in (
         ("md", OutputKind.MARKDOWN),
         ("json", OutputKind.JSON),
+        ("sarif", OutputKind.SARIF),
+        ("codeclimate", OutputKind.CODE_QUALITY),
         ("history", OutputKind.HISTORY),
         ("baseline", OutputKind.BASELINE),
         ("manifest", OutputKind.PLAN),
@@ -155,7 +162,9 @@ def run_outputs(
         value = getattr(settings, name)
         if name == "manifest" and not (settings.update_manifest or settings.update_manifest_force):
             continue  # the plan is read wherever it is, but written back only inside the rootdir
-        writes = name not in {"baseline", "manifest"} or settings.baseline_update
+        # A pull request (changed-only mode) never moves the baseline it is measured against.
+        updates = settings.baseline_update and not settings.changed_since
+        writes = name not in {"baseline", "manifest"} or updates
         if name == "baseline" and not value and writes:
             value = DEFAULT_BASELINE
         if value:
@@ -223,7 +232,7 @@ def write_outputs(config: pytest.Config, engine: Engine, result: RunResult) -> N
     set and the ``step_summary`` setting is on; the derived statuses written back into the plan,
     except after a partial or ERROR-only run unless forced (:mod:`pytest_phase7.writeback`).
     """
-    from pytest_phase7.baseline import updated_baseline, write_baseline  # noqa: PLC0415
+    from pytest_phase7.baseline import load_existing, raised_baseline, write_baseline  # noqa: PLC0415
     from pytest_phase7.report import report_data, step_summary_path, write_reports  # noqa: PLC0415
 
     settings = engine.settings
@@ -238,11 +247,24 @@ def write_outputs(config: pytest.Config, engine: Engine, result: RunResult) -> N
         except OSError as exc:
             raise pytest.UsageError(f"phase7: cannot append to history {history}: {exc}") from None
     path = outputs.baseline
-    if settings.baseline_update and path is not None:
+    if settings.baseline_update and settings.changed_since:
+        _say(
+            config,
+            "phase7: baseline not updated: a pull request (--phase7-changed-since) never moves "
+            "the baseline it is measured against; the main branch's job updates it",
+            yellow=True,
+        )
+    elif settings.baseline_update and path is not None:
         try:
-            write_baseline(path, updated_baseline(result, engine.baseline))
+            ratchet = raised_baseline(result, load_existing(path, config.rootpath))
+            write_baseline(path, ratchet.baseline)
         except OSError as exc:
             raise pytest.UsageError(f"phase7: cannot write baseline {path}: {exc}") from None
+        except Phase7Error as exc:
+            raise pytest.UsageError(f"phase7: {exc}") from None
+        if ratchet.kept:
+            _say(config, ratchet.kept_message(), yellow=True)
+    _write_findings(outputs, result)
     md_path, json_path = outputs.md, outputs.json
     summary = step_summary_path(settings.step_summary)
     if md_path or json_path or summary:
@@ -266,6 +288,54 @@ def write_outputs(config: pytest.Config, engine: Engine, result: RunResult) -> N
                 _say(config, line)
     if settings.update_manifest or settings.update_manifest_force:
         _write_back(config, result, force=settings.update_manifest_force)
+
+
+def _write_findings(outputs: Outputs, result: RunResult) -> None:
+    """The SARIF file and the Code Quality report, each when asked for (replaced atomically)."""
+    from pytest_phase7 import codeclimate, sarif  # noqa: PLC0415
+    from pytest_phase7.atomic import write_atomic  # noqa: PLC0415
+
+    for path, render, what in (
+        (outputs.sarif, sarif.dumps, "SARIF file"),
+        (outputs.codeclimate, codeclimate.dumps, "Code Quality report"),
+    ):
+        if path is None:
+            continue
+        try:
+            write_atomic(path, render(result).encode("utf-8"))
+        except OSError as exc:
+            raise pytest.UsageError(f"phase7: cannot write the {what} {path}: {exc}") from None
+
+
+def annotation_lines(config: pytest.Config, result: RunResult) -> list[str]:
+    """The run's GitHub annotations, when ``annotations`` asks for them (else none)."""
+    from pytest_phase7.annotations import (  # noqa: PLC0415
+        annotations_kind,
+        full_list_where,
+        github_commands,
+    )
+    from pytest_phase7.findings import collect, repository_path, repository_root  # noqa: PLC0415
+
+    engine = getattr(config.pluginmanager.get_plugin("phase7-run"), "engine", None)
+    if not isinstance(engine, Engine):
+        return []
+    if annotations_kind(engine.settings.annotations) != "github":
+        return []
+    outputs = config.stash.get(OUTPUTS_KEY, None)
+    written = [
+        str(path)
+        for path in (
+            (outputs.sarif, outputs.json, outputs.codeclimate, outputs.md) if outputs else ()
+        )
+        if path is not None
+    ]
+    rootdir = Path(result.rootdir)
+    root = repository_root(rootdir)
+    paths = {
+        item.finding.path: repository_path(rootdir, root, item.finding.path)
+        for item in collect(result)
+    }
+    return github_commands(result, paths, full_list_where(written))
 
 
 def _write_back(config: pytest.Config, result: RunResult, *, force: bool) -> None:
@@ -521,10 +591,20 @@ def session_data(
         return SessionData(None, "coverage was disabled with --no-cov", "drop --no-cov")
     cov_plugin = config.pluginmanager.getplugin("_cov")
     controller = getattr(cov_plugin, "cov_controller", None)
-    cov = getattr(controller, "cov", None) or outer_coverage()
+    cov = getattr(controller, "cov", None)
+    outer = outer_coverage() if cov is None else None
+    if outer is not None and config.pluginmanager.has_plugin("dsession"):
+        # The tests ran in xdist workers: this process's measurement holds none of them, and
+        # the workers' own (patch = subprocess) data files are written only as they exit.
+        return SessionData(
+            None,
+            "coverage run -m pytest -n: the xdist workers' coverage is not in this measurement",
+            "run pytest --cov -n N (pytest-cov combines the workers' data), or drop -n",
+        )
+    cov = cov or outer
     if cov is None:
         return SessionData(None, *_why_nothing_measured(config))
-    return SessionData(cov, problem, FULL_RUN_HINT if problem else "")
+    return SessionData(cov, problem, FULL_RUN_HINT if problem else "", uncombined=outer is not None)
 
 
 def _why_nothing_measured(config: pytest.Config) -> tuple[str, str]:
@@ -594,6 +674,9 @@ def write_summary(
     if result is None and getattr(config.option, "collectonly", False):
         terminalreporter.write_line("phase7: no gates run with --collect-only (it runs no tests)")
         return
+    if result is not None:
+        for command in annotation_lines(config, result):  # workflow commands: GitHub hides them
+            terminalreporter.write_line(command)
     terminalreporter.write_sep("=", "Phase 7 status")
     if result is None:
         terminalreporter.write_line(

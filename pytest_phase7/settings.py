@@ -1,27 +1,39 @@
 """phase7 settings: one table of options, one resolver, one frozen result.
 
-Every setting is declared once in :data:`OPTIONS` with its default, its parser and its help. The
-plugin turns each into a ``--phase7-*`` flag and a ``phase7_*`` ini key; ``[tool.phase7]`` (or
-``phase7.toml``) uses the bare name. Precedence: command line > pytest ini > ``[tool.phase7]`` >
-default. A bad value raises :class:`~pytest_phase7.errors.ConfigError` naming where it came from.
+Every setting is declared once in :data:`OPTIONS` with its parser, its help and (for some) its
+choices; its default is the :class:`Settings` field of the same name. That one entry makes the
+pytest flag (``--phase7-*``, with an argparse ``type`` and ``choices``), the typed ini key
+(``phase7_*``), the ``[tool.phase7]`` key (or ``phase7.toml``; the bare name), the ``phase7``
+command's flag of the same stem (``--fail-on``), and the help and README text with the default.
+Precedence: command line > pytest ini > ``[tool.phase7]`` > default. A bad value raises
+:class:`~pytest_phase7.errors.ConfigError` naming where it came from.
+
+This module imports nothing outside the standard library: ``phase7 validate`` and every pytest
+run use it.
 """
 
 from __future__ import annotations
 
+import argparse
 import math
 import re
 import shlex
-import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pytest_phase7.errors import ConfigError
 from pytest_phase7.files import read_regular
 
+if TYPE_CHECKING:
+    from pytest_phase7.tomltext import TomlLines
+
 #: Merge policies for ``fail_on``.
 FAIL_ON_CHOICES = ("regression", "incomplete", "never")
+
+#: Where ``annotations`` may send inline findings (``github``: workflow commands).
+ANNOTATION_CHOICES = ("github", "none")
 
 #: Manifest files looked for in the rootdir when no manifest is configured, in order.
 DEFAULT_MANIFEST_NAMES = ("phase7.toml", "PHASE7_EXECUTION_PLAN.md")
@@ -55,12 +67,17 @@ class Settings:
     fail_on: str = "regression"
     baseline: str | None = None
     baseline_update: bool = False
+    baseline_tolerance: float = 0.0
     md: str | None = None
     json: str | None = None
+    sarif: str | None = None
+    codeclimate: str | None = None
+    annotations: str | None = None
     step_summary: bool = True
     update_manifest: bool = False
     update_manifest_force: bool = False
     changed_since: str | None = None
+    diff_coverage_min: float | None = None
     history: str | None = None
     hourly_rate: float | None = None
     suite: tuple[str, ...] | None = None
@@ -171,14 +188,23 @@ def _args(text: object) -> tuple[str, ...]:
     raise ValueError(f"expected a list of arguments, got {text!r}")
 
 
-def _names(text: object) -> tuple[str, ...]:
+def _words(text: object, what: str) -> list[str]:
+    # A list (TOML, or an ``args`` ini key as pytest split it) or a string split like a command
+    # line; commas separate too, so "coverage, ruff" and "coverage,ruff" are two names.
     if isinstance(text, (list, tuple)):
-        parts = _strings(text, "gate names")
+        parts = _strings(text, what)
     elif isinstance(text, str):
-        parts = text.replace(",", " ").split()
+        try:
+            parts = shlex.split(text)
+        except ValueError as exc:  # an unbalanced quote
+            raise ValueError(f"cannot split {text!r}: {exc}") from None
     else:
-        raise ValueError(f"expected gate names, got {text!r}")
-    names = tuple(p.strip().lower() for p in parts if p.strip())
+        raise ValueError(f"expected {what}, got {text!r}")
+    return [piece for part in parts for piece in part.split(",") if piece.strip()]
+
+
+def _names(text: object) -> tuple[str, ...]:
+    names = tuple(name.strip().lower() for name in _words(text, "gate names"))
     if not names:
         # An empty list is not "all gates": that would gate everything on a typo.
         raise ValueError("expected at least one gate name (leave it unset for all gates)")
@@ -186,8 +212,7 @@ def _names(text: object) -> tuple[str, ...]:
 
 
 def _paths(text: object) -> tuple[str, ...]:
-    parts = text if isinstance(text, (list, tuple)) else str(text).replace("\n", ",").split(",")
-    paths = tuple(str(p).strip() for p in parts if str(p).strip())
+    paths = tuple(path.strip() for path in _words(text, "test paths"))
     if not paths:
         raise ValueError("expected at least one test path")
     return paths
@@ -208,19 +233,44 @@ def _rate(text: object) -> float:
     return value
 
 
-def _fail_on(text: object) -> str:
-    value = str(text).strip().lower()
-    if value not in FAIL_ON_CHOICES:
-        raise ValueError(f"expected one of {', '.join(FAIL_ON_CHOICES)}, got {text!r}")
-    return value
+def _word(text: object) -> str:
+    # A choice is matched case-insensitively; Option.convert checks it is one of the choices.
+    if not isinstance(text, str):
+        raise ValueError(f"expected a string, got {text!r}")
+    return text.strip().lower()
+
+
+#: The pytest ini type of each parser's values (``Parser.addini``'s ``type``); an option whose
+#: parser is not here is a ``string``. ``int`` and ``float`` need pytest 8.4
+#: (:meth:`Option.ini_type_on` falls back to ``string`` before that).
+INI_TYPES: dict[Callable[[object], Any], str] = {
+    _bool: "bool",
+    _args: "args",
+    _names: "args",
+    _paths: "args",
+    _count: "int",
+    _float: "float",
+    _percent: "float",
+    _seconds: "float",
+    _rate: "float",
+}
+
+#: The first pytest whose ``addini`` knows each ini type (``string``, ``bool`` and ``args``: all).
+INI_TYPE_SINCE = {"int": (8, 4), "float": (8, 4)}
 
 
 @dataclass(frozen=True)
 class Option:
-    """One setting: its name, how to parse it, and its help text.
+    """One setting: its name, how to parse it, its help, and what its surfaces need to know.
 
     ``help`` says what the setting does, never its default: :attr:`default_text` derives that
     from :data:`DEFAULTS` (``default_note`` describes a default that is not a plain value).
+    ``parse`` turns any source's value (a command-line string, an ini value as pytest typed it,
+    a TOML value) into the setting's value or raises ``ValueError``; it must accept its own
+    results, since argparse has applied it to the command line before :func:`resolve` does.
+    ``choices`` lists the allowed values (after ``parse``): the pytest and ``phase7`` flags get
+    argparse's ``choices``, ini and table values are checked against them. ``ini_type`` is the
+    pytest ini type; empty means the one :data:`INI_TYPES` gives for ``parse``.
     """
 
     name: str
@@ -232,6 +282,8 @@ class Option:
     #: An explicitly empty value on the command line or in the table (``--phase7-gates=``,
     #: ``gates = []``) goes to the parser instead of meaning "unset" (an ini key cannot tell).
     parse_empty: bool = False
+    choices: tuple[str, ...] = ()
+    ini_type: str = ""
 
     @property
     def default_text(self) -> str:
@@ -246,20 +298,76 @@ class Option:
         return f"{value:g}" if isinstance(value, float) else str(value)
 
     def help_text(self, *, for_argparse: bool = False) -> str:
-        """The help with its default: ``... (default: 70)``.
+        """The help with its choices and default: ``merge policy (one of ...; default: ...)``.
 
         ``for_argparse`` doubles every ``%``: argparse %-formats option help (a bare ``%`` makes
         ``pytest --help`` crash), while pytest prints ini help as it is.
         """
-        text = self.help + (f" (default: {self.default_text})" if self.default_text else "")
+        notes = [f"one of {', '.join(self.choices)}"] if self.choices else []
+        notes += [f"default: {self.default_text}"] if self.default_text else []
+        text = self.help + (f" ({'; '.join(notes)})" if notes else "")
         return text.replace("%", "%%") if for_argparse else text
+
+    def convert(self, raw: object) -> object:
+        """The setting's value from ``raw`` (any source), or ``ValueError`` saying what is wrong."""
+        value = self.parse(raw)
+        if self.choices and value not in self.choices:
+            raise ValueError(f"expected one of {', '.join(self.choices)}, got {raw!r}")
+        return value
+
+    def from_command_line(self, text: str) -> object:
+        """The argparse ``type`` of this option's flags: the parsed value, or ``ArgumentTypeError``.
+
+        An empty value means "not given" (None), unless :attr:`parse_empty`. Choices are left
+        to argparse's own ``choices`` check, whose error lists them.
+        """
+        if not text and not self.parse_empty and not self.choices:
+            return None
+        try:
+            return self.parse(text) if self.choices else self.convert(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    def argparse_kwargs(self, dest: str) -> dict[str, Any]:
+        """What ``add_argument`` (pytest's ``addoption`` too) needs for this option's flag."""
+        help_text = self.help_text(for_argparse=True)
+        if self.flag:
+            return {"action": "store_true", "default": False, "dest": dest, "help": help_text}
+        return {
+            "action": "store",
+            "default": None,
+            "dest": dest,
+            "metavar": self.metavar or None,
+            "type": self.from_command_line,
+            "choices": self.choices or None,
+            "help": help_text,
+        }
+
+    @property
+    def ini_kind(self) -> str:
+        """The pytest ini type of the key (``bool``, ``args``, ``float``, ``string``, ...)."""
+        return self.ini_type or INI_TYPES.get(self.parse, "string")
+
+    def ini_type_on(self, pytest_version: Sequence[object]) -> str:
+        """:attr:`ini_kind` as the pytest of ``pytest_version`` can register it, else ``string``.
+
+        The parser reads a string as well, so only native TOML configuration loses the type.
+        """
+        since = INI_TYPE_SINCE.get(self.ini_kind)
+        numbers = tuple(part for part in pytest_version if isinstance(part, int))
+        return self.ini_kind if since is None or numbers[:2] >= since else "string"
 
     @property
     def cli(self) -> str:
-        """The command-line flag (``--phase7-coverage-min``; ``--phase7`` for ``enabled``)."""
+        """The pytest flag (``--phase7-coverage-min``; ``--phase7`` for ``enabled``)."""
         if self.name == "enabled":
             return "--phase7"
         return "--phase7-" + self.name.replace("_", "-")
+
+    @property
+    def command_flag(self) -> str:
+        """The ``phase7`` command's flag: the setting's name with dashes (``--fail-on``)."""
+        return "--" + self.name.replace("_", "-")
 
     @property
     def ini(self) -> str:
@@ -268,7 +376,7 @@ class Option:
 
     @property
     def dest(self) -> str:
-        """The argparse destination."""
+        """The argparse destination of the pytest flag."""
         return "phase7" if self.name == "enabled" else f"phase7_{self.name}"
 
 
@@ -294,12 +402,12 @@ OPTIONS: tuple[Option, ...] = (
         _percent,
         "minimum docstring coverage per target",
         metavar="PCT",
-        default_note="the project's interrogate fail-under",
+        default_note="the project's interrogate fail-under, else 80",
     ),
     Option(
         "gates",
         _names,
-        "comma-separated gates to run",
+        "gates to run, separated by commas or spaces",
         metavar="NAMES",
         default_note="all",
         parse_empty=True,
@@ -313,33 +421,59 @@ OPTIONS: tuple[Option, ...] = (
         "seconds each gate may take before it is an ERROR",
         metavar="SECONDS",
     ),
-    Option(
-        "fail_on",
-        _fail_on,
-        "merge policy: " + ", ".join(FAIL_ON_CHOICES),
-        metavar="POLICY",
-    ),
+    Option("fail_on", _word, "merge policy", metavar="POLICY", choices=FAIL_ON_CHOICES),
     Option(
         "baseline",
         _text,
         "baseline JSON with per-module metrics (the 'from' of 5% -> 70%)",
         metavar="PATH",
     ),
-    Option("baseline_update", _bool, "write the baseline file from this run", flag=True),
+    Option(
+        "baseline_update",
+        _bool,
+        "raise the baseline's floors to this run's figures (never lowers one; not under "
+        "--phase7-changed-since)",
+        flag=True,
+    ),
+    Option(
+        "baseline_tolerance",
+        _percent,
+        "points a percentage may drop below its baseline before it counts as a regression",
+        metavar="POINTS",
+    ),
     Option("md", _text, "write the Markdown report here", metavar="PATH"),
     Option("json", _text, "write the JSON report here", metavar="PATH"),
     Option(
+        "sarif",
+        _text,
+        "write the findings as SARIF 2.1.0 here (GitHub code scanning)",
+        metavar="PATH",
+    ),
+    Option(
+        "codeclimate",
+        _text,
+        "write the findings as a GitLab Code Quality report here",
+        metavar="PATH",
+    ),
+    Option(
+        "annotations",
+        _word,
+        "inline findings where reviewers look: github (workflow commands) or none",
+        metavar="KIND",
+        choices=ANNOTATION_CHOICES,
+        default_note="github when GITHUB_ACTIONS=true, else none",
+    ),
+    Option(
         "step_summary",
         _bool,
-        "append the Markdown report to $GITHUB_STEP_SUMMARY when that is set (true or false)",
+        "append the Markdown report to $GITHUB_STEP_SUMMARY when that is set",
         metavar="BOOL",
     ),
     Option("update_manifest", _bool, "write derived statuses back into the plan", flag=True),
     Option(
         "update_manifest_force",
         _bool,
-        "write statuses back even after a partial or ERROR-only run (implies "
-        "--phase7-update-manifest)",
+        "like update_manifest, and also after a partial or ERROR-only run",
         flag=True,
     ),
     Option(
@@ -348,6 +482,13 @@ OPTIONS: tuple[Option, ...] = (
         "pull-request mode: static gates check only targets changed since the merge-base with "
         "this git ref; others carry their last result",
         metavar="REF",
+    ),
+    Option(
+        "diff_coverage_min",
+        _percent,
+        "with --phase7-changed-since: minimum coverage percent of the lines the pull request "
+        "adds or changes, per target and per changed file in the plan or not",
+        metavar="PCT",
     ),
     Option(
         "history",
@@ -361,14 +502,19 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "suite",
         _paths,
-        "comma-separated test paths that make the gated suite, collected when no test paths "
-        "are given",
+        "test paths that make the gated suite (separated by commas or spaces), collected when "
+        "no test paths are given",
         metavar="PATHS",
         default_note="the project's testpaths",
     ),
 )
 
 _BY_NAME = {option.name: option for option in OPTIONS}
+
+
+def option(name: str) -> Option:
+    """The option named ``name`` (``KeyError`` for a name that is not in :data:`OPTIONS`)."""
+    return _BY_NAME[name]
 
 
 def _is_unset(value: object) -> bool:
@@ -386,8 +532,10 @@ def resolve(
     """Merge the three sources into one :class:`Settings` (CLI > ini > table > defaults).
 
     ``cli`` and ``ini`` are keyed by option name with unset values as None/empty; ``table`` is the
-    raw ``[tool.phase7]`` mapping. Unknown table keys and bad values raise ``ConfigError``, naming
-    ``file:line`` for the table and for the ini file ``ini_path`` (pytest's ``config.inipath``).
+    raw ``[tool.phase7]`` mapping. An ini value may be the ``ValueError`` pytest raised reading
+    it (its typed keys check their values): it counts as a bad value there. Unknown table keys
+    and bad values raise ``ConfigError``, naming ``file:line`` for the table and for the ini file
+    ``ini_path`` (pytest's ``config.inipath``).
     """
     values: dict[str, Any] = {}
     for key in table:
@@ -405,7 +553,9 @@ def resolve(
             ):
                 continue
             try:
-                values[option.name] = option.parse(raw)
+                if isinstance(raw, ValueError):
+                    raise raw
+                values[option.name] = option.convert(raw)
             except ValueError as exc:
                 if source == "table":
                     raise _table_error(
@@ -458,10 +608,10 @@ def _targets(raw: object, table_path: str) -> tuple[ConfiguredTarget, ...]:
         return ()
     file, table = _label_parts(table_path)
     section = ".".join(part for part in (table, "targets") if part)
-    scan = _scan_keys(Path(file)) if file else None
+    lines = _toml_lines(Path(file)) if file else None
     entries = []
     for key, value in raw.items():
-        line = _find_key(scan, table, ["targets", str(key)]) if scan else 0
+        line = lines.nested_key(table, ["targets", str(key)]) if lines else 0
         if not re.fullmatch(r"[1-9][0-9]*", str(key)):
             raise _entry_error(
                 file, line, section, f'{key!r} is not an item number (write e.g. 3 = "path")'
@@ -556,30 +706,21 @@ class TableSource:
 
 def _parse_toml(path: Path, raw: bytes) -> dict[str, Any]:
     # Imported here, not with this module: every pytest run imports settings (phase7 on or
-    # off), and the parser's import (~5 ms) is only needed when there is a table to parse.
-    if sys.version_info >= (3, 11):
-        import tomllib  # noqa: PLC0415
-    else:  # pragma: no cover - exercised on Python 3.10 only
-        import tomli as tomllib  # noqa: PLC0415
+    # off), and the parser is only needed when there is a table to parse.
+    from pytest_phase7.tomltext import TomlSyntaxError, loads  # noqa: PLC0415
 
     if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
         raise ConfigError("UTF-16 encoded; save it as UTF-8", str(path))
     try:
         # A UTF-8 byte order mark is accepted, as the manifest loader accepts it.
-        data: dict[str, Any] = tomllib.loads(raw.decode("utf-8-sig"))
-        return data
+        return loads(raw.decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
         raise ConfigError(
             f"not UTF-8 text (byte 0x{raw[exc.start]:02X}); save it as UTF-8", str(path), line
         ) from None
-    except tomllib.TOMLDecodeError as exc:
-        line, message = toml_error_position(exc)
-        raise ConfigError(f"invalid TOML: {message}", str(path), line) from None
-
-
-_TOML_HEADER = re.compile(r"\s*\[\[?([^\[\]]+)\]\]?\s*(?:#.*)?")
-_TOML_KEY = re.compile(r"""\s*(?:"((?:[^"\\]|\\.)*)"|'([^']*)'|([A-Za-z0-9_-]+))\s*=""")
+    except TomlSyntaxError as exc:
+        raise ConfigError(f"invalid TOML: {exc.message}", str(path), exc.line) from None
 
 
 def _table_error(table_path: str, keys: Sequence[object], message: str) -> ConfigError:
@@ -590,7 +731,8 @@ def _table_error(table_path: str, keys: Sequence[object], message: str) -> Confi
     Without a readable file the label itself says where (``[tool.phase7] message``).
     """
     file, table = _label_parts(table_path)
-    line = _key_line(Path(file), table, [str(k) for k in keys]) if file else 0
+    lines = _toml_lines(Path(file)) if file else None
+    line = lines.nested_key(table, [str(k) for k in keys]) if lines else 0
     if not line:
         return ConfigError(f"{table_path} {message}")
     return ConfigError(f"[{table}] {message}" if table else message, file, line)
@@ -626,10 +768,11 @@ def setting_location(name: str, *, table_path: str = "", ini_path: str = "") -> 
     """
     if ini_path:
         return ini_path, _ini_line(Path(ini_path), _BY_NAME[name].ini)
-    file, _, rest = table_path.partition(" [")
-    if not file or file[:1] == "[":
+    file, table = _label_parts(table_path)
+    if not file:
         return "", 0
-    return file, _key_line(Path(file), rest.rstrip("]").strip(), [name])
+    lines = _toml_lines(Path(file))
+    return file, lines.nested_key(table, [name]) if lines else 0
 
 
 def _ini_line(path: Path, key: str) -> int:
@@ -642,60 +785,14 @@ def _ini_line(path: Path, key: str) -> int:
     return next((number for number, line in enumerate(lines, 1) if pattern.match(line)), 0)
 
 
-def _key_line(path: Path, table: str, keys: Sequence[str]) -> int:
-    """The line of ``keys`` (a key path below ``[table]``) in a TOML file, else 0.
+def _toml_lines(path: Path) -> TomlLines | None:
+    """Where the keys of the TOML file ``path`` are (None when it cannot be read)."""
+    from pytest_phase7.tomltext import TomlLines  # noqa: PLC0415
 
-    A nested key is looked for in its own ``[table.parent]`` section, then as an inline table
-    ``parent = {...}``, then at that section's header.
-    """
-    scan = _scan_keys(path)
-    return _find_key(scan, table, keys) if scan else 0
-
-
-#: Where each key sits in a TOML file: (section, key) -> line, and section -> header line.
-_KeyScan = tuple[dict[tuple[str, str], int], dict[str, int]]
-
-
-def _scan_keys(path: Path) -> _KeyScan | None:
-    """One pass over a TOML file's lines (None when unreadable), for :func:`_find_key`."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        return TomlLines(path.read_text(encoding="utf-8-sig"))
     except (OSError, UnicodeError):
         return None
-    found: dict[tuple[str, str], int] = {}
-    headers: dict[str, int] = {}
-    current = ""
-    for number, line in enumerate(re.split(r"\r\n|\r|\n", text), 1):
-        header = _TOML_HEADER.fullmatch(line)
-        if header is not None:
-            current = ".".join(p.strip().strip("\"'") for p in header.group(1).split("."))
-            headers.setdefault(current, number)
-            continue
-        key = _TOML_KEY.match(line)
-        if key is not None:
-            name = next(group for group in key.groups() if group is not None)
-            found.setdefault((current, name), number)
-    return found, headers
-
-
-def _find_key(scan: _KeyScan, table: str, keys: Sequence[str]) -> int:
-    """The line of ``keys`` below ``[table]`` in a scanned file (see :func:`_key_line`), else 0."""
-    found, headers = scan
-    *parents, last = keys
-    owner = ".".join(part for part in (table, *parents) if part)
-    line = found.get((owner, last), 0)
-    if not line and parents:
-        line = found.get((table, parents[0]), 0) or headers.get(owner, 0)
-    return line
-
-
-def toml_error_position(exc: ValueError) -> tuple[int, str]:
-    """The line and bare message of a TOML syntax error (``lineno`` exists only on 3.14+)."""
-    text = str(exc)
-    match = re.search(r"\s*\(at line (\d+), column \d+\)\s*$", text)
-    line = getattr(exc, "lineno", None) or (int(match.group(1)) if match else 0)
-    message = getattr(exc, "msg", None) or (text[: match.start()] if match else text)
-    return int(line), str(message)
 
 
 def setting_names() -> Sequence[str]:

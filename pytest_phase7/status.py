@@ -16,7 +16,8 @@ The rule (also in the README, with worked examples):
 
 Merge policies (``fail_on``): ``regression`` blocks on any regression or ERROR; ``incomplete``
 blocks unless every item is DONE; ``never`` only reports. Items of a batch marked ``required``
-must be DONE under every policy but ``never``.
+must be DONE under every policy but ``never``, and so must a merge gate's own reasons (the pull
+request's new lines below ``--phase7-diff-coverage-min``).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ REPORT_ORDER = (PlanStatus.DONE, PlanStatus.IN_PROGRESS, PlanStatus.QUEUED, Plan
 Baseline = Mapping[str, Mapping[str, float]]
 
 #: Gates whose metric is "higher is better" (percentages); the others count problems.
-HIGHER_IS_BETTER = frozenset({"coverage", "docstrings"})
+HIGHER_IS_BETTER = frozenset({"coverage", "docstrings", "new_lines"})
 
 #: Per kind of batch, the gates whose movement is progress on what the batch is about. A
 #: code-generation batch has none: there the progress is that the target exists at all.
@@ -98,6 +99,80 @@ def _figure(gate: str, value: float) -> str:
     return f"{value:g}%" if gate in HIGHER_IS_BETTER else f"{value:g}"
 
 
+def figure_text(gate: str, value: float) -> str:
+    """A metric rounded for a one-line message: ``49.06%`` for a percentage, ``3`` for a count."""
+    return _figure(gate, round(value, 2))
+
+
+#: Per gate, the counts of what is missing that a regression must have grown (with the
+#: percentage gone down): coverage's missed statements and branches, undocumented names.
+MISSED_COUNTS: Mapping[str, tuple[str, ...]] = {
+    "coverage": ("missing", "missing_branches"),
+    "docstrings": ("missing",),
+}
+
+
+def result_counts(result: GateResult) -> dict[str, float]:
+    """The counts behind a result's metric, as the baseline stores them (none for other gates).
+
+    Coverage: statements and missed ones (with branches: branches, partial and missed ones);
+    docstrings: covered, total and missing names; ruff violations, mypy errors.
+    """
+    extra = dict(result.extra)
+    if result.gate == "coverage" and "statements" in extra:
+        names = {
+            "statements": "statements",
+            "missing": "missing",
+            "branches": "branches",
+            "partial": "partial_branches",
+            "missing_branches": "missing_branches",
+        }
+        return {name: extra[key] for name, key in names.items() if key in extra}
+    if result.gate == "docstrings" and "total" in extra:
+        return {
+            "covered": extra["covered"],
+            "total": extra["total"],
+            "missing": extra["total"] - extra["covered"],
+        }
+    if result.gate in {"ruff", "mypy"} and result.metric is not None:
+        return {"violations" if result.gate == "ruff" else "errors": result.metric}
+    return {}
+
+
+def worse_figure(gate: str, now: float, before: float) -> bool:
+    """Whether ``now`` is worse than ``before`` by arithmetic alone (lower %, more problems)."""
+    return now < before if gate in HIGHER_IS_BETTER else now > before
+
+
+def regressed(
+    result: GateResult,
+    floor: float,
+    floor_counts: Mapping[str, float] | None = None,
+    tolerance: float = 0.0,
+) -> bool:
+    """Whether a result is worse than its baseline floor: judged on what got worse.
+
+    A percentage regressed when it is more than ``tolerance`` points below its floor *and* what
+    it misses grew (:data:`MISSED_COUNTS`, against ``floor_counts``, the counts of the run that
+    set the floor): a module whose percentage dropped only because covered code was deleted has
+    not regressed. Without counts on either side, the percentage alone decides. A count (ruff,
+    mypy, custom gates) regressed when it is above its floor.
+    """
+    now = result.metric
+    if now is None:
+        return False
+    if result.gate not in HIGHER_IS_BETTER:
+        return now > floor
+    if now >= floor - tolerance:
+        return False
+    missed = MISSED_COUNTS.get(result.gate, ())
+    counts = result_counts(result)
+    compared = [name for name in missed if name in counts and name in (floor_counts or {})]
+    if not compared or floor_counts is None:
+        return True
+    return any(counts[name] > floor_counts[name] for name in compared)
+
+
 @dataclass(frozen=True)
 class ItemOutcome:
     """One work item after the gates: its target, results, derived status and why."""
@@ -142,10 +217,6 @@ class Verdict:
         return f"phase7: OK (fail-on={self.policy}): {counts or 'no items'}"
 
 
-def _worse(gate: str, now: float, before: float) -> bool:
-    return now < before if gate in HIGHER_IS_BETTER else now > before
-
-
 def derive_outcome(
     resolution: Resolution,
     results: Sequence[GateResult],
@@ -154,11 +225,15 @@ def derive_outcome(
     *,
     goal: CoverageGoal | None = None,
     first_run: Mapping[str, float] | None = None,
+    floor_counts: Mapping[str, Mapping[str, float]] | None = None,
+    tolerance: float = 0.0,
 ) -> ItemOutcome:
     """Apply the status rule (module docstring) to one item.
 
     ``goal`` is the batch's ``Target Coverage`` and ``first_run`` the item's metrics in the
     first run of the history: with the baseline, where :func:`starting_point` looks.
+    ``floor_counts`` (per gate) and ``tolerance`` (points) refine what is worse than the
+    baseline (:func:`regressed`).
     """
     item = resolution.item
     state = resolution.state
@@ -209,13 +284,14 @@ def derive_outcome(
     worse = [
         r
         for r in applicable
-        if r.metric is not None and r.gate in before and _worse(r.gate, r.metric, before[r.gate])
+        if r.gate in before
+        and regressed(r, before[r.gate], (floor_counts or {}).get(r.gate), tolerance)
     ]
     improved = any(
         r.metric is not None
         and r.gate in before
         and r.metric != before[r.gate]
-        and not _worse(r.gate, r.metric, before[r.gate])
+        and not worse_figure(r.gate, r.metric, before[r.gate])
         for r in applicable
     )
     all_pass = bool(applicable) and all(r.passed for r in applicable)
@@ -278,8 +354,18 @@ def _progress(
     return "moved: " + ", ".join(moves) if moves else ""
 
 
-def decide(manifest: Manifest, outcomes: Sequence[ItemOutcome], policy: str) -> Verdict:
-    """Apply the merge policy to the outcomes."""
+def decide(
+    manifest: Manifest,
+    outcomes: Sequence[ItemOutcome],
+    policy: str,
+    *,
+    blocking: Sequence[str] = (),
+) -> Verdict:
+    """Apply the merge policy to the outcomes.
+
+    ``blocking`` are reasons gates give for blocking the merge by themselves (merge gates:
+    :attr:`~pytest_phase7.gates.base.GateRun.blocking`); every policy but ``never`` honours them.
+    """
     counts = Counter(o.status for o in outcomes)
     ordered = tuple((s.label, counts.get(s, 0)) for s in REPORT_ORDER)
     if policy == "never":
@@ -319,6 +405,7 @@ def decide(manifest: Manifest, outcomes: Sequence[ItemOutcome], policy: str) -> 
         ]
         if incomplete:
             reasons.append(_items_phrase(incomplete, ("is not DONE", "are not DONE")))
+    reasons += dict.fromkeys(blocking)
     return Verdict(policy, bool(reasons), tuple(reasons), ordered)
 
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import datetime
 import re
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,11 +32,9 @@ from pytest_phase7.manifest.values import read_status
 from pytest_phase7.model import PlanStatus
 from pytest_phase7.report import status_badge
 from pytest_phase7.status import ItemOutcome
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
+from pytest_phase7.tomltext import HEADER as TOML_HEADER
+from pytest_phase7.tomltext import KEY as TOML_KEY
+from pytest_phase7.tomltext import TomlSyntaxError, loads
 
 _BOM = b"\xef\xbb\xbf"
 _LINE_BREAKS = re.compile(r"(\r\n|\r|\n)")
@@ -218,12 +215,10 @@ def rewrite_markdown(
     return bom + "".join(parts).encode("utf-8"), changes
 
 
-_TOML_HEADER = re.compile(r"\s*\[\[?\s*(?P<name>[^\[\]#]+?)\s*\]\]?\s*(?:#.*)?")
 _TOML_STATUS = re.compile(
     r"(?P<head>\s*status\s*=\s*)(?P<quote>[\"'])(?P<value>[^\"'\\\r\n]*)(?P=quote)"
     r"(?P<tail>\s*(?:#.*)?)"
 )
-_TOML_KEY = re.compile(r"(?P<indent>\s*)(?:\"[^\"]*\"|'[^']*'|[A-Za-z0-9_-]+)\s*=")
 
 
 def rewrite_toml(
@@ -240,14 +235,14 @@ def rewrite_toml(
     parts = _split(text)
     lines = parts[0::2]
     newline = parts[1] if len(parts) > 1 else "\n"
-    headers = [i for i, line in enumerate(lines) if _TOML_HEADER.fullmatch(line)]
+    headers = [i for i, line in enumerate(lines) if TOML_HEADER.fullmatch(line)]
     changes: list[Change] = []
     skipped: list[str] = []
     inserts: dict[int, str] = {}
     for outcome, status in wanted:
         item = outcome.item
         start = item.line - 1
-        header = _TOML_HEADER.fullmatch(lines[start]) if 0 <= start < len(lines) else None
+        header = TOML_HEADER.fullmatch(lines[start]) if 0 <= start < len(lines) else None
         if header is None or not header.group("name").replace(" ", "").endswith("batches.items"):
             skipped.append(f"item {item.number}: not in its own [[batches.items]] table")
             continue
@@ -267,7 +262,7 @@ def rewrite_toml(
                 stripped = lines[index].strip()
                 if stripped and not stripped.startswith("#"):
                     last = index
-                key = _TOML_KEY.match(lines[index])
+                key = TOML_KEY.match(lines[index])
                 if key is not None and index == start + 1:
                     indent = key.group("indent")
             inserts[last] = f'{indent}status = "{status.label}"'
@@ -301,8 +296,8 @@ def rewrite_toml(
         parts.insert(2 * index + 1, newline + inserts[index])
     new_text = "".join(parts)
     try:
-        tomllib.loads(new_text)
-    except tomllib.TOMLDecodeError as exc:
+        loads(new_text)
+    except TomlSyntaxError as exc:
         # Something this line-level edit did not foresee (a multi-line string, say): refuse.
         raise WriteBackError(f"{path}: the edit would break the TOML ({exc})") from None
     return bom + new_text.encode("utf-8"), changes, skipped

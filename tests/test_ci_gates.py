@@ -149,7 +149,10 @@ def test_action_is_a_composite_whose_scripts_never_interpolate_expressions():
         assert step["shell"] == "bash"
         assert "${{" not in step["run"], step["name"]  # expressions only via env:
     uses = [step["uses"] for step in steps if "uses" in step]
-    assert uses == ["actions/upload-artifact@bbbca2ddaa5d8feaa63e36b76fdaad77386f024f"]
+    assert uses == [
+        "actions/upload-artifact@bbbca2ddaa5d8feaa63e36b76fdaad77386f024f",
+        "github/codeql-action/upload-sarif@8aad20d150bbac5944a9f9d289da16a4b0d87c1e",
+    ]
     for name, spec_ in spec["outputs"].items():
         assert spec_["value"] == f"${{{{ steps.gate.outputs.{name} }}}}", name
     assert set(spec["inputs"]) >= {"pytest-args", "comment", "mode", "pr-number", "github-token"}
@@ -175,6 +178,8 @@ def test_gitlab_template_and_pre_commit_hooks_parse():
     assert job["variables"]["PHASE7_PACKAGE"] == f"pytest-phase7=={__version__}"
     assert job["artifacts"]["when"] == "always"
     assert job["artifacts"]["paths"] == ["phase7-report.md", "phase7-report.json"]
+    report = job["artifacts"]["reports"]["codequality"]
+    assert any(f"--phase7-codeclimate={report}" in line for line in job["script"])
     assert any("pytest --phase7" in line for line in job["script"])
     (hook,) = load(HOOKS)
     assert hook["id"] == "phase7-validate"
@@ -248,7 +253,9 @@ def test_validate_imports_only_the_standard_library(tmp_path: Path, argv: list[s
     result = validate_in_hook_environment(project, *argv)
     assert result["code"] == 0
     light = {"pytest_phase7"} | ({"tomli"} if sys.version_info < (3, 11) else set())
-    assert set(result["modules"]) == light
+    # --help parses no TOML, so it need not import tomli on 3.10.
+    assert "pytest_phase7" in result["modules"]
+    assert set(result["modules"]) <= light
 
 
 def test_warning_classes_still_are_pytest_warnings():
@@ -392,8 +399,12 @@ def test_action_runs_the_gate_and_appends_the_step_summary(tmp_path: Path, repo:
         "queued": "0",
         "failed": "0",
         "tests-failed": "0",
+        "findings": "0",
+        "new-lines": "",
+        "new-lines-percent": "",
         "json-report": str(repo / "phase7-report.json"),
         "md-report": str(repo / "phase7-report.md"),
+        "sarif-report": "",
     }
     summary = (tmp_path / "summary.md").read_text(encoding="utf-8")
     md = (repo / "phase7-report.md").read_text(encoding="utf-8")
@@ -412,6 +423,36 @@ def test_action_runs_the_gate_and_appends_the_step_summary(tmp_path: Path, repo:
     comment = ran["Update the sticky PR comment"]
     assert comment.returncode == 0
     assert comment.stdout == "phase7: gh (the GitHub CLI) is not installed: no comment\n"
+
+
+@pytest.mark.slow
+def test_action_writes_the_sarif_and_counts_the_findings_when_asked(tmp_path: Path, repo: Path):
+    env = runner_env(tmp_path, tools_dir(tmp_path, "rm"))
+    action = Action(
+        {
+            "install": "false",
+            "pytest-args": "--phase7-gates=coverage,docstrings -p no:cacheprovider",
+            "sarif": "true",
+        },
+        PULL_REQUEST,
+    )
+    ran = dict(action.run(env, repo))
+    gate = ran["Run pytest --phase7"]
+    found = outputs(tmp_path)
+    assert found["sarif-report"] == str(repo / "phase7.sarif"), gate.stdout + gate.stderr
+    log = json.loads((repo / "phase7.sarif").read_text(encoding="utf-8"))
+    assert log["version"] == "2.1.0"
+    results = sum(len(run["results"]) for run in log["runs"])
+    assert found["findings"] == str(results)
+    assert found["new-lines"] == ""  # not a pull-request run (no --phase7-changed-since)
+    spec = load(ACTION)
+    upload = next(s for s in spec["runs"]["steps"] if "upload-sarif" in s.get("uses", ""))
+    assert "inputs.sarif == 'true'" in upload["if"]
+    assert upload["with"]["sarif_file"] == "${{ steps.gate.outputs.sarif-report }}"
+    bad = Action({"install": "false", "sarif": "yes"}, PULL_REQUEST)
+    refused = dict(bad.run(env, repo))["Run pytest --phase7"]
+    assert refused.returncode == 2
+    assert "phase7: sarif must be true or false, got 'yes'" in refused.stderr
 
 
 @pytest.mark.slow
@@ -904,3 +945,5 @@ def test_gitlab_script_runs_the_gate(tmp_path: Path, repo: Path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     for path in load(GITLAB)[".phase7"]["artifacts"]["paths"]:
         assert (repo / path).is_file(), path
+    quality = load(GITLAB)[".phase7"]["artifacts"]["reports"]["codequality"]
+    assert isinstance(json.loads((repo / quality).read_text(encoding="utf-8")), list)

@@ -17,8 +17,20 @@ from typing import Any
 import jsonschema
 import pytest
 
-from pytest_phase7.cli import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, main
+from pytest_phase7.cli import (
+    BASELINE_SETTINGS,
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    EXIT_USAGE,
+    GATE_SETTINGS,
+    INIT_SETTINGS,
+    OLD_FORCE_FLAG,
+    build_parser,
+    main,
+)
+from pytest_phase7.cli import _settings as cli_settings
 from pytest_phase7.report_json import schema
+from pytest_phase7.settings import OPTIONS, option, resolve
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -287,7 +299,6 @@ def test_gate_reads_the_targets_table_and_prints_the_fix_lines(project: Path):
     [
         (["--coverage-file", "nope/.coverage"], "coverage data file not found: nope/.coverage"),
         (["--manifest", "MISSING.md"], "MISSING.md: manifest file not found"),
-        (["--fail-on", "sometimes"], "--phase7-fail-on: expected one of"),
         (["--gates", "nope"], "unknown gate(s) nope"),
     ],
 )
@@ -296,6 +307,26 @@ def test_gate_usage_errors_exit_2(project: Path, args: list[str], message: str):
     assert code == EXIT_USAGE
     assert message in out
     assert "Traceback" not in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--fail-on", "sometimes"], "argument --fail-on: invalid choice: 'sometimes'"),
+        (["--coverage-min", "150"], "argument --coverage-min: 150 is not a percentage"),
+        (["--gates="], "argument --gates: expected at least one gate name"),
+        (["--step-summary", "maybe"], "argument --step-summary: expected true or false"),
+    ],
+)
+def test_gate_bad_setting_flags_are_argparse_usage_errors(
+    project: Path, args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+):
+    # The option table's parser is the flag's argparse type: the error names the gate's own
+    # flag (not the pytest one) and comes before any file is read.
+    with pytest.raises(SystemExit) as info:
+        run("gate", "--rootdir", str(project), *args)
+    assert info.value.code == EXIT_USAGE
+    assert message in capsys.readouterr().err
 
 
 def test_gate_corrupt_coverage_data_is_a_usage_error(project: Path):
@@ -388,7 +419,7 @@ def test_baseline_from_a_saved_report_merges(tmp_path: Path):
         str(target),
     )
     assert code == EXIT_OK
-    assert out == f"phase7: baseline written to {target} (8 targets)\n"
+    assert out == f"phase7: baseline written to {target} (8 targets; 0 floors raised)\n"
     metrics = json.loads(target.read_text(encoding="utf-8"))["metrics"]
     assert metrics["gone.py"] == {"coverage": 1.0}
     assert metrics["src/tta/player_experience/auth.py"]["ruff"] == 2.0
@@ -429,3 +460,67 @@ def test_every_command_documents_the_exit_codes(command: str, capsys: pytest.Cap
     assert "0  success" in text
     assert "1  problems found" in text
     assert "2  usage error" in text
+
+
+#: A command-line value for each setting flag of the phase7 subcommands, and what it resolves to.
+FLAG_VALUES: dict[str, tuple[str, object]] = {
+    "manifest": ("OTHER.md", "OTHER.md"),
+    "gates": ("ruff,mypy", ("ruff", "mypy")),
+    "coverage_min": ("85", 85.0),
+    "branch_min": ("60", 60.0),
+    "ruff_max": ("3", 3),
+    "mypy_max": ("4", 4),
+    "docstrings_min": ("90", 90.0),
+    "ruff_args": ("--select E", ("--select", "E")),
+    "mypy_args": ("--strict", ("--strict",)),
+    "interrogate_args": ("-v", ("-v",)),
+    "timeout": ("30", 30.0),
+    "fail_on": ("Never", "never"),
+    "baseline": ("b.json", "b.json"),
+    "md": ("r.md", "r.md"),
+    "json": ("r.json", "r.json"),
+    "step_summary": ("false", False),
+}
+
+
+@pytest.mark.parametrize(
+    ("command", "name"),
+    [
+        (command, name)
+        for command, names in (
+            ("gate", GATE_SETTINGS),
+            ("baseline", BASELINE_SETTINGS),
+            ("init", INIT_SETTINGS),
+        )
+        for name in names
+    ],
+)
+def test_every_setting_flag_overrides_the_table(tmp_path: Path, command: str, name: str):
+    setting = option(name)
+    (tmp_path / "pyproject.toml").write_text(
+        "[tool.phase7]\nstep_summary = true\nfail_on = 'incomplete'\ncoverage_min = 10\n"
+    )
+    if setting.flag:
+        argv, expected = [setting.command_flag], True
+    else:
+        text, expected = FLAG_VALUES[name]
+        argv = [f"{setting.command_flag}={text}"]
+    args = build_parser().parse_args([command, "--rootdir", str(tmp_path), *argv])
+    settings = cli_settings(args, tmp_path)[0]
+    assert getattr(settings, name) == expected
+    others = resolve({}, {}, {"step_summary": True, "fail_on": "incomplete", "coverage_min": 10})
+    for other in OPTIONS:
+        if other.name != name:
+            assert getattr(settings, other.name) == getattr(others, other.name), other.name
+
+
+def test_gate_force_is_the_old_spelling_of_update_manifest_force(tmp_path: Path):
+    for flag in ("--update-manifest-force", OLD_FORCE_FLAG):
+        args = build_parser().parse_args(["gate", "--rootdir", str(tmp_path), flag])
+        settings = cli_settings(args, tmp_path)[0]
+        assert settings.update_manifest_force is True, flag
+        assert settings.update_manifest is False, flag
+    # init's --force keeps its own meaning: overwrite an existing plan.
+    args = build_parser().parse_args(["init", "--force"])
+    assert args.force is True
+    assert not hasattr(args, "update_manifest_force")

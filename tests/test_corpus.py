@@ -189,9 +189,14 @@ def test_case_gives_one_message_and_changes_nothing(
     assert "INTERNALERROR" not in output
     assert result.ret == expect.pytest_exit, output
     if expect.pytest_exit == pytest.ExitCode.USAGE_ERROR:
-        errors = [line for line in result.errlines if line.startswith("ERROR:")]
+        errors = [i for i, line in enumerate(result.errlines) if line.startswith("ERROR:")]
         assert len(errors) == 1, output
-        assert re.search(expect.pytest_message, errors[0]), errors[0]
+        message = result.errlines[errors[0]]
+        if message.startswith("ERROR: usage:"):
+            # argparse's own error (a flag's type or choices): the usage, then "PROG: error: ...".
+            message = result.errlines[errors[0] + 1]
+            assert ": error: argument " in message, output
+        assert re.search(expect.pytest_message, message), message
     else:
         assert len(matching(expect.pytest_message, result.outlines)) == 1, output
 

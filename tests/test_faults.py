@@ -978,7 +978,7 @@ def test_two_runs_updating_one_baseline_leave_one_complete_run(pytester: pytest.
     assert [run.returncode for run in runs] == [0, 0], outputs
     written = json.loads((pytester.path / "phase7-baseline.json").read_text())
     assert written in (
-        {"schema_version": 1, "metrics": {"core/a.py": {"size": 2.0}}},
-        {"schema_version": 1, "metrics": {"core/a.py": {"size": 3.0}}},
+        {"schema_version": 2, "metrics": {"core/a.py": {"size": 2.0}}, "counts": {}, "lowered": []},
+        {"schema_version": 2, "metrics": {"core/a.py": {"size": 3.0}}, "counts": {}, "lowered": []},
     )
     assert leftovers(pytester.path) == []

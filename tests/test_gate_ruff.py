@@ -108,6 +108,18 @@ def test_fix_true_in_the_project_config_never_changes_files(project: Path) -> No
     assert (project / "dirty.py").read_bytes() == before
 
 
+@pytest.mark.parametrize("args", [("-oout.txt",), ("-o", "out.txt"), ("--output-file=x",)])
+def test_output_file_in_ruff_args_is_refused_however_written(
+    project: Path, args: tuple[str, ...]
+) -> None:
+    # ruff takes a short option's value glued on (-oout.txt), as mypy does (-Ojson).
+    run = run_gate(project, file_target("dirty.py"), ruff_args=args)
+    result = run.results["dirty.py"]
+    assert result.status is GateStatus.ERROR
+    assert "may not contain -o" in result.reason or "--output-file" in result.reason
+    assert not (project / "out.txt").exists()
+
+
 @pytest.mark.slow
 def test_fix_in_ruff_args_is_refused(project: Path) -> None:
     before = (project / "dirty.py").read_bytes()

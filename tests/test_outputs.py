@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_phase7.baseline import write_baseline
+from pytest_phase7 import codeclimate, sarif
+from pytest_phase7.baseline import SCHEMA_VERSION, write_baseline
 from pytest_phase7.cli import EXIT_OK, EXIT_USAGE, main
 from pytest_phase7.errors import ConfigError
 from pytest_phase7.history import entry_to_json, snapshot
@@ -142,7 +143,8 @@ def test_own_files_are_replaced_and_an_empty_file_is_taken(project: pytest.Pytes
 def test_a_baseline_update_replaces_its_own_baseline(project: pytest.Pytester) -> None:
     assert run(project, "--phase7-baseline-update").ret == 0
     assert run(project, "--phase7-baseline-update").ret == 0
-    assert json.loads((project.path / "phase7-baseline.json").read_text())["schema_version"] == 1
+    written = json.loads((project.path / "phase7-baseline.json").read_text())
+    assert written["schema_version"] == SCHEMA_VERSION
 
 
 @pytest.mark.parametrize(
@@ -306,6 +308,8 @@ def test_every_file_phase7_writes_is_recognised_as_its_own(tmp_path: Path) -> No
         OutputKind.TEXT: to_text(terminal_lines(data)),
         OutputKind.HISTORY: history_line + "\n" + history_line + "\n",
         OutputKind.PLAN: PLAN,
+        OutputKind.SARIF: sarif.dumps(data.result),
+        OutputKind.CODE_QUALITY: codeclimate.dumps(data.result),
     }
     for kind, text in written.items():
         (tmp_path / kind.name).write_text(text, encoding="utf-8")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import subprocess
 import sys
 import types
@@ -42,6 +43,10 @@ TABLES: dict[str, tuple[str, bytes] | None] = {
     "pyproject phase7 not a table": ("pyproject.toml", b"[tool]\nphase7 = 1\nenabled = 1\n"),
 }
 
+#: The words pytest reads as a ``bool`` ini key's true and false.
+TRUE_WORDS = frozenset({"y", "yes", "t", "true", "on", "1"})
+FALSE_WORDS = frozenset({"n", "no", "f", "false", "off", "0"})
+
 #: Values of the ini option ``phase7`` ("" = not set).
 INI_VALUES = ("", "true", " Yes ", "on", "1", "false", "no", "maybe")
 
@@ -49,18 +54,35 @@ INI_VALUES = ("", "true", " Yes ", "on", "1", "false", "no", "maybe")
 class FakeConfig:
     """What the plugin's checks read of a ``pytest.Config``: options, ini, rootpath, stash."""
 
-    def __init__(self, rootpath: Path, ini: dict[str, str], *, cli_phase7: bool = False) -> None:
-        """A config whose ini options are ``ini`` (others unset) and whose CLI sets nothing."""
+    def __init__(
+        self, rootpath: Path, ini: dict[str, str], *, cli_phase7: bool = False, typed: bool = True
+    ) -> None:
+        """A config whose ini options are ``ini`` (others unset) and whose CLI sets nothing.
+
+        ``typed``: ``getini`` reads as pytest reads phase7's typed keys; else every key is a
+        string, "" when unset (as they were registered before they had types).
+        """
         self.rootpath = rootpath
         self.inipath = None
         self.stash = pytest.Stash()
         self._ini = ini
+        self._typed = typed
         self.option = argparse.Namespace(**{option.dest: None for option in OPTIONS})
         self.option.phase7 = cli_phase7
 
-    def getini(self, name: str) -> str:
-        """The ini value, "" when unset (as phase7's string ini options default)."""
-        return self._ini.get(name, "")
+    def getini(self, name: str) -> object:
+        """The ini value: as pytest types it (None when unset), or the string ("" when unset)."""
+        if not self._typed:
+            return self._ini.get(name, "")
+        if name not in self._ini:
+            return None
+        value, kind = self._ini[name], next(o.ini_kind for o in OPTIONS if o.ini == name)
+        if kind == "bool":  # pytest's _strtobool
+            word = value.strip().lower()
+            if word not in TRUE_WORDS | FALSE_WORDS:
+                raise ValueError(f"invalid truth value {word!r}")
+            return word in TRUE_WORDS
+        return shlex.split(value) if kind == "args" else value
 
 
 def write_table(root: Path, key: str) -> None:
@@ -101,9 +123,9 @@ def reference_early_enabled(config: Any) -> bool:
 def test_enabled_decisions_match_the_full_parse(tmp_path: Path, key: str, ini: str) -> None:
     write_table(tmp_path, key)
     ini_values = {"phase7": ini} if ini else {}
-    expected = reference_is_enabled(FakeConfig(tmp_path, ini_values))
+    expected = reference_is_enabled(FakeConfig(tmp_path, ini_values, typed=False))
     assert activation.is_enabled(FakeConfig(tmp_path, ini_values)) is expected
-    early = reference_early_enabled(FakeConfig(tmp_path, ini_values))
+    early = reference_early_enabled(FakeConfig(tmp_path, ini_values, typed=False))
     try:
         got = activation.early_enabled(FakeConfig(tmp_path, ini_values))
     except Phase7Error:
@@ -208,13 +230,16 @@ def test_outer_coverage_returns_the_running_measurement(monkeypatch: pytest.Monk
     assert activation.outer_coverage() is running
 
 
-PROBE = """
+#: The TOML parser phase7 imports: the standard library's, or tomli before Python 3.11.
+TOML = "tomllib" if sys.version_info >= (3, 11) else "tomli"
+
+PROBE = f"""
 import sys
 
 
 def test_probe():
     heavy = ["pytest_phase7.session", "pytest_phase7.engine", "pytest_phase7.gates",
-             "pytest_phase7.resolve", "pytest_phase7.manifest", "coverage", "tomllib"]
+             "pytest_phase7.resolve", "pytest_phase7.manifest", "coverage", "{TOML}"]
     print("LOADED:", " ".join(name for name in heavy if name in sys.modules))
 """
 
@@ -255,4 +280,4 @@ def test_plain_pytest_imports_what_it_imports_without_phase7(pytester: pytest.Py
     assert off == without
     assert "pytest_phase7.session" not in off
     # The negative control: with phase7 on, the same probe sees the run's modules.
-    assert {"pytest_phase7.session", "pytest_phase7.engine", "tomllib"} <= set(on)
+    assert {"pytest_phase7.session", "pytest_phase7.engine", TOML} <= set(on)

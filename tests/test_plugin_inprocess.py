@@ -270,8 +270,10 @@ def test_baseline_update_then_regression(project: pytest.Pytester):
     assert result.ret == 0
     written = json.loads((project.path / "phase7-baseline.json").read_text())
     assert written == {
-        "schema_version": 1,
+        "schema_version": 2,
         "metrics": {"core/large.py": {"size": 4.0}, "core/small.py": {"size": 1.0}},
+        "counts": {},
+        "lowered": [],
     }
     # large.py grows: worse than its baseline, so FAILED and the merge is blocked.
     (project.path / "core" / "large.py").write_text("a = 1\n" * 6)

@@ -24,14 +24,31 @@ _hookimpl = pluggy.HookimplMarker("pytest")
 
 
 class BuiltinGates:
-    """Contributes coverage, ruff, mypy and docstrings, in that order."""
+    """Contributes coverage, ruff, mypy and docstrings, in that order.
+
+    In a pull request (``new_lines``: ``--phase7-changed-since`` is set) also the new-lines gate,
+    after coverage.
+    """
+
+    def __init__(self, *, new_lines: bool = False) -> None:
+        """``new_lines``: contribute the new-lines gate too."""
+        self.new_lines = new_lines
 
     @_hookimpl(trylast=True)
     def pytest_phase7_add_gates(self, config: pytest.Config) -> list[Gate]:
         """The built-in gates (imported only when phase7 runs)."""
-        from pytest_phase7.gates.coverage import CoverageGate  # noqa: PLC0415
-        from pytest_phase7.gates.docstrings import DocstringsGate  # noqa: PLC0415
-        from pytest_phase7.gates.mypy import MypyGate  # noqa: PLC0415
-        from pytest_phase7.gates.ruff import RuffGate  # noqa: PLC0415
+        return builtin_gates(new_lines=self.new_lines)
 
-        return [CoverageGate(), RuffGate(), MypyGate(), DocstringsGate()]
+
+def builtin_gates(*, new_lines: bool = False) -> list[Gate]:
+    """Fresh instances of the built-in gates (the new-lines gate only when asked for)."""
+    from pytest_phase7.gates.coverage import CoverageGate  # noqa: PLC0415
+    from pytest_phase7.gates.docstrings import DocstringsGate  # noqa: PLC0415
+    from pytest_phase7.gates.mypy import MypyGate  # noqa: PLC0415
+    from pytest_phase7.gates.new_lines import NewLinesGate  # noqa: PLC0415
+    from pytest_phase7.gates.ruff import RuffGate  # noqa: PLC0415
+
+    gates: list[Gate] = [CoverageGate(), RuffGate(), MypyGate(), DocstringsGate()]
+    if new_lines:
+        gates.insert(1, NewLinesGate())
+    return gates

@@ -74,7 +74,7 @@ def user_configs() -> list[Path]:
 #: Environment variables (or prefixes) that change what the tools report.
 ENV_PREFIXES = ("RUFF_", "MYPY", "PYTHONPATH", "XDG_CONFIG_HOME", "INTERROGATE")
 
-CACHE_FORMAT = 3
+CACHE_FORMAT = 4
 
 #: Settings that decide what is done with the results (reports, the plan, the merge policy,
 #: which gates run) or which tests run, never what a static gate finds: left out of the key, so
@@ -90,8 +90,13 @@ REPORT_ONLY_SETTINGS = frozenset(
         "fail_on",
         "baseline",
         "baseline_update",
+        "baseline_tolerance",
         "md",
         "json",
+        "sarif",
+        "codeclimate",
+        "annotations",
+        "diff_coverage_min",
         "step_summary",
         "update_manifest",
         "update_manifest_force",
@@ -244,7 +249,7 @@ def installed_listing() -> list[str]:
 
     A ``NAME-VERSION.dist-info`` entry changes with every install, upgrade or removal, so the
     listing stands for the installed packages in a cache key, for a directory listing per path
-    entry (about 100x cheaper than reading every distribution's metadata).
+    entry rather than a read of every distribution's metadata.
     """
     listing: list[str] = []
     for entry in sys.path:
@@ -331,6 +336,7 @@ def run_to_json(run: GateRun) -> dict[str, Any]:
         "tool_version": run.tool_version,
         "seconds": run.seconds,
         "context": list(run.context),
+        "blocking": list(run.blocking),
         "results": {ref: result_to_json(result) for ref, result in run.results.items()},
     }
 
@@ -345,6 +351,7 @@ def run_from_json(data: Mapping[str, Any]) -> GateRun:
             tool_version=str(data["tool_version"]),
             seconds=float(data["seconds"]),
             context=tuple(str(c) for c in data["context"]),
+            blocking=tuple(str(b) for b in data["blocking"]),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ValueError(f"malformed cached gate run: {exc}") from None

@@ -1,10 +1,15 @@
 """The coverage gate: per-target percent from this session's coverage.py data.
 
-Numbers come from coverage.py itself: each target file is analysed by ``Coverage._analyze`` (what
-``coverage report`` calls per file), filtered by ``[report] include/omit`` as the report filters,
-summed into ``coverage.results.Numbers`` for package targets, displayed with ``display_covered``
-and judged with ``should_fail_under`` at the project's ``precision``. That is exactly what
-``coverage report`` prints and gates, for the target files only.
+Numbers come from coverage.py itself. The data is what ``coverage report`` would read after this
+session: pytest-cov's combined data, or under ``coverage run -m pytest`` the running measurement
+with the parallel data files of its subprocesses combined in (in memory), ``[paths]`` applied.
+Each target file is analysed as ``Coverage._analyze`` analyses it for ``coverage report``,
+filtered by ``[report] include/omit`` as the report filters, summed into
+``coverage.results.Numbers`` for package targets, displayed with ``display_covered`` and judged
+with ``should_fail_under`` at the project's ``precision``. That is exactly what ``coverage
+report`` prints and gates, for the target files only. The coverage.py internals this uses are
+in :mod:`pytest_phase7.gates.coverage_api`; without them the figures come from
+``Coverage.json_report``.
 
 The expensive part of that analysis, parsing each file, does not depend on the tests: the gate
 has it done while the tests run and caches it per file (:meth:`CoverageGate.prepare`,
@@ -16,15 +21,16 @@ analysis, and only the files that changed (or ran differently) are analysed.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from pytest_phase7.gates import coverage_api
 from pytest_phase7.gates.base import (
     GateRequest,
     GateResult,
@@ -32,6 +38,7 @@ from pytest_phase7.gates.base import (
     GateStatus,
     error_run,
 )
+from pytest_phase7.gates.coverage_api import UnsupportedCoverageError
 from pytest_phase7.gates.coverage_memo import (
     FiguresMemo,
     FileFigures,
@@ -41,7 +48,6 @@ from pytest_phase7.gates.coverage_memo import (
 from pytest_phase7.gates.coverage_static import (
     StaticAnalysis,
     StaticSpec,
-    UnsupportedCoverageError,
     analyse_file,
     file_digest,
     load_cached,
@@ -61,7 +67,6 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from coverage import Coverage, CoverageData
-    from coverage.plugin import FileReporter
     from coverage.results import Analysis, Numbers
 
     from pytest_phase7.gates.cache import ResultStore
@@ -159,19 +164,23 @@ class CoverageGate:
         configured = cov.get_option("report:precision")
         precision = configured if isinstance(configured, int) else 0
         branch_measured = bool(cov.get_option("run:branch"))
-        data = remapped(cov, cov.get_data())
-        measured = MeasuredFiles(data.measured_files())
-        if not measured:
-            # `coverage report` refuses this too ("No data to report"): a measurement that
-            # recorded no file at all is a broken one (data missing, erased or unreadable), and
-            # reporting every target as 0% would pass that breakage off as a figure.
-            return error_run(
-                self.name,
-                request.targets,
-                "coverage.py recorded no data in this session (no file was measured)",
-                NO_MEASUREMENT_HINT,
-            )
-        analyses = self._analyse(cov, data, request)
+        combine = request.session is not None and request.session.uncombined
+        with coverage_api.reporting_data(cov, combine=combine) as data:
+            measured = MeasuredFiles(data.measured_files())
+            if not measured:
+                # `coverage report` refuses this too ("No data to report"): a measurement that
+                # recorded no file at all is a broken one (data missing, erased or unreadable),
+                # and reporting every target as 0% would pass that breakage off as a figure.
+                return error_run(
+                    self.name,
+                    request.targets,
+                    "coverage.py recorded no data in this session (no file was measured)",
+                    NO_MEASUREMENT_HINT,
+                )
+            try:
+                analyses = self._analyse(cov, data, request)
+            except UnsupportedCoverageError as exc:
+                analyses = self._analyse_public(cov, data, request, str(exc))
         filtered = bool(cov.get_option("run:source") or cov.get_option("run:source_pkgs"))
         run_section = config_section(cov, "run", request.rootdir)
 
@@ -230,20 +239,18 @@ class CoverageGate:
     def _analyse(
         self, cov: Coverage, data: CoverageData, request: GateRequest
     ) -> dict[str, FileFigures | str | None]:
-        """Each target file's figures (the private calls are those ``coverage report`` makes).
+        """Each target file's figures, from coverage.py's own analysis of ``data``.
 
         None when ``[report] include/omit`` leaves a file out; a one-line reason when coverage.py
         cannot analyse it. Python files whose bytes and measured data are those of the last run
-        are answered by the memo; the others are analysed by coverage.py.
+        are answered by the memo; the others are analysed by coverage.py, from the prepared
+        static analysis where there is one. Raises ``UnsupportedCoverageError`` (before any
+        file is analysed) when this coverage.py lacks the internals this path uses.
         """
-        from coverage.files import GlobMatcher, prep_patterns  # noqa: PLC0415
-        from coverage.python import PythonFileReporter  # noqa: PLC0415
-
-        config = cov.config
-        include = config.report_include and GlobMatcher(
-            prep_patterns(config.report_include), "report_include"
-        )
-        omit = config.report_omit and GlobMatcher(prep_patterns(config.report_omit), "report_omit")
+        analyse = coverage_api.analyser(cov, data)
+        data_name = coverage_api.data_name(cov)
+        reported = coverage_api.report_filter(cov)
+        reporter_of = coverage_api.file_reporter
         spec = spec_for(cov)
         needs_arcs = data.has_arcs()
         with self._lock:
@@ -255,26 +262,19 @@ class CoverageGate:
             )
             self._prepared_memo = None
         found: dict[str, FileFigures | str | None] = {}
-        analyse = _analyser(cov, data)
-        mapper = getattr(cov, "_file_mapper", None)
-        # coverage.py opens and closes its SQLite file for every query (three per file) unless a
-        # connection is already open: hold one for the whole loop (1,400 files: -1.3 s).
-        hold_open = getattr(data, "_connect", None)
-        with hold_open() if callable(hold_open) else contextlib.nullcontext():
+        with coverage_api.one_connection(data):
             for path in _absolute_files(request):
-                reporter = cov._get_file_reporter(path)
-                if (include and not include.match(reporter.filename)) or (
-                    omit and omit.match(reporter.filename)
-                ):
+                reporter = reporter_of(cov, path)
+                if not reported(reporter.filename):
                     found[path] = None
                     continue
                 try:
-                    if not isinstance(reporter, PythonFileReporter) or not callable(mapper):
-                        found[path] = FileFigures.from_analysis(analyse(path, reporter))
+                    if not coverage_api.is_python_reporter(reporter):
+                        found[path] = FileFigures.from_analysis(analyse(reporter))
                         continue
                     stat = file_stat(path)  # before the bytes: a later edit then looks changed
                     digest = file_digest(path)
-                    name = mapper(reporter.filename)  # the name the data knows the file by
+                    name = data_name(reporter.filename)  # the name the data knows the file by
                     recorded = data.arcs(name) if needs_arcs else data.lines(name)
                     key = measured_key(spec.key, digest, needs_arcs, recorded or ())
                     figures = memo.get(path, key)
@@ -284,12 +284,39 @@ class CoverageGate:
                         )
                         if static is not None:
                             reporter = make_reporter(reporter, static)
-                        figures = FileFigures.from_analysis(analyse(path, reporter))
+                        figures = FileFigures.from_analysis(analyse(reporter))
                     memo.put(path, key, figures, stat)
                     found[path] = figures
                 except Exception as exc:  # noqa: BLE001 - coverage's NotPython, NoSource, ...
                     found[path] = f"coverage.py cannot analyse it: {type(exc).__name__}: {exc}"
         memo.save()
+        return found
+
+    @staticmethod
+    def _analyse_public(
+        cov: Coverage, data: CoverageData, request: GateRequest, missing: str
+    ) -> dict[str, FileFigures | str | None]:
+        """Each target file's figures from ``Coverage.json_report``: slower, the same figures.
+
+        The report reads ``cov``'s own data, so this path is taken only when that is ``data``
+        (with ``[paths]`` applied by the report itself): not for a ``coverage run`` whose
+        parallel files or ``[paths]`` the gate had to combine in memory.
+        """
+        files = _absolute_files(request)
+        if data is not cov.get_data() and request.session and request.session.uncombined:
+            reason = (
+                f"{missing}: under coverage run with parallel data files or [paths], phase7 "
+                "cannot combine them exactly with this coverage.py (run pytest --cov instead)"
+            )
+            return dict.fromkeys(files, reason)
+        entries = coverage_api.public_figures(cov, files)
+        found: dict[str, FileFigures | str | None] = {}
+        for path in files:
+            entry = entries.get(path)
+            if entry is None or isinstance(entry, str):
+                found[path] = entry
+            else:
+                found[path] = coverage_api.figures_from_report(entry)
         return found
 
     @staticmethod
@@ -344,25 +371,6 @@ def config_section(cov: Coverage, section: str, rootdir: Path) -> str:
     return f"[{header}] in {name}"
 
 
-def remapped(cov: Coverage, data: CoverageData) -> CoverageData:
-    """``data`` as ``coverage report`` sees it: with the ``[paths]`` remapping applied.
-
-    Then "was it measured?" and the analysis both see the remapped names. coverage.py's own
-    ``Coverage._prepare_data_for_reporting`` does this by replacing the object's data with a
-    remapped in-memory copy. On the Coverage object that is still measuring the session
-    (``coverage run -m pytest``) that lost what was not yet flushed and broke its save at exit,
-    so the gate maps a copy of its own (with the aliases that method uses) and leaves the
-    user's object alone. ``data`` must be flushed already (``Coverage.get_data`` does that).
-    """
-    if not cov.config.paths:
-        return data
-    from coverage import CoverageData  # noqa: PLC0415
-
-    mapped = CoverageData(no_disk=True)
-    mapped.update(data, map_path=cov._make_aliases().map)
-    return mapped
-
-
 class MeasuredFiles:
     """The files coverage.py measured, for "was this file imported?" questions.
 
@@ -390,25 +398,6 @@ class MeasuredFiles:
         if self._resolved is None:
             self._resolved = {os.path.realpath(name) for name in self._names}
         return real in self._resolved
-
-
-def _analyser(cov: Coverage, data: CoverageData) -> Callable[[str, FileReporter], Analysis]:
-    """``Coverage._analyze`` for many files: the data and precision are looked up once.
-
-    ``_analyze`` is ``analysis_from_file_reporter(self.get_data(), precision, reporter,
-    self._file_mapper(reporter.filename))``, and ``get_data`` costs about 1 ms per call; with
-    the same data for every file the figures are the same. Falls back to ``_analyze`` on a
-    coverage.py without these internals.
-    """
-    from coverage.results import analysis_from_file_reporter  # noqa: PLC0415
-
-    mapper = getattr(cov, "_file_mapper", None)
-    if not callable(mapper):
-        return lambda path, reporter: cov._analyze(path, file_reporter=reporter)
-    precision = cov.config.precision
-    return lambda path, reporter: analysis_from_file_reporter(
-        data, precision, reporter, mapper(reporter.filename)
-    )
 
 
 def _absolute_files(request: GateRequest) -> list[str]:
@@ -461,17 +450,19 @@ def _judge(
 
     precision = total.precision
     percent = float(total.pc_covered)
+    line_percent, branch_percent = coverage_api.percents(total)
     shown = f"{display_covered(percent, precision)}%"
     extra: list[tuple[str, float]] = [
         ("statements", float(total.n_statements)),
         ("missing", float(total.n_missing)),
-        ("line_percent", float(total.pc_statements)),
+        ("line_percent", line_percent),
     ]
     if branch_measured:
         extra += [
             ("branches", float(total.n_branches)),
+            ("partial_branches", float(total.n_partial_branches)),
             ("missing_branches", float(total.n_missing_branches)),
-            ("branch_percent", float(total.pc_branches)),
+            ("branch_percent", branch_percent),
         ]
     failures = []
     if should_fail_under(percent, coverage_min, precision):
@@ -489,7 +480,6 @@ def _judge(
                 details=details,
                 extra=tuple(extra),
             )
-        branch_percent = float(total.pc_branches)
         if should_fail_under(branch_percent, branch_min, precision):
             failures.append(
                 f"branches {display_covered(branch_percent, precision)}% < {branch_min:g}%"
@@ -504,3 +494,49 @@ def _judge(
         details=details,
         extra=tuple(extra),
     )
+
+
+@dataclass(frozen=True)
+class ReportedFile:
+    """coverage.py's own analysis of one file, as ``coverage report`` makes it.
+
+    ``measured``: the session's data has the file (imported by the tests, or inside ``source``);
+    ``arcs``: the data has branch coverage.
+    """
+
+    analysis: Analysis
+    measured: bool
+    arcs: bool
+
+
+def file_analyses(
+    cov: Coverage, rootdir: Path, paths: Sequence[str], *, combine: bool = False
+) -> dict[str, ReportedFile | str | None]:
+    """The ``Analysis`` of each rootdir-relative path, for gates that need more than counts.
+
+    The same analysis as the coverage gate's (the data ``coverage report`` would report,
+    :func:`coverage_api.reporting_data`; ``[report] include/omit`` applied), without its memo:
+    the new-lines gate asks it for the few files a pull request changed. ``combine`` as for
+    :class:`SessionData` ``uncombined``. A path maps to None when ``include``/``omit`` leave it
+    out of coverage's report, to a one-line reason when coverage.py cannot analyse it.
+    """
+    found: dict[str, ReportedFile | str | None] = {}
+    with coverage_api.reporting_data(cov, combine=combine) as data:
+        try:
+            analyse = coverage_api.analyser(cov, data)
+            reported = coverage_api.report_filter(cov)
+        except coverage_api.UnsupportedCoverageError as exc:
+            return dict.fromkeys(paths, f"this coverage.py cannot analyse changed lines: {exc}")
+        measured = MeasuredFiles(data.measured_files())
+        arcs = data.has_arcs()
+        for rel in paths:
+            path = os.path.abspath(rootdir / rel)
+            try:
+                reporter = coverage_api.file_reporter(cov, path)
+                if not reported(reporter.filename):
+                    found[rel] = None
+                    continue
+                found[rel] = ReportedFile(analyse(reporter), measured.contains(path), arcs)
+            except Exception as exc:  # noqa: BLE001 - coverage's NotPython, NoSource, ...
+                found[rel] = f"coverage.py cannot analyse it: {type(exc).__name__}: {exc}"
+    return found

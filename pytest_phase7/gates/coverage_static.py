@@ -10,10 +10,13 @@ it with the session's data.
 
 The combination is coverage.py's own: :class:`StaticFileReporter` is a
 ``coverage.plugin.FileReporter`` (coverage's public plugin interface) that answers from a
-:class:`StaticAnalysis` instead of re-parsing, and ``Coverage._analyze`` turns it into the same
+:class:`StaticAnalysis` instead of re-parsing, and coverage.py's analysis turns it into the same
 ``Analysis`` (hence the same ``Numbers``) that ``coverage report`` prints. The values are taken
-from coverage's own ``PythonParser``; the two translations (multi-line statements to their first
-line, ``with``-statement jump fixes) reproduce ``PythonParser.translate_lines/translate_arcs``.
+from coverage's own ``PythonParser`` (its internals through
+:mod:`pytest_phase7.gates.coverage_api`); the two translations (multi-line statements to their
+first line, ``with``-statement jump fixes) reproduce ``PythonParser.translate_lines/
+translate_arcs``. Where this coverage.py keeps those tables in another form, the analysis raises
+``UnsupportedCoverageError`` and coverage.py parses the file itself.
 Parity with ``coverage report`` is checked by the end-to-end tests, on files built to exercise
 every one of these paths.
 """
@@ -29,10 +32,13 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from pytest_phase7.files import read_regular
+from pytest_phase7.gates.coverage_api import (
+    jump_fixers,
+    multiline_map,
+)
 
 if TYPE_CHECKING:
     from coverage import Coverage
-    from coverage.parser import PythonParser
     from coverage.plugin import FileReporter
 
     from pytest_phase7.gates.cache import ResultStore
@@ -187,8 +193,10 @@ def file_digest(path: str) -> str:
 def analyse_file(path: str, spec: StaticSpec) -> StaticAnalysis:
     """Parse ``path`` with coverage.py's own parser under ``spec``.
 
-    Raises coverage's ``NotPython``/``NoSource`` for a file it cannot parse or read, and
-    ``ChangedWhileParsing`` when the file changed while it was parsed.
+    Raises coverage's ``NotPython``/``NoSource`` for a file it cannot parse or read,
+    ``ChangedWhileParsing`` when the file changed while it was parsed, and
+    :class:`~pytest_phase7.gates.coverage_api.UnsupportedCoverageError` when this coverage.py
+    does not expose what the analysis needs (then coverage.py must analyse the file itself).
     """
     from coverage.parser import PythonParser  # noqa: PLC0415
 
@@ -199,13 +207,13 @@ def analyse_file(path: str, spec: StaticSpec) -> StaticAnalysis:
     if spec.arcs:
         arcs = frozenset(parser.arcs())
         exit_counts = dict(parser.exit_counts())
-        fixers = dict(_jump_fixers(parser))
+        fixers = jump_fixers(parser)
     analysis = StaticAnalysis(
         digest=digest,
         statements=frozenset(parser.statements),
         excluded=frozenset(parser.excluded),
         no_branch=frozenset(parser.lines_matching(spec.partial)),
-        multiline=dict(parser.multiline_map),
+        multiline=multiline_map(parser),
         arcs=arcs,
         exit_counts=exit_counts,
         jump_fixers=fixers,
@@ -217,20 +225,6 @@ def analyse_file(path: str, spec: StaticSpec) -> StaticAnalysis:
 
 class ChangedWhileParsingError(Exception):
     """The file's bytes changed while coverage.py parsed it: the analysis matches neither."""
-
-
-def _jump_fixers(parser: PythonParser) -> Mapping[Arc, Arc | None]:
-    # coverage.py >= 7.6 rewrites the arcs that leave a `with` block (3.10+ traces them through
-    # the `with` line); it keeps the rewrite table here once arcs() has run. Without the table
-    # (an older or newer coverage) no static analysis is used: the gate asks for the real one.
-    fixers = getattr(parser, "_with_jump_fixers", None)
-    if not isinstance(fixers, dict):
-        raise UnsupportedCoverageError("coverage.py's PythonParser has no _with_jump_fixers")
-    return fixers
-
-
-class UnsupportedCoverageError(Exception):
-    """This coverage.py does not expose what a static analysis needs."""
 
 
 def make_reporter(real: FileReporter, static: StaticAnalysis) -> FileReporter:

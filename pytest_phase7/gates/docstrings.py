@@ -26,12 +26,18 @@ from __future__ import annotations
 
 import decimal
 import json
-import sys
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pytest_phase7.gates.base import GateRequest, GateResult, GateRun, GateStatus, error_run
+from pytest_phase7.gates.base import (
+    Finding,
+    GateRequest,
+    GateResult,
+    GateRun,
+    GateStatus,
+    error_run,
+)
 from pytest_phase7.gates.cache import CachePolicy
 from pytest_phase7.gates.tool_inputs import interrogate_inputs, option_values
 from pytest_phase7.gates.tools import (
@@ -41,6 +47,7 @@ from pytest_phase7.gates.tools import (
     ToolMissing,
     ToolOutput,
     missing_files,
+    python_executable,
     run_tool,
 )
 from pytest_phase7.resolve import Target, TargetKind
@@ -49,11 +56,6 @@ WORKER = "pytest_phase7.gates._interrogate_worker"
 INSTALL_HINT = "pip install interrogate (and pytest-phase7) into the Python that runs pytest"
 ARGS_HINT = "fix --phase7-interrogate-args / interrogate_args or [tool.interrogate]"
 TIMEOUT_HINT = "raise --phase7-timeout"
-
-
-def python_executable() -> str:
-    """Return the Python that runs the interrogate worker: pytest's own (tests patch this)."""
-    return sys.executable
 
 
 def interrogate_fails(percent: float, threshold: float) -> bool:
@@ -191,6 +193,7 @@ class DocstringsGate:
             return self._missing(target, gone)
         covered = total = 0
         details: list[str] = []
+        findings: list[Finding] = []
         skipped: list[str] = []
         for rel in target.files:
             entry = files[rel]
@@ -211,6 +214,16 @@ class DocstringsGate:
             covered += int(entry["covered"])
             total += int(entry["total"])
             details.extend(f"{rel}:{line} {name}" for line, name in entry["missing"])
+            findings.extend(
+                Finding(
+                    rel,
+                    int(line),
+                    f"{name} has no docstring",
+                    code="undocumented",
+                    tool="interrogate",
+                )
+                for line, name in entry["missing"]
+            )
         if skipped and len(skipped) == len(target.files):
             return GateResult(
                 self.name,
@@ -245,6 +258,7 @@ class DocstringsGate:
             reason=f"{percent:.1f}% < {threshold:g}%" if failed else "",
             details=tuple(details),
             extra=(("covered", float(covered)), ("total", float(total))),
+            findings=tuple(findings),
         )
 
     def _missing(self, target: Target, gone: set[str]) -> GateResult:

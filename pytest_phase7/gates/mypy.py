@@ -34,7 +34,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pytest_phase7.gates.base import GateRequest, GateResult, GateRun, GateStatus, error_run
+from pytest_phase7.gates.base import (
+    Finding,
+    GateRequest,
+    GateResult,
+    GateRun,
+    GateStatus,
+    count_result,
+    error_run,
+)
 from pytest_phase7.gates.cache import CachePolicy
 from pytest_phase7.gates.tool_inputs import mypy_inputs
 from pytest_phase7.gates.tools import (
@@ -42,7 +50,9 @@ from pytest_phase7.gates.tools import (
     Deadline,
     ToolMissing,
     ToolOutput,
+    forbidden_flag,
     missing_files,
+    python_executable,
     realpath_key,
     run_tool,
     tool_version,
@@ -80,11 +90,6 @@ _NAMED_OTHERS = 5
 _VERSIONS: dict[str, str] = {}
 
 
-def python_executable() -> str:
-    """Return the Python that runs ``-m mypy``: the one running pytest (tests patch this)."""
-    return sys.executable
-
-
 @dataclass(frozen=True)
 class MypyRecord:
     """One mypy JSON record, reduced to what the gate needs."""
@@ -94,6 +99,25 @@ class MypyRecord:
     message: str
     code: str
     severity: str
+    #: Columns counted from 1, as a finding counts them (0: not given); the end column is the
+    #: one just past the last character.
+    column: int = 0
+    end_line: int = 0
+    end_column: int = 0
+
+    def finding(self, path: str) -> Finding:
+        """This record as a :class:`Finding` in ``path`` (the target file's name)."""
+        return Finding(
+            path,
+            self.line,
+            self.message,
+            code=self.code,
+            tool="mypy",
+            severity="error" if self.severity == "error" else "notice",
+            end_line=self.end_line,
+            column=self.column,
+            end_column=self.end_column,
+        )
 
 
 class MypyParseError(ValueError):
@@ -123,7 +147,7 @@ class MypyGate:
         targets = request.targets
         settings = request.settings
         rootdir = request.rootdir
-        forbidden = _forbidden(settings.mypy_args)
+        forbidden = forbidden_flag(settings.mypy_args, FORBIDDEN_ARGS)
         if forbidden:
             return error_run(
                 self.name,
@@ -252,6 +276,7 @@ class MypyGate:
     ) -> GateResult:
         count = 0
         details: list[str] = []
+        findings: list[Finding] = []
         for rel in target.files:
             if rel in gone:
                 return GateResult(
@@ -266,16 +291,8 @@ class MypyGate:
             details.extend(
                 f"{rel}:{r.line}: {r.message}" + (f"  [{r.code}]" if r.code else "") for r in found
             )
-        failed = count > mypy_max
-        return GateResult(
-            self.name,
-            GateStatus.FAIL if failed else GateStatus.PASS,
-            metric=float(count),
-            display=str(count),
-            threshold=float(mypy_max),
-            reason=f"{counted(count, 'error')} > {mypy_max} allowed" if failed else "",
-            details=tuple(details),
-        )
+            findings.extend(r.finding(rel) for r in found)
+        return count_result(self.name, count, mypy_max, "error", details, findings=findings)
 
 
 def parse_mypy_json(stdout: str) -> tuple[list[MypyRecord], list[str]]:
@@ -309,8 +326,29 @@ def parse_mypy_json(stdout: str) -> tuple[list[MypyRecord], list[str]]:
             and (code is None or isinstance(code, str))
         ):
             raise MypyParseError(f"line {number} lacks file/line/message/severity")
-        records.append(MypyRecord(file, lineno, " ".join(message.split()), code or "", severity))
+        # mypy's JSON counts columns from 0 (-1 when it has none) and ends them exclusively: a
+        # finding counts from 1, inclusively. Positions are optional; odd ones are dropped.
+        column, end_line, end_column = (
+            _position(data.get(key)) for key in ("column", "end_line", "end_column")
+        )
+        records.append(
+            MypyRecord(
+                file,
+                lineno,
+                " ".join(message.split()),
+                code or "",
+                severity,
+                column + 1 if column >= 0 else 0,
+                end_line if end_line >= lineno else 0,
+                end_column + 1 if end_column >= 0 and end_line >= lineno else 0,
+            )
+        )
     return records, other
+
+
+def _position(value: object) -> int:
+    """A position from a mypy record: the number, or -1 when absent or not a number."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else -1
 
 
 def _failure(output: ToolOutput, records: Sequence[MypyRecord]) -> str:
@@ -356,14 +394,3 @@ def _installed_version(python: str) -> str:
 
 def _not_installed(output: ToolOutput) -> bool:
     return output.returncode != 0 and "No module named mypy" in output.stderr
-
-
-def _forbidden(args: Sequence[str]) -> str:
-    for arg in args:
-        flag = arg.split("=", 1)[0]
-        if flag in FORBIDDEN_ARGS:
-            return flag
-        # Short options take their value glued on too: -Ojson, -mpkg.
-        if len(arg) > 2 and arg[0] == "-" and arg[1] != "-" and arg[:2] in FORBIDDEN_ARGS:
-            return arg[:2]
-    return ""

@@ -27,19 +27,27 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pytest_phase7.gates.base import GateRequest, GateResult, GateRun, GateStatus, error_run
+from pytest_phase7.gates.base import (
+    Finding,
+    GateRequest,
+    GateResult,
+    GateRun,
+    GateStatus,
+    count_result,
+    error_run,
+)
 from pytest_phase7.gates.cache import CachePolicy
 from pytest_phase7.gates.tool_inputs import ruff_inputs
 from pytest_phase7.gates.tools import (
     Deadline,
     ToolMissing,
     ToolOutput,
+    forbidden_flag,
     missing_files,
     realpath_key,
     run_tool,
     tool_version,
 )
-from pytest_phase7.wording import counted
 
 if TYPE_CHECKING:
     from pytest_phase7.resolve import Target
@@ -93,6 +101,23 @@ class Violation:
     code: str
     message: str
     filename: str = ""
+    end_row: int = 0
+    end_column: int = 0
+    url: str = ""
+
+    def finding(self, path: str) -> Finding:
+        """This violation as a :class:`Finding` in ``path`` (the target file's name)."""
+        return Finding(
+            path,
+            self.row,
+            self.message,
+            code=self.code,
+            tool="ruff",
+            end_line=self.end_row,
+            column=self.column,
+            end_column=self.end_column,
+            url=self.url,
+        )
 
 
 class RuffParseError(ValueError):
@@ -125,7 +150,7 @@ class RuffGate:
         started = time.perf_counter()
         targets = request.targets
         settings = request.settings
-        forbidden = _forbidden(settings.ruff_args)
+        forbidden = forbidden_flag(settings.ruff_args, FORBIDDEN_ARGS)
         if forbidden:
             return error_run(
                 self.name,
@@ -227,6 +252,7 @@ class RuffGate:
         gone: set[str],
     ) -> GateResult:
         details: list[str] = []
+        findings: list[Finding] = []
         count = 0
         for rel in target.files:
             key = realpath_key(rootdir, rel)
@@ -248,16 +274,8 @@ class RuffGate:
             found = sorted(by_file.get(key, ()), key=lambda v: (v.row, v.column, v.code))
             count += len(found)
             details.extend(f"{rel}:{v.row}:{v.column} {v.code} {v.message}" for v in found)
-        failed = count > ruff_max
-        return GateResult(
-            self.name,
-            GateStatus.FAIL if failed else GateStatus.PASS,
-            metric=float(count),
-            display=str(count),
-            threshold=float(ruff_max),
-            reason=f"{counted(count, 'violation')} > {ruff_max} allowed" if failed else "",
-            details=tuple(details),
-        )
+            findings.extend(v.finding(rel) for v in found)
+        return count_result(self.name, count, ruff_max, "violation", details, findings=findings)
 
 
 def parse_ruff_json(text: str, rootdir: Path) -> list[Violation]:
@@ -291,6 +309,10 @@ def parse_ruff_json(text: str, rootdir: Path) -> list[Violation]:
             and _is_int(column)
         ):
             raise RuffParseError(f"record {number} has fields of the wrong type")
+        end = record.get("end_location") if isinstance(record, dict) else None
+        end_row = _count_or_zero(end.get("row") if isinstance(end, dict) else None)
+        end_column = _count_or_zero(end.get("column") if isinstance(end, dict) else None)
+        url = record.get("url")
         violations.append(
             Violation(
                 realpath_key(rootdir, filename),
@@ -299,6 +321,9 @@ def parse_ruff_json(text: str, rootdir: Path) -> list[Violation]:
                 code,
                 " ".join(message.split()),
                 filename,
+                end_row if end_row >= row else 0,
+                end_column,
+                url if isinstance(url, str) else "",
             )
         )
     return violations
@@ -308,12 +333,9 @@ def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _forbidden(args: Sequence[str]) -> str:
-    for arg in args:
-        flag = arg.split("=", 1)[0]
-        if flag in FORBIDDEN_ARGS:
-            return flag
-    return ""
+def _count_or_zero(value: object) -> int:
+    """An optional position of a record (its end): the number, or 0 when absent or odd."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
 
 
 def _failure(output: ToolOutput, timeout: float) -> str:

@@ -34,14 +34,11 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_phase7.files import read_regular, reason
 from pytest_phase7.gates.cache import FileDigests, ToolInputs
+from pytest_phase7.tomltext import TomlSyntaxError, loads
 
 if TYPE_CHECKING:
     from pytest_phase7.gates.base import GateRequest
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
 
 #: The largest tool config file read (larger ones make the gate uncached).
 MAX_CONFIG_BYTES = 4 * 1024 * 1024
@@ -176,8 +173,8 @@ def _read_toml(path: Path, digests: FileDigests, keys: re.Pattern[bytes]) -> dic
     document = digests.parsed.get(key)
     if not isinstance(document, dict):
         try:
-            document = digests.parsed[key] = tomllib.loads(raw.decode("utf-8-sig"))
-        except (UnicodeError, tomllib.TOMLDecodeError, RecursionError) as exc:
+            document = digests.parsed[key] = loads(raw.decode("utf-8-sig"))
+        except (UnicodeError, TomlSyntaxError) as exc:
             raise Unknowable(f"cannot read {path}: {reason(exc)}") from None
     return document
 
@@ -269,9 +266,8 @@ def _ruff(request: GateRequest, digests: FileDigests) -> ToolInputs:
 
 def _inline_toml(value: str) -> dict[str, Any] | None:
     try:
-        table: dict[str, Any] = tomllib.loads(value)
-        return table
-    except tomllib.TOMLDecodeError:
+        return loads(value)
+    except TomlSyntaxError:
         return None
 
 

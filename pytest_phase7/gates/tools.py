@@ -25,6 +25,20 @@ from pathlib import Path
 #: see the current directory); 3.10 ignores it.
 SAFE_PATH_ENV: Mapping[str, str] = {"PYTHONSAFEPATH": "1"}
 
+#: What coverage.py (``patch = ["subprocess"]``, ``COVERAGE_PROCESS_START``) and pytest-cov
+#: before 7.0 set to measure the test session's subprocesses. A gate's tool is not the tests'
+#: code: measured, it would write a parallel data file as it exits, after pytest-cov combined the
+#: session's data (a ``.coverage.*`` file left behind), and run slower.
+MEASUREMENT_ENV = frozenset(
+    {
+        "COVERAGE_PROCESS_START",
+        "COVERAGE_PROCESS_CONFIG",
+        "COV_CORE_SOURCE",
+        "COV_CORE_CONFIG",
+        "COV_CORE_DATAFILE",
+    }
+)
+
 #: Niceness of helper processes that are off the critical path (the interrogate and coverage
 #: workers): the tests and mypy, the usual longest gate, get the CPU first on a small machine.
 BACKGROUND_NICENESS = 5
@@ -35,6 +49,30 @@ _DRAIN_SECONDS = 5.0
 #: Tool processes that are running now (started by :func:`run_tool`, not yet reaped).
 _RUNNING: set[subprocess.Popen[bytes]] = set()
 _RUNNING_LOCK = threading.Lock()
+
+
+def python_executable() -> str:
+    """The Python that runs ``python -m TOOL``: the one running pytest.
+
+    Each gate module imports this name: a test points one gate at another Python by patching
+    that module's ``python_executable``.
+    """
+    return sys.executable
+
+
+def forbidden_flag(args: Sequence[str], forbidden: Sequence[str]) -> str:
+    """The first of ``forbidden`` that ``args`` passes to a tool, else "".
+
+    A flag counts however it is written: ``--output text``, ``--output=text``, and a short one
+    with its value glued on (``-Ojson``, ``-ofile``).
+    """
+    for arg in args:
+        flag = arg.split("=", 1)[0]
+        if flag in forbidden:
+            return flag
+        if len(arg) > 2 and arg[0] == "-" and arg[1] != "-" and arg[:2] in forbidden:
+            return arg[:2]
+    return ""
 
 
 class ToolMissing(Exception):
@@ -92,16 +130,15 @@ def run_tool(
 ) -> ToolOutput:
     """Run ``argv`` in ``cwd``, killing its whole process group after ``timeout`` seconds.
 
-    ``env`` adds to (overrides) the current environment. Output is decoded as UTF-8, replacing
-    undecodable bytes. Raises :class:`ToolMissing` when the executable cannot be started.
+    ``env`` adds to (overrides) the current environment, less :data:`MEASUREMENT_ENV`. Output
+    is decoded as UTF-8, replacing undecodable bytes. Raises :class:`ToolMissing` when the
+    executable cannot be started.
     ``niceness`` > 0 lowers the process's CPU priority (POSIX), for work that is not on the
     session's critical path: it then uses the CPU the tests and the slowest tool leave idle.
     """
     command = [str(part) for part in argv]
-    environment = None
-    if env is not None:
-        environment = dict(os.environ)
-        environment.update(env)
+    environment = {k: v for k, v in os.environ.items() if k not in MEASUREMENT_ENV}
+    environment.update(env or {})
     started = time.perf_counter()
     try:
         process = subprocess.Popen(

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 import stat
-import sys
 from collections.abc import Mapping
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING
@@ -21,14 +20,10 @@ from pytest_phase7.gcpause import gc_paused
 from pytest_phase7.manifest.markdown import parse_markdown
 from pytest_phase7.manifest.toml import MANIFEST_TABLE_KEYS, parse_toml, root_key_line, to_toml
 from pytest_phase7.manifest.values import show, split_lines
+from pytest_phase7.tomltext import TomlSyntaxError, loads
 
 if TYPE_CHECKING:
     from pytest_phase7.model import Manifest
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
 
 __all__ = [
     "MANIFEST_TABLE_KEYS",
@@ -45,8 +40,6 @@ __all__ = [
 MAX_MANIFEST_BYTES = 32 * 1024 * 1024
 
 _BYTE_LINE_BREAK = re.compile(rb"\r\n|\r|\n")
-_TOML_POSITION = re.compile(r"\s*\(at line ([0-9]+), column ([0-9]+)\)")
-_TOML_AT_END = re.compile(r"\s*\(at end of document\)")
 
 
 @gc_paused
@@ -178,20 +171,9 @@ def _byte_line(raw: bytes, offset: int) -> int:
 
 def _toml_table(path: Path, text: str, shown: str) -> Mapping[str, object]:
     try:
-        document: dict[str, object] = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        message = str(getattr(exc, "msg", "") or exc)
-        line = int(getattr(exc, "lineno", 0) or 0)
-        position = _TOML_POSITION.search(message)
-        if position is not None:
-            line = line or int(position.group(1))
-            message = f"{message[: position.start()]} (column {position.group(2)})"
-        elif _TOML_AT_END.search(message):
-            line = line or len(split_lines(text))
-            message = _TOML_AT_END.sub(" (at end of file)", message)
-        raise ManifestError(f"invalid TOML: {message}", shown, line) from None
-    except RecursionError:
-        raise ManifestError("invalid TOML: nested too deeply", shown) from None
+        document: dict[str, object] = loads(text)
+    except TomlSyntaxError as exc:
+        raise ManifestError(f"invalid TOML: {exc.message}", shown, exc.line) from None
     if path.name.lower() != "pyproject.toml":
         return document
     tool = document.get("tool")

@@ -70,7 +70,6 @@ from pytest_phase7.manifest.values import (
     read_range,
     read_status,
     show,
-    split_lines,
 )
 from pytest_phase7.model import (
     Batch,
@@ -81,6 +80,7 @@ from pytest_phase7.model import (
     WorkItem,
 )
 from pytest_phase7.settings import MANIFEST_KEYS
+from pytest_phase7.tomltext import TomlLines
 
 __all__ = ["MANIFEST_TABLE_KEYS", "parse_toml", "root_key_line", "to_toml"]
 
@@ -122,67 +122,31 @@ _PHASE_KEYS = frozenset({"ident", "title", "batches", "duration_hours"})
 _CRITERION_KEYS = frozenset({"label", "text", "met"})
 _GOAL_KEYS = frozenset({"from", "to"})
 
-_HEADER = re.compile(r"\s*(\[\[?)\s*([^\[\]#]+?)\s*\]\]?\s*(?:#.*)?")
-_DOTS = re.compile(r"\s*\.\s*")
-_KEY = re.compile(r"\s*(?:\"([^\"]*)\"|([A-Za-z0-9_-]+))\s*=")
 
-
-class _Locator:
-    """Finds line numbers in the TOML source, which tomllib does not report."""
+class _Locator(TomlLines):
+    """Line numbers in a manifest's TOML source: its own top level, or ``[tool.phase7]``."""
 
     def __init__(self, text: str) -> None:
-        self.lines = split_lines(text.removeprefix("\ufeff")) if text else []
-        headers: list[tuple[int, bool, str]] = []
-        for index, line in enumerate(self.lines):
-            if not line.lstrip().startswith("["):
-                continue
-            match = _HEADER.fullmatch(line)
-            if match is not None:
-                name = _DOTS.sub(".", match.group(2)).replace('"', "").replace("'", "")
-                headers.append((index + 1, match.group(1) == "[[", name))
-        self.header_lines = [line for line, _, _ in headers]
+        super().__init__(text)
         nested = any(
-            name == "tool.phase7" or name.startswith("tool.phase7.") for _, _, name in headers
+            name == "tool.phase7" or name.startswith("tool.phase7.") for _, _, name in self.headers
         )
         self.prefix = "tool.phase7." if nested else ""
-        self.headers = headers
-        self._keys: dict[int, dict[str, int]] = {}
-        if nested:
-            roots = [line for line, array, name in headers if not array and name == "tool.phase7"]
-            self.root: int | None = roots[0] if roots else None
-        else:
-            self.root = 0
+        self.root: int | None = self.table("tool.phase7") if nested else 0
 
     def arrays(self, name: str) -> list[int]:
-        """Return the lines of the ``[[name]]`` headers, in order."""
-        full = self.prefix + name
-        return [line for line, array, header in self.headers if array and header == full]
+        """Return the lines of the manifest's ``[[name]]`` headers, in order."""
+        return super().arrays(self.prefix + name)
 
     def key(self, table_line: int | None, key: str) -> int:
-        """Find ``key = ...`` in the table whose header is at ``table_line`` (0: file top)."""
+        """Find ``key = ...`` in the table whose header is at ``table_line`` (0: file top).
+
+        Not a key of the table itself: maybe a sub-table written as ``[batches.KEY]``; else the
+        table's own line.
+        """
         if table_line is None or not self.lines:
             return 0
-        end = bisect.bisect_right(self.header_lines, table_line)
-        keys = self._keys.get(table_line)
-        if keys is None:
-            # Index the region once: a plan with thousands of problems stays linear.
-            stop = self.header_lines[end] - 1 if end < len(self.header_lines) else len(self.lines)
-            keys = {}
-            for index in range(table_line, stop):
-                match = _KEY.match(self.lines[index])
-                if match is not None:
-                    keys.setdefault(match.group(1) or match.group(2), index + 1)
-            self._keys[table_line] = keys
-        if key in keys:
-            return keys[key]
-        # Not a key of the table itself: maybe a sub-table written as [batches.KEY], which
-        # must come before the next [[array]] header.
-        for line, array, name in self.headers[end:]:
-            if array:
-                break
-            if name.rsplit(".", 1)[-1] == key:
-                return line
-        return table_line
+        return super().key(table_line, key) or self.subtable(table_line, key) or table_line
 
 
 def root_key_line(text: str, key: str) -> int:
