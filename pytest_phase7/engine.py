@@ -38,6 +38,7 @@ from pytest_phase7.gates.cache import (
     last_results,
     lookup,
     remember,
+    storable,
 )
 from pytest_phase7.gates.tools import kill_running
 from pytest_phase7.gcpause import paused
@@ -403,9 +404,16 @@ class Engine:
                 looked_up=plan.looked_up,
             )
             # Only a cache hit is known to be merged already: a fresh run's results (an ERROR
-            # left out, a tool that works again) must always be merged.
+            # left out, a tool that works again) must always be merged. A fresh run the cache
+            # stored is merged under its key, so the next run's hit of it writes nothing.
             found = plan.looked_up
-            remember(self.store, run, found.key if found and found.hit is not None else None)
+            hit = found is not None and found.hit is not None
+            remember(
+                self.store,
+                run,
+                found.key if found and hit else None,
+                stored_as=found.key if found and not hit and storable(run) else None,
+            )
             if found is not None and found.uncached:
                 run = replace(run, context=(*run.context, NOT_CACHED + found.uncached))
         else:

@@ -360,6 +360,25 @@ def test_remember_skips_a_hit_merged_before_but_not_after_another_merge(repo: Pa
     assert cache_module.last_results(store, gate.name)["target.py"].status is GateStatus.PASS
 
 
+def test_the_first_warm_run_after_a_cold_one_writes_no_last_results(repo: Path) -> None:
+    # The cold run stores its fresh run and merges it under the stored key: the warm run's hit
+    # of that stored run finds it merged, and writes nothing (as every later warm run).
+    class LastWrites(WriteCountingStore):
+        def set(self, key: str, value: object) -> None:
+            if key.startswith("phase7/last/"):
+                super().set(key, value)
+            else:
+                DictStore.set(self, key, value)
+
+    store, gate = LastWrites(), CountingGate()
+    engine_session(repo, gate, store)
+    assert store.writes == 1  # the cold run's results merged
+    _, warm = engine_session(repo, gate, store)
+    assert warm.results["target.py"].cached
+    assert store.writes == 1
+    assert cache_module.last_results(store, "count")["target.py"].status is GateStatus.PASS
+
+
 def test_a_run_that_could_not_measure_is_merged_when_the_tool_works_again(repo: Path) -> None:
     # Same inputs (same fingerprint) twice: first the tool fails (ERROR: neither cached nor
     # merged), then it works. The second, fresh run must reach the last known results even

@@ -428,13 +428,14 @@ def cached_run(
     if found.hit is not None:
         return found.hit
     fresh = runner(gate, request)
-    if (
-        store is not None
-        and found.key is not None
-        and not any(r.status is GateStatus.ERROR for r in fresh.results.values())
-    ):
+    if store is not None and found.key is not None and storable(fresh):
         store.set(_key(gate), {"fingerprint": found.key, "run": run_to_json(fresh)})
     return fresh
+
+
+def storable(run: GateRun) -> bool:
+    """Whether :func:`cached_run` stores a fresh run: one with no ERROR result."""
+    return not any(r.status is GateStatus.ERROR for r in run.results.values())
 
 
 def _key(gate: Gate) -> str:
@@ -457,13 +458,21 @@ def _results_of(stored: object, gate: str) -> dict[str, GateResult]:
         return {}
 
 
-def remember(store: ResultStore | None, run: GateRun, key: str | None = None) -> None:
+def remember(
+    store: ResultStore | None,
+    run: GateRun,
+    key: str | None = None,
+    *,
+    stored_as: str | None = None,
+) -> None:
     """Merge a run's results (not its ERRORs) into the gate's last known results.
 
     ``key`` is given for a cache hit only: the fingerprint of the stored run it returned. When
     the last merge was of that same stored run, its results are merged already, and nothing is
     read or written. A fresh run (``key`` None) is always merged: one under a known fingerprint
     may differ from the stored run, e.g. where a failed tool's ERRORs were left out.
+    ``stored_as`` is the fingerprint a fresh run was just stored under (:func:`cached_run`):
+    the merge records it, so the next run's hit of that stored run merges and writes nothing.
     """
     if store is None or not run.results:
         return
@@ -480,8 +489,9 @@ def remember(store: ResultStore | None, run: GateRun, key: str | None = None) ->
             if r.status is not GateStatus.ERROR
         },
     }
-    if merged == known and key is None:
+    recorded = key if key is not None else stored_as
+    if merged == known and key is None and (stored_as is None or merged_from == stored_as):
         # Nothing new from a fresh run; the document still holds the hit it was merged from.
         return  # (a hit with nothing new is written once, to record its key)
     document = run_to_json(GateRun(run.gate, merged, tool_version=run.tool_version))
-    store.set(f"phase7/last/{run.gate}", {**document, "merged_from": key})
+    store.set(f"phase7/last/{run.gate}", {**document, "merged_from": recorded})
