@@ -255,11 +255,6 @@ class Engine:
         if not static and not preparing:
             return
         self._pool = GateThreads()
-        for gate in preparing:  # first: the coverage worker then starts at once
-            self._preparing[gate.name] = self._pool.submit(
-                gate.prepare,  # type: ignore[attr-defined]
-                self._request(gate, None),
-            )
         digests = FileDigests()  # the gates' fingerprints share their files: hash each once
         for gate in static:
             plan = self._plan_static(gate, self._request(gate, None), digests)
@@ -269,6 +264,14 @@ class Engine:
                 # A cache hit (or nothing to re-check) is answered here, before the tests start:
                 # hashing hundreds of files in a thread would fight the tests for the GIL.
                 self._ready[gate.name] = self._complete_static(gate, plan)
+        # Then the preparations: their results are wanted only after the tests, while a static
+        # gate's tool (mypy, often the longest) is the critical path from the moment it starts;
+        # a preparation's thread started first would compete with the planning above.
+        for gate in preparing:
+            self._preparing[gate.name] = self._pool.submit(
+                gate.prepare,  # type: ignore[attr-defined]
+                self._request(gate, None),
+            )
 
     def finish(
         self,
