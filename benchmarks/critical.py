@@ -16,11 +16,12 @@ A     ``pytest --phase7`` cold with the probe: when the mypy gate's process star
       when the tests end, when the process ends
 ====  ==========================================================================================
 
-It prints, per project, the medians and three floors no scheduling of the same work can beat:
-**mypy floor** = E0's time to ``pytest_configure`` + M (mypy cannot start before pytest has
-read its configuration, and runs as long as alone at best); **tests floor** = E0's wall in
-E|M (the tests next to a running mypy, no phase7 involved); **CPU floor** = A's CPU seconds
-(process tree) / the number of cores. Section ``critical:TAG`` of ``RESULTS.md``.
+It prints, per project, the medians, what phase7 adds on the test process's own path (before
+the tests start and after they end, against E0), and three floors no scheduling of the same
+work can beat: **mypy floor** = E0's time to ``pytest_configure`` + M (mypy cannot start
+before pytest has read its configuration, and runs as long as alone at best); **tests floor**
+= E0's wall in E|M (the tests next to a running mypy, no phase7 involved); **CPU floor** = A's
+CPU seconds (process tree) / the number of cores. Section ``critical:TAG`` of ``RESULTS.md``.
 """
 
 from __future__ import annotations
@@ -72,6 +73,7 @@ def pytest_configure(config):
 
 @pytest.hookimpl(wrapper=True, trylast=True)
 def pytest_runtestloop(session):
+    _stamp("tests start")
     try:
         return (yield)
     finally:
@@ -149,6 +151,8 @@ def measure(
         started = _run(e0, prepared, env, log)
         stamps = json.loads(out_file.read_text(encoding="utf-8"))["stamps"]
         add("E0 to configure", stamps["configure"] - started)
+        add("E0 to tests", stamps["tests start"] - started)
+        add("E0 after tests", stamps["exit"] - stamps["tests done"])
         add("E0 wall", stamps["exit"] - started)
         add("E0 CPU", _cpu_children() - cpu)
 
@@ -172,7 +176,9 @@ def measure(
         record = json.loads(out_file.read_text(encoding="utf-8"))
         stamps, runs = record["stamps"], record["runs"]
         add("A to configure", stamps["configure"] - started)
+        add("A to tests", stamps["tests start"] - started)
         add("A tests done", stamps["tests done"] - started)
+        add("A after tests", stamps["exit"] - stamps["tests done"])
         checks = [r for r in runs if r[0].startswith("-m mypy -O")]
         if checks:
             add("A mypy start", checks[0][1] - started)
@@ -192,9 +198,10 @@ def report(results: dict[str, dict[str, list[float]]], command: str, cores: int)
         f"{cores} cores)",
         "",
         "| project | E0 to `pytest_configure` | E0 | M | E beside M (CPU) | M beside E "
-        "| A: mypy starts / ends | A: tests end | A | A CPU | mypy floor | tests floor "
-        "| CPU floor | A / max(E0, M) | A / highest floor | load |",
-        "|---|" + "---:|" * 14 + "---|",
+        "| A: mypy starts / ends | A: tests start / end | A | A CPU | before / after the tests: "
+        "A - E0 | mypy floor | tests floor | CPU floor | A / max(E0, M) | A / highest floor "
+        "| load |",
+        "|---|" + "---:|" * 15 + "---|",
     ]
     for name, values in results.items():
         m = {k: median(v) for k, v in values.items() if k != "load"}
@@ -210,9 +217,11 @@ def report(results: dict[str, dict[str, list[float]]], command: str, cores: int)
             f"{m['E wall beside M']:.2f} ({m['E CPU beside M']:.2f})",
             f"{m['M wall beside E']:.2f}",
             f"{m.get('A mypy start', float('nan')):.2f} / {m.get('A mypy end', float('nan')):.2f}",
-            f"{m['A tests done']:.2f}",
+            f"{m['A to tests']:.2f} / {m['A tests done']:.2f}",
             f"{m['A wall']:.2f}",
             f"{m['A CPU']:.2f}",
+            f"{m['A to tests'] - m['E0 to tests']:+.2f} / "
+            f"{m['A after tests'] - m['E0 after tests']:+.2f}",
             f"{mypy_floor:.2f}",
             f"{tests_floor:.2f}",
             f"{cpu_floor:.2f}",
