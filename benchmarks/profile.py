@@ -199,7 +199,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def profile_real(args: argparse.Namespace) -> int:
     """A and B of a real project (a fresh checkout, its own venv), section ``profile:NAME``."""
-    from realrun import ALL_CACHES, all_projects, clear, prepare  # puts realprojects on the path
+    from realrun import ALL_CACHES, all_projects, clear, prepare  # noqa: I001 - first: it puts realprojects on the path
     from realprojects import venv_python
 
     known = all_projects()

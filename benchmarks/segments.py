@@ -132,7 +132,7 @@ PLAIN = ["-q", "-p", "no:hypothesispytest", "-p", "no:mypy", "-p", "no:ruff"]
 def _target(args: argparse.Namespace) -> tuple[Path, list[str], dict[str, str], list[str]]:
     """The project folder, its pytest command, environment and options every run gets."""
     if args.project:
-        from realrun import all_projects, prepare  # puts realprojects on the path
+        from realrun import all_projects, prepare  # noqa: I001 - first: it puts realprojects on the path
         from realprojects import venv_python
 
         known = all_projects()
