@@ -41,9 +41,9 @@ MEASUREMENT_ENV = frozenset(
 
 #: Niceness of helper processes that are off the critical path (ruff, the interrogate and
 #: coverage workers): the lowest priority, so that they run on CPU the tests and mypy (the usual
-#: longest gate) leave idle. At a middling niceness they still took a share of both cores next to the
-#: tests and mypy on a 2-core machine, lengthening the run by what they took; their results are
-#: wanted only once the tests are over, when a core is free.
+#: longest gate) leave idle. At a middling niceness they still took a share of both cores next
+#: to the tests and mypy on a 2-core machine, lengthening the run by what they took; their
+#: results are wanted only once the tests are over, when a core is free.
 BACKGROUND_NICENESS = 19
 
 #: How long to wait for a killed process group to close its pipes before giving up on them.
