@@ -107,15 +107,17 @@ def aggregate(raw: Path, rate: int) -> Profile:
     return profile
 
 
-def record(argv: Sequence[str], cwd: Path, out: Path, rate: int) -> float:
-    """Run ``argv`` under py-spy; return its wall time."""
+def record(
+    argv: Sequence[str], cwd: Path, out: Path, rate: int, env: dict[str, str] | None = None
+) -> float:
+    """Run ``argv`` under py-spy (in ``env``, default ``child_env()``); return its wall time."""
     spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or "py-spy"
     command = [spy, "record", "--threads", "--idle", "-r", str(rate), "-f", "raw", "-o", str(out)]
     started = time.perf_counter()
     subprocess.run(
         [*command, "--", *argv],
         cwd=cwd,
-        env=child_env(),
+        env=env if env is not None else child_env(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         check=False,
@@ -163,7 +165,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rate", type=int, default=250, help="samples per second")
     parser.add_argument("--top", type=int, default=12)
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--project", help="a real project (benchmarks/realrun.py's) instead")
     args = parser.parse_args(argv)
+    if args.project:
+        return profile_real(args)
     workdir = (args.workdir or Path(tempfile.gettempdir()) / "phase7-bench" / args.size).resolve()
     project = prepare_project(args.size, workdir, reuse=args.reuse, seed=7, work=4000)
     outdir = project.parent / f"{project.name}-profile"
@@ -189,6 +194,38 @@ def main(argv: Sequence[str] | None = None) -> int:
         parts.append(text)
     if not args.no_write:
         update_section(f"profile:{args.size}", "\n\n".join(parts))
+    return 0
+
+
+def profile_real(args: argparse.Namespace) -> int:
+    """A and B of a real project (a fresh checkout, its own venv), section ``profile:NAME``."""
+    from realrun import ALL_CACHES, all_projects, clear, prepare  # noqa: I001 - first: it puts realprojects on the path
+    from realprojects import venv_python
+
+    known = all_projects()
+    if args.project not in known:
+        raise SystemExit(f"unknown project {args.project}; choose from {', '.join(known)}")
+    workdir = Path(tempfile.gettempdir()) / "phase7-profile"
+    (workdir / "logs").mkdir(parents=True, exist_ok=True)
+    prepared = prepare(known[args.project], workdir, workdir / "logs")
+    command = [str(venv_python(prepared.venv)), "-m", "pytest", "-q", "--phase7"]
+    parts = [
+        f"Command: `python benchmarks/profile.py --project {args.project} --rate {args.rate}` "
+        f"({time.strftime('%Y-%m-%d %H:%M')}); py-spy samples all threads, idle included, so "
+        "times are wall time (inflated by sampling)."
+    ]
+    for key, title, caches in (
+        ("A", "pytest --phase7, cold", ALL_CACHES),
+        ("B", "pytest --phase7, warm", (".coverage",)),
+    ):
+        clear(prepared.root, caches)
+        raw = workdir / f"{args.project}-{key}.raw"
+        wall = record(command, prepared.root, raw, args.rate, prepared.env)
+        text = section(key, title, aggregate(raw, args.rate), wall, args.top)
+        print(text + "\n")
+        parts.append(text)
+    if not args.no_write:
+        update_section(f"profile:{args.project}", "\n\n".join(parts))
     return 0
 
 

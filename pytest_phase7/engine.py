@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -37,6 +38,7 @@ from pytest_phase7.gates.cache import (
     last_results,
     lookup,
     remember,
+    storable,
 )
 from pytest_phase7.gates.tools import kill_running
 from pytest_phase7.gcpause import paused
@@ -127,6 +129,10 @@ class GateThreads:
         future: concurrent.futures.Future[_T] = concurrent.futures.Future()
 
         def work() -> None:
+            # Untraced: coverage.py traces every thread started while it measures, and tracing
+            # the gates' own work (parsing tool output, hashing, building results) would slow
+            # it down next to the tests and add to the data lines that no test ran.
+            sys.settrace(None)
             if not future.set_running_or_notify_cancel():
                 return
             try:
@@ -250,11 +256,6 @@ class Engine:
         if not static and not preparing:
             return
         self._pool = GateThreads()
-        for gate in preparing:  # first: the coverage worker then starts at once
-            self._preparing[gate.name] = self._pool.submit(
-                gate.prepare,  # type: ignore[attr-defined]
-                self._request(gate, None),
-            )
         digests = FileDigests()  # the gates' fingerprints share their files: hash each once
         for gate in static:
             plan = self._plan_static(gate, self._request(gate, None), digests)
@@ -264,6 +265,14 @@ class Engine:
                 # A cache hit (or nothing to re-check) is answered here, before the tests start:
                 # hashing hundreds of files in a thread would fight the tests for the GIL.
                 self._ready[gate.name] = self._complete_static(gate, plan)
+        # Then the preparations: their results are wanted only after the tests, while a static
+        # gate's tool (mypy, often the longest) is the critical path from the moment it starts;
+        # a preparation's thread started first would compete with the planning above.
+        for gate in preparing:
+            self._preparing[gate.name] = self._pool.submit(
+                gate.prepare,  # type: ignore[attr-defined]
+                self._request(gate, None),
+            )
 
     def finish(
         self,
@@ -399,9 +408,16 @@ class Engine:
                 looked_up=plan.looked_up,
             )
             # Only a cache hit is known to be merged already: a fresh run's results (an ERROR
-            # left out, a tool that works again) must always be merged.
+            # left out, a tool that works again) must always be merged. A fresh run the cache
+            # stored is merged under its key, so the next run's hit of it writes nothing.
             found = plan.looked_up
-            remember(self.store, run, found.key if found and found.hit is not None else None)
+            hit = found is not None and found.hit is not None
+            remember(
+                self.store,
+                run,
+                found.key if found and hit else None,
+                stored_as=found.key if found and not hit and storable(run) else None,
+            )
             if found is not None and found.uncached:
                 run = replace(run, context=(*run.context, NOT_CACHED + found.uncached))
         else:

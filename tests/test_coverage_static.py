@@ -496,6 +496,49 @@ def test_engine_prepares_session_gates_and_survives_a_failed_preparation(
     assert gate.prepared == ([] if fail else [("core/a.py",)])
 
 
+class StaticGate:
+    """A static gate whose tool "runs" at once."""
+
+    name = "static"
+    title = "Static"
+    needs_session = False
+
+    def run(self, request: GateRequest) -> Any:
+        from pytest_phase7.gates.base import GateResult, GateRun
+
+        return GateRun(
+            self.name, {t.ref: GateResult(self.name, GateStatus.PASS) for t in request.targets}
+        )
+
+
+def test_static_gates_start_before_session_gates_are_prepared(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    # A static gate's tool is on the critical path from its start; a preparation is not.
+    from pytest_phase7 import engine as engine_module
+    from pytest_phase7.manifest import load_manifest
+    from pytest_phase7.resolve.targets import resolve_items
+
+    started: list[str] = []
+    real_submit = engine_module.GateThreads.submit
+
+    def submit(self: Any, fn: Any, *args: object) -> Any:
+        started.append(fn.__name__)
+        return real_submit(self, fn, *args)
+
+    monkeypatch.setattr(engine_module.GateThreads, "submit", submit)
+    write(tmp_path, {"core/a.py": "X = 1\n", "PLAN.md": PLAN})
+    manifest = load_manifest(tmp_path / "PLAN.md")
+    gates = [PreparingGate(fail=False), StaticGate()]  # registration order: session gate first
+    engine = engine_module.Engine(
+        Settings(), manifest, resolve_items(manifest, tmp_path), tmp_path, gates
+    )
+    engine.start()
+    result = engine.finish(SessionData(None))
+    assert started == ["_complete_static", "prepare"]
+    assert [run.results["core/a.py"].status for run in result.gate_runs] == [GateStatus.PASS] * 2
+
+
 def test_worker_main_in_process(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
     from pytest_phase7.gates import _coverage_worker
 
@@ -755,3 +798,15 @@ def test_figures_and_keys():
         key("s", "d", True, []),
     }
     assert len(variants) == 6
+
+
+@pytest.mark.parametrize("worker", [WORKER, "pytest_phase7.gates._interrogate_worker"])
+def test_gate_workers_do_not_import_pytest(worker: str):
+    """A worker starts next to the tests in every cold run: importing pytest doubled its cost."""
+    probe = f"import sys, {worker}; print(' '.join(sorted(sys.modules)))"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
+    )
+    loaded = done.stdout.split()
+    assert worker in loaded
+    assert not [name for name in loaded if name.split(".")[0] in ("pytest", "_pytest")]

@@ -23,12 +23,14 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
 import coverage
 import pytest
 
 from pytest_phase7 import atomic
-from pytest_phase7.engine import Engine
+from pytest_phase7.engine import Engine, GateThreads
 from pytest_phase7.errors import ManifestError
 from pytest_phase7.gates import cache as cache_module
 from pytest_phase7.gates import docstrings as docstrings_module
@@ -579,6 +581,26 @@ def test_a_fifo_target_is_an_error_naming_the_item_not_a_hang(
         ]
     )
     assert result.ret == pytest.ExitCode.TESTS_FAILED
+
+
+def test_gate_threads_are_not_traced_by_the_sessions_measurement() -> None:
+    """coverage.py traces new threads (threading.settrace): a gate thread turns that off."""
+
+    def tracer(frame: FrameType, event: str, arg: Any) -> Any:
+        return tracer
+
+    before = threading.gettrace()
+    threading.settrace(tracer)
+    try:
+        plain = threading.Thread(target=lambda: seen.append(sys.gettrace()))
+        seen: list[object] = []
+        plain.start()
+        plain.join(10)
+        gate = GateThreads().submit(sys.gettrace).result(timeout=10)
+    finally:
+        threading.settrace(before)
+    assert seen == [tracer]  # the probe works: other threads are traced
+    assert gate is None
 
 
 STUCK_GATE = """

@@ -360,6 +360,25 @@ def test_remember_skips_a_hit_merged_before_but_not_after_another_merge(repo: Pa
     assert cache_module.last_results(store, gate.name)["target.py"].status is GateStatus.PASS
 
 
+def test_the_first_warm_run_after_a_cold_one_writes_no_last_results(repo: Path) -> None:
+    # The cold run stores its fresh run and merges it under the stored key: the warm run's hit
+    # of that stored run finds it merged, and writes nothing (as every later warm run).
+    class LastWrites(WriteCountingStore):
+        def set(self, key: str, value: object) -> None:
+            if key.startswith("phase7/last/"):
+                super().set(key, value)
+            else:
+                DictStore.set(self, key, value)
+
+    store, gate = LastWrites(), CountingGate()
+    engine_session(repo, gate, store)
+    assert store.writes == 1  # the cold run's results merged
+    _, warm = engine_session(repo, gate, store)
+    assert warm.results["target.py"].cached
+    assert store.writes == 1
+    assert cache_module.last_results(store, "count")["target.py"].status is GateStatus.PASS
+
+
 def test_a_run_that_could_not_measure_is_merged_when_the_tool_works_again(repo: Path) -> None:
     # Same inputs (same fingerprint) twice: first the tool fails (ERROR: neither cached nor
     # merged), then it works. The second, fresh run must reach the last known results even
@@ -379,3 +398,58 @@ def test_a_fresh_run_that_changes_nothing_writes_nothing(repo: Path):
     reads = store.reads
     cache_module.remember(store, run, "key-1")  # the hit's results are still merged: skipped
     assert (store.writes, store.reads - reads) == (1, 1)
+
+
+@pytest.mark.parametrize(
+    "distribution", ["ruff", "mypy", "interrogate", "pytest-cov", "pytest_cov"]
+)
+def test_tool_versions_in_the_key_are_the_installed_ones(distribution: str):
+    import importlib.metadata
+
+    assert cache_module._version(distribution) == importlib.metadata.version(distribution)
+
+
+def test_tool_versions_come_from_dist_info_names_without_reading_metadata(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    import importlib.metadata
+    import sys
+
+    def parse(name: str) -> str:
+        raise AssertionError(f"METADATA of {name} parsed at session start")
+
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    (second / "Some_Tool-1.2.dist-info").mkdir()
+    monkeypatch.setattr(sys, "path", [str(tmp_path / "absent"), str(first), str(second)])
+    monkeypatch.setattr(importlib.metadata, "version", parse)
+    assert cache_module._version("some-tool") == "1.2"
+    assert cache_module._version("Some.Tool") == "1.2"
+    (first / "some_tool-2.0.dist-info").mkdir()  # an upgrade earlier on the path: a new key
+    assert cache_module._version("some-tool") == "2.0"
+
+
+def test_tool_versions_not_in_a_dist_info_name_are_asked_of_importlib(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    import importlib.metadata
+    import sys
+
+    asked: list[str] = []
+
+    def version(name: str) -> str:
+        asked.append(name)
+        if name == "absent":
+            raise importlib.metadata.PackageNotFoundError(name)
+        return "from-metadata"
+
+    (tmp_path / "tool.egg-info").mkdir()  # first on the path, and no version in its name
+    later = tmp_path / "later"
+    later.mkdir()
+    (later / "tool-1.0.dist-info").mkdir()
+    monkeypatch.setattr(sys, "path", [str(tmp_path), str(later)])
+    monkeypatch.setattr(importlib.metadata, "version", version)
+    assert cache_module._version("tool") == "from-metadata"
+    assert cache_module._version("absent") == "missing"
+    assert asked == ["tool", "absent"]

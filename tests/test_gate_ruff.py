@@ -15,7 +15,7 @@ from gate_helpers import file_target, write
 from pytest_phase7.gates import ruff as ruff_module
 from pytest_phase7.gates.base import GateRequest, GateRun, GateStatus
 from pytest_phase7.gates.ruff import RuffGate, parse_ruff_json, ruff_binary
-from pytest_phase7.gates.tools import run_tool
+from pytest_phase7.gates.tools import BACKGROUND_NICENESS, run_tool
 from pytest_phase7.resolve.targets import Target, TargetKind
 from pytest_phase7.settings import Settings
 
@@ -69,6 +69,20 @@ def project(tmp_path: Path) -> Path:
         },
     )
     return tmp_path
+
+
+def test_ruff_runs_at_background_priority(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Quick, and wanted after the tests: ruff takes no CPU from the tests and mypy.
+    nicenesses: list[int] = []
+
+    def recording(argv: list[str], *args: object, niceness: int = 0, **kwargs: object) -> object:
+        nicenesses.append(niceness)
+        return run_tool(argv, *args, niceness=niceness, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ruff_module, "run_tool", recording)
+    run = run_gate(project, file_target("clean.py"))
+    assert run.results["clean.py"].status is GateStatus.PASS
+    assert nicenesses == [BACKGROUND_NICENESS] * 3  # --version, --show-files, check
 
 
 @pytest.mark.slow

@@ -12,6 +12,7 @@ from deterministic import SteppingClock
 
 from pytest_phase7.gates import tools as tools_module
 from pytest_phase7.gates.tools import (
+    BACKGROUND_NICENESS,
     Deadline,
     ToolMissing,
     ToolOutput,
@@ -180,3 +181,35 @@ def test_niceness_lowers_the_tools_priority(tmp_path: Path) -> None:
         30,
     )
     assert plain.stdout.strip() == "0"
+
+
+@pytest.mark.skipif(not hasattr(os, "getpriority"), reason="POSIX priorities")
+def test_background_workers_run_at_the_lowest_priority(tmp_path: Path) -> None:
+    # The interrogate and coverage workers use only CPU the tests and mypy leave idle.
+    code = (
+        "import os, time\n"
+        "end = time.monotonic() + 10\n"
+        "while os.getpriority(os.PRIO_PROCESS, 0) != 19 and time.monotonic() < end:\n"
+        "    time.sleep(0.01)\n"
+        "print(os.getpriority(os.PRIO_PROCESS, 0))\n"
+    )
+    worker = run_tool([sys.executable, "-c", code], tmp_path, 30, niceness=BACKGROUND_NICENESS)
+    assert worker.stdout.strip() == "19"
+
+
+@pytest.mark.skipif(not Path("/proc/self/autogroup").exists(), reason="Linux scheduler autogroups")
+def test_background_workers_session_group_runs_at_the_lowest_priority(tmp_path: Path) -> None:
+    # A tool leads a session of its own; with autogroups, the session's group shares the CPU
+    # equally with pytest's unless its own niceness is lowered too.
+    code = (
+        "import time\n"
+        "end = time.monotonic() + 10\n"
+        "read = lambda: open('/proc/self/autogroup').read().split()[-1]\n"
+        "while read() != '19' and time.monotonic() < end:\n"
+        "    time.sleep(0.01)\n"
+        "print(read())\n"
+    )
+    worker = run_tool([sys.executable, "-c", code], tmp_path, 30, niceness=BACKGROUND_NICENESS)
+    assert worker.stdout.strip() == "19"
+    plain = run_tool([sys.executable, "-c", code.replace("< end", "< end - 9.9")], tmp_path, 30)
+    assert plain.stdout.strip() == Path("/proc/self/autogroup").read_text().split()[-1]

@@ -20,11 +20,21 @@ same way, from a ``conftest.py`` or a plugin (see :mod:`pytest_phase7.hookspecs`
 
 from __future__ import annotations
 
-import pytest
+from typing import TYPE_CHECKING
+
+import pluggy
 
 from pytest_phase7.gates.base import Gate, GateRequest, GateResult, GateRun, GateStatus
 
+if TYPE_CHECKING:
+    import pytest
+
 __all__ = ["BuiltinGates", "Gate", "GateRequest", "GateResult", "GateRun", "GateStatus"]
+
+#: ``pytest.hookimpl`` itself, without importing pytest: the gates' worker processes
+#: (``python -m pytest_phase7.gates._coverage_worker``) import this package first, and importing
+#: pytest there would cost each of them more than the work it starts for.
+_hookimpl = pluggy.HookimplMarker("pytest")
 
 
 class BuiltinGates:
@@ -38,7 +48,7 @@ class BuiltinGates:
         """``new_lines``: contribute the new-lines gate too."""
         self.new_lines = new_lines
 
-    @pytest.hookimpl(trylast=True)
+    @_hookimpl(trylast=True)
     def pytest_phase7_add_gates(self, config: pytest.Config) -> list[Gate]:
         """The built-in gates (imported only when phase7 runs)."""
         return builtin_gates(new_lines=self.new_lines)

@@ -20,6 +20,7 @@ import dataclasses
 import hashlib
 import importlib.metadata
 import os
+import re
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -158,6 +159,39 @@ class ResultStore(Protocol):
 
 
 def _version(distribution: str) -> str:
+    """The installed version of ``distribution`` (``missing`` when it is not installed).
+
+    Read from the name of its ``NAME-VERSION.dist-info`` folder, the first install record of it
+    on ``sys.path`` (the one ``importlib.metadata`` finds first): that name carries the version
+    by the wheel and installed-packages specifications, and listing a folder costs a fraction of
+    parsing the distribution's ``METADATA`` at every session start. Any other first record (an
+    ``.egg-info``, a folder name without a version) is asked through ``importlib.metadata``.
+    """
+    wanted = _normalised(distribution)
+    for entry in sys.path:
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:
+            continue  # zip files, missing folders: nothing installed there
+        for name in names:
+            stem, dot, kind = name.rpartition(".")
+            if not dot or kind not in ("dist-info", "egg-info", "egg-link"):
+                continue
+            project, dash, version = stem.partition("-")
+            if _normalised(project) != wanted:
+                continue
+            if kind == "dist-info" and dash and version and "-" not in version:
+                return version
+            return _metadata_version(distribution)
+    return _metadata_version(distribution)
+
+
+def _normalised(name: str) -> str:
+    """A distribution name as PEP 503 compares them (``Foo.Bar_baz`` -> ``foo-bar-baz``)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _metadata_version(distribution: str) -> str:
     try:
         return importlib.metadata.version(distribution)
     except importlib.metadata.PackageNotFoundError:
@@ -394,13 +428,14 @@ def cached_run(
     if found.hit is not None:
         return found.hit
     fresh = runner(gate, request)
-    if (
-        store is not None
-        and found.key is not None
-        and not any(r.status is GateStatus.ERROR for r in fresh.results.values())
-    ):
+    if store is not None and found.key is not None and storable(fresh):
         store.set(_key(gate), {"fingerprint": found.key, "run": run_to_json(fresh)})
     return fresh
+
+
+def storable(run: GateRun) -> bool:
+    """Whether :func:`cached_run` stores a fresh run: one with no ERROR result."""
+    return not any(r.status is GateStatus.ERROR for r in run.results.values())
 
 
 def _key(gate: Gate) -> str:
@@ -423,13 +458,21 @@ def _results_of(stored: object, gate: str) -> dict[str, GateResult]:
         return {}
 
 
-def remember(store: ResultStore | None, run: GateRun, key: str | None = None) -> None:
+def remember(
+    store: ResultStore | None,
+    run: GateRun,
+    key: str | None = None,
+    *,
+    stored_as: str | None = None,
+) -> None:
     """Merge a run's results (not its ERRORs) into the gate's last known results.
 
     ``key`` is given for a cache hit only: the fingerprint of the stored run it returned. When
     the last merge was of that same stored run, its results are merged already, and nothing is
     read or written. A fresh run (``key`` None) is always merged: one under a known fingerprint
     may differ from the stored run, e.g. where a failed tool's ERRORs were left out.
+    ``stored_as`` is the fingerprint a fresh run was just stored under (:func:`cached_run`):
+    the merge records it, so the next run's hit of that stored run merges and writes nothing.
     """
     if store is None or not run.results:
         return
@@ -446,8 +489,9 @@ def remember(store: ResultStore | None, run: GateRun, key: str | None = None) ->
             if r.status is not GateStatus.ERROR
         },
     }
-    if merged == known and key is None:
+    recorded = key if key is not None else stored_as
+    if merged == known and key is None and (stored_as is None or merged_from == stored_as):
         # Nothing new from a fresh run; the document still holds the hit it was merged from.
         return  # (a hit with nothing new is written once, to record its key)
     document = run_to_json(GateRun(run.gate, merged, tool_version=run.tool_version))
-    store.set(f"phase7/last/{run.gate}", {**document, "merged_from": key})
+    store.set(f"phase7/last/{run.gate}", {**document, "merged_from": recorded})

@@ -39,6 +39,7 @@ from pytest_phase7.gates.base import (
 from pytest_phase7.gates.cache import CachePolicy
 from pytest_phase7.gates.tool_inputs import ruff_inputs
 from pytest_phase7.gates.tools import (
+    BACKGROUND_NICENESS,
     Deadline,
     ToolMissing,
     ToolOutput,
@@ -171,13 +172,23 @@ class RuffGate:
         violations: list[Violation] = []
         warnings: dict[str, str] = {}
         try:
-            version = tool_version(run_tool([binary, "--version"], rootdir, deadline.remaining()))
+            # Background priority: ruff is quick, and its answer is wanted after the tests;
+            # started at session start, it would take CPU from the tests and mypy.
+            version = tool_version(
+                run_tool(
+                    [binary, "--version"],
+                    rootdir,
+                    deadline.remaining(),
+                    niceness=BACKGROUND_NICENESS,
+                )
+            )
             if files:
                 args = list(settings.ruff_args)
                 shown = run_tool(
                     [binary, "check", "--show-files", *args, "--no-fix", "--", *files],
                     rootdir,
                     deadline.remaining(),
+                    niceness=BACKGROUND_NICENESS,
                 )
                 problem = _failure(shown, settings.timeout)
                 if problem:
@@ -191,6 +202,7 @@ class RuffGate:
                     [binary, "check", *args, *CHECK_ARGS, "--", *files],
                     rootdir,
                     deadline.remaining(),
+                    niceness=BACKGROUND_NICENESS,
                 )
                 problem = _failure(checked, settings.timeout)
                 if problem:
