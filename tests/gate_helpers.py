@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 from pytest_phase7.resolve.targets import Target, TargetKind
@@ -35,3 +36,15 @@ class DictStore:
     def set(self, key: str, value: object) -> None:
         """Store a JSON-serialisable value (a copy, as pytest's cache would read it back)."""
         self.data[key] = json.loads(json.dumps(value))
+
+
+def git(cwd: Path, *args: str) -> str:
+    """Run git in ``cwd`` as a test user (no global identity needed); its output, stripped."""
+    done = subprocess.run(
+        ["git", "-c", "user.email=t@example.com", "-c", "user.name=t", *args],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return done.stdout.strip()

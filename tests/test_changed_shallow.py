@@ -9,25 +9,16 @@ how to fix it now; an unknown ref keeps git's own reason.
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
+from gate_helpers import git
 
 from pytest_phase7.errors import ConfigError
 from pytest_phase7.resolve.changed import changed_files
 from pytest_phase7.resolve.diffcov import changed_lines
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
-
-
-def git(cwd: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", "-c", "user.email=t@example.com", "-c", "user.name=t", *args],
-        cwd=cwd,
-        check=True,
-        capture_output=True,
-    )
 
 
 @pytest.fixture

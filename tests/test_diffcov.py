@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
+from gate_helpers import git
 
 from pytest_phase7.errors import ConfigError
 from pytest_phase7.resolve.diffcov import (
@@ -20,15 +20,6 @@ from pytest_phase7.resolve.diffcov import (
 )
 
 needs_git = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
-
-
-def git(cwd: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", "-c", "user.email=t@example.com", "-c", "user.name=t", *args],
-        cwd=cwd,
-        check=True,
-        capture_output=True,
-    )
 
 
 # --- parsing a patch -----------------------------------------------------------------------

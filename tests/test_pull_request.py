@@ -23,6 +23,7 @@ from typing import Any
 
 import jsonschema
 import pytest
+from gate_helpers import git
 
 pytestmark = [
     pytest.mark.slow,
@@ -45,17 +46,6 @@ def scale_reply(text: str, factor: int) -> str:
     result: int = text * factor
     return result
 '''
-
-
-def git(cwd: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", "-c", "user.email=t@example.com", "-c", "user.name=t", *args],
-        cwd=cwd,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return done.stdout
 
 
 def environment(**extra: str) -> dict[str, str]:

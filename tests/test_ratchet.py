@@ -7,11 +7,11 @@ import io
 import json
 import re
 import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
+from gate_helpers import git
 
 from pytest_phase7.cli import EXIT_OK, EXIT_USAGE, main
 from pytest_phase7.errors import ConfigError
@@ -33,17 +33,6 @@ def run(*argv: str) -> tuple[int, str]:
     out = io.StringIO()
     code = main(list(argv), out=out, err=out)
     return code, out.getvalue()
-
-
-def git(cwd: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", "-c", "user.email=t@example.com", "-c", "user.name=t", *args],
-        cwd=cwd,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return done.stdout.strip()
 
 
 def report_with_service_coverage(tmp_path: Path, name: str, percent: float, missing: int) -> Path:
