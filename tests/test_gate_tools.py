@@ -16,6 +16,7 @@ from pytest_phase7.gates.tools import (
     Deadline,
     ToolMissing,
     ToolOutput,
+    autogroup_niceness,
     missing_files,
     realpath_key,
     run_tool,
@@ -197,7 +198,14 @@ def test_background_workers_run_at_the_lowest_priority(tmp_path: Path) -> None:
     assert worker.stdout.strip() == "19"
 
 
-@pytest.mark.skipif(not Path("/proc/self/autogroup").exists(), reason="Linux scheduler autogroups")
+def _own_autogroup_niceness() -> int | None:
+    try:
+        return autogroup_niceness(Path("/proc/self/autogroup").read_text(encoding="ascii"))
+    except (OSError, ValueError):
+        return None
+
+
+@pytest.mark.skipif(_own_autogroup_niceness() is None, reason="Linux scheduler autogroups")
 def test_background_workers_session_group_runs_at_the_lowest_priority(tmp_path: Path) -> None:
     # A tool leads a session of its own; with autogroups, the session's group shares the CPU
     # equally with pytest's unless its own niceness is lowered too.
@@ -212,4 +220,47 @@ def test_background_workers_session_group_runs_at_the_lowest_priority(tmp_path: 
     worker = run_tool([sys.executable, "-c", code], tmp_path, 30, niceness=BACKGROUND_NICENESS)
     assert worker.stdout.strip() == "19"
     plain = run_tool([sys.executable, "-c", code.replace("< end", "< end - 9.9")], tmp_path, 30)
-    assert plain.stdout.strip() == Path("/proc/self/autogroup").read_text().split()[-1]
+    assert plain.stdout.strip() == str(_own_autogroup_niceness())
+
+
+@pytest.mark.parametrize(
+    ("text", "niceness"),
+    [
+        ("/autogroup-40386 nice 0\n", 0),
+        ("/autogroup-7 nice -5\n", -5),
+        ("/autogroup-7 nice 19", 19),
+        ("", None),
+        ("/autogroup-7\n", None),
+        ("nice\n", None),
+        ("/autogroup-7 nice zero\n", None),
+    ],
+)
+def test_autogroup_niceness_is_read_only_from_the_format_linux_writes(
+    text: str, niceness: int | None
+) -> None:
+    assert autogroup_niceness(text) == niceness
+
+
+@pytest.mark.parametrize("ours", ["", "/autogroup-1\n", "unexpected nice\n"])
+def test_a_tool_runs_where_the_autogroup_file_says_something_else(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ours: str
+) -> None:
+    # Sandboxes and containers show /proc/PID/autogroup with other contents: the tool still
+    # runs (lowered as a process), and no group niceness is written for it.
+    monkeypatch.setattr(tools_module, "AUTOGROUP_FILE", str(tmp_path / "autogroup-{}"))
+    (tmp_path / f"autogroup-{os.getpid()}").write_text(ours, encoding="ascii")
+    output = run_tool([sys.executable, "-c", "print('ran')"], tmp_path, 30, niceness=19)
+    assert (output.returncode, output.stdout.strip()) == (0, "ran")
+    written = sorted(path.name for path in tmp_path.glob("autogroup-*"))
+    assert written == [f"autogroup-{os.getpid()}"]
+
+
+def test_a_tools_group_niceness_is_ours_lowered_by_the_niceness_asked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tools_module, "AUTOGROUP_FILE", str(tmp_path / "autogroup-{}"))
+    (tmp_path / f"autogroup-{os.getpid()}").write_text("/autogroup-1 nice 3\n", encoding="ascii")
+    run_tool([sys.executable, "-c", "pass"], tmp_path, 30, niceness=10)
+    written = {path.name: path.read_text() for path in tmp_path.glob("autogroup-*")}
+    del written[f"autogroup-{os.getpid()}"]
+    assert list(written.values()) == ["13"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -158,11 +159,11 @@ def run_tool(
         raise ToolMissing(command[0], exc.strerror or type(exc).__name__) from None
     except OSError as exc:  # e.g. ENOEXEC: a file that is not a program
         raise ToolMissing(command[0], exc.strerror or str(exc)) from None
-    if niceness > 0 and hasattr(os, "setpriority"):
-        _lower_priority(process.pid, niceness)
     with _RUNNING_LOCK:
         _RUNNING.add(process)
     try:
+        if niceness > 0 and hasattr(os, "setpriority"):
+            _lower_priority(process.pid, niceness)
         out, err = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         _kill_group(process)
@@ -199,12 +200,28 @@ def _lower_priority(pid: int, niceness: int) -> None:
         ours = os.getpriority(os.PRIO_PROCESS, 0)  # relative to pytest's own priority
         os.setpriority(os.PRIO_PROCESS, pid, min(ours + niceness, 19))
     if sys.platform.startswith("linux"):
+        # Containers and sandboxes may show the file with other contents (or none): no group
+        # niceness is read there, and none is written.
         with contextlib.suppress(OSError, ValueError):
-            group = Path(f"/proc/{os.getpid()}/autogroup").read_text(encoding="ascii")
-            ours = int(group.rsplit("nice", 1)[1])
-            Path(f"/proc/{pid}/autogroup").write_text(
-                str(min(ours + niceness, 19)), encoding="ascii"
+            ours_group = autogroup_niceness(
+                Path(AUTOGROUP_FILE.format(os.getpid())).read_text(encoding="ascii")
             )
+            if ours_group is not None:
+                Path(AUTOGROUP_FILE.format(pid)).write_text(
+                    str(min(ours_group + niceness, 19)), encoding="ascii"
+                )
+
+
+#: Where Linux shows (and takes) a process's scheduler autogroup niceness.
+AUTOGROUP_FILE = "/proc/{}/autogroup"
+
+_AUTOGROUP_NICENESS = re.compile(r"\bnice\s+(-?\d+)\s*$")
+
+
+def autogroup_niceness(text: str) -> int | None:
+    """The niceness in a ``/proc/PID/autogroup`` text (``/autogroup-42 nice 0``), or ``None``."""
+    found = _AUTOGROUP_NICENESS.search(text)
+    return int(found.group(1)) if found else None
 
 
 def kill_running() -> int:
