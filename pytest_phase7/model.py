@@ -47,6 +47,10 @@ class Severity(enum.Enum):
     ERROR = "error"
 
 
+#: Columns that name who (or which model) works on an item, in the order they are looked for.
+OWNER_COLUMNS = ("Owner", "Assignee", "Model")
+
+
 @dataclass(frozen=True)
 class Problem:
     """One consistency problem found while loading or resolving a manifest."""
@@ -107,6 +111,18 @@ class WorkItem:
     def mapped(self) -> bool:
         """True when the plan names something to resolve for this item."""
         return bool(self.file or self.target)
+
+    @property
+    def owner(self) -> str | None:
+        """Who (or which model) works on the item, from the first of :data:`OWNER_COLUMNS`.
+
+        ``(unassigned)`` for an empty cell; None when the plan has none of those columns.
+        """
+        for column in OWNER_COLUMNS:
+            value = self.extra_value(column)
+            if value is not None:
+                return value.strip() or "(unassigned)"
+        return None
 
     def extra_value(self, name: str) -> str | None:
         """The value of an extra column (case-insensitive name), if the plan has one."""

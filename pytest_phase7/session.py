@@ -61,10 +61,8 @@ def build_engine(config: pytest.Config) -> Engine:
     from pytest_phase7.gates import BuiltinGates  # noqa: PLC0415
     from pytest_phase7.insights.sections import InsightSections  # noqa: PLC0415
     from pytest_phase7.manifest import raise_for_errors  # noqa: PLC0415
-    from pytest_phase7.resolve.diffcov import changed_lines  # noqa: PLC0415
     from pytest_phase7.resolve.project import display_path, find_manifest, target_fixes  # noqa: PLC0415
     from pytest_phase7.resolve.targets import RepoIndex, resolve_items  # noqa: PLC0415
-    from pytest_phase7.status.baseline import load_baseline_file  # noqa: PLC0415
 
     try:
         settings, table, label = read_settings(config)
@@ -92,14 +90,16 @@ def build_engine(config: pytest.Config) -> Engine:
             insights = InsightSections(settings, outputs.history)
             config.pluginmanager.register(insights, "phase7-insights")
         gates = select_gates(config.hook.pytest_phase7_add_gates(config=config), settings)
-        diff = (
-            changed_lines(config.rootpath, settings.changed_since)
-            if settings.changed_since
-            else None
-        )
+        diff = None
+        if settings.changed_since:
+            from pytest_phase7.resolve.diffcov import changed_lines  # noqa: PLC0415
+
+            diff = changed_lines(config.rootpath, settings.changed_since)
         baseline_path = outputs.baseline
         baseline = None
         if baseline_path is not None and (baseline_path.exists() or not settings.baseline_update):
+            from pytest_phase7.status.baseline import load_baseline_file  # noqa: PLC0415
+
             baseline = load_baseline_file(
                 baseline_path, display_path(baseline_path, config.rootpath)
             )
@@ -142,10 +142,10 @@ def report_header(engine: Engine) -> str:
 
 def first_recorded(history: Path | None) -> dict[int, dict[str, float]]:
     """Each item's metrics as the history first recorded them (none without a history)."""
-    from pytest_phase7.insights.history import first_metrics  # noqa: PLC0415
-
     if history is None:
         return {}
+    from pytest_phase7.insights.history import first_metrics  # noqa: PLC0415
+
     try:
         return first_metrics(history)
     except OSError as exc:
@@ -250,9 +250,7 @@ def write_outputs(config: pytest.Config, engine: Engine, result: RunResult) -> N
     set and the ``step_summary`` setting is on; the derived statuses written back into the plan,
     except after a partial or ERROR-only run unless forced (:mod:`pytest_phase7.report.writeback`).
     """
-    from pytest_phase7.report.model import report_data  # noqa: PLC0415
-    from pytest_phase7.report.write import step_summary_path, write_reports  # noqa: PLC0415
-    from pytest_phase7.status.baseline import load_existing, raised_baseline, write_baseline  # noqa: PLC0415
+    from pytest_phase7.report.write import step_summary_path  # noqa: PLC0415
 
     settings = engine.settings
     outputs = config.stash[OUTPUTS_KEY]
@@ -274,6 +272,8 @@ def write_outputs(config: pytest.Config, engine: Engine, result: RunResult) -> N
             yellow=True,
         )
     elif settings.baseline_update and path is not None:
+        from pytest_phase7.status.baseline import load_existing, raised_baseline, write_baseline  # noqa: PLC0415
+
         try:
             ratchet = raised_baseline(result, load_existing(path, config.rootpath))
             write_baseline(path, ratchet.baseline)
@@ -287,6 +287,9 @@ def write_outputs(config: pytest.Config, engine: Engine, result: RunResult) -> N
     md_path, json_path = outputs.md, outputs.json
     summary = step_summary_path(settings.step_summary)
     if md_path or json_path or summary:
+        from pytest_phase7.report.model import report_data  # noqa: PLC0415
+        from pytest_phase7.report.write import write_reports  # noqa: PLC0415
+
         sections = [
             section
             for group in config.hook.pytest_phase7_report_sections(result=result)
@@ -311,6 +314,8 @@ def write_outputs(config: pytest.Config, engine: Engine, result: RunResult) -> N
 
 def _write_findings(outputs: Outputs, result: RunResult) -> None:
     """The SARIF file and the Code Quality report, each when asked for (replaced atomically)."""
+    if outputs.sarif is None and outputs.codeclimate is None:
+        return
     from pytest_phase7.atomic import write_atomic  # noqa: PLC0415
     from pytest_phase7.report import codeclimate, sarif  # noqa: PLC0415
 
@@ -328,11 +333,13 @@ def _write_findings(outputs: Outputs, result: RunResult) -> None:
 
 def annotation_lines(config: pytest.Config, result: RunResult) -> list[str]:
     """The run's GitHub annotations, when ``annotations`` asks for them (else none)."""
-    from pytest_phase7.report.annotations import annotation_commands  # noqa: PLC0415
+    from pytest_phase7.report.github import annotations_kind  # noqa: PLC0415
 
     engine = getattr(config.pluginmanager.get_plugin("phase7-run"), "engine", None)
-    if not isinstance(engine, Engine):
+    if not isinstance(engine, Engine) or annotations_kind(engine.settings.annotations) != "github":
         return []
+    from pytest_phase7.report.annotations import annotation_commands  # noqa: PLC0415
+
     outputs = config.stash.get(OUTPUTS_KEY, None)
     written = [
         str(path)

@@ -20,6 +20,7 @@ from gate_helpers import DictStore, file_target, write
 
 from pytest_phase7.gates import coverage_api, coverage_memo, coverage_static
 from pytest_phase7.gates.base import GateRequest, GateStatus, SessionData
+from pytest_phase7.gates.cache import CachePolicy
 from pytest_phase7.gates.coverage import WORKER, CoverageGate
 from pytest_phase7.gates.coverage_static import (
     StaticAnalysis,
@@ -537,6 +538,42 @@ def test_static_gates_start_before_session_gates_are_prepared(
     result = engine.finish(SessionData(None))
     assert started == ["_complete_static", "prepare"]
     assert [run.results["core/a.py"].status for run in result.gate_runs] == [GateStatus.PASS] * 2
+
+
+class WholeProjectGate(StaticGate):
+    """A static gate whose answer depends on the whole project, as mypy's does."""
+
+    name = "whole"
+    title = "Whole"
+    cache_policy = CachePolicy(("mypy",), whole_project=True)
+
+
+def test_the_whole_project_gate_is_started_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    # mypy (the whole project, following imports) is most often the longest tool: every other
+    # gate's planning and start-up would delay it, on the run's critical path.
+    from pytest_phase7 import engine as engine_module
+    from pytest_phase7.manifest import load_manifest
+    from pytest_phase7.resolve.targets import resolve_items
+
+    planned: list[str] = []
+    real_plan = engine_module.Engine._plan_static
+
+    def plan(self: Any, gate: Any, *args: Any) -> Any:
+        planned.append(gate.name)
+        return real_plan(self, gate, *args)
+
+    monkeypatch.setattr(engine_module.Engine, "_plan_static", plan)
+    write(tmp_path, {"core/a.py": "X = 1\n", "PLAN.md": PLAN})
+    manifest = load_manifest(tmp_path / "PLAN.md")
+    gates = [StaticGate(), WholeProjectGate(), PreparingGate(fail=False)]
+    engine = engine_module.Engine(
+        Settings(), manifest, resolve_items(manifest, tmp_path), tmp_path, gates
+    )
+    engine.start()
+    result = engine.finish(SessionData(None))
+    assert planned == ["whole", "static"]
+    # The results keep the registration order.
+    assert [run.gate for run in result.gate_runs] == ["static", "whole", "prep"]
 
 
 def test_worker_main_in_process(tmp_path: Path, capsys: pytest.CaptureFixture[str]):

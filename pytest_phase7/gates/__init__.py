@@ -59,10 +59,11 @@ def builtin_gates(*, new_lines: bool = False) -> list[Gate]:
     from pytest_phase7.gates.coverage import CoverageGate  # noqa: PLC0415
     from pytest_phase7.gates.docstrings import DocstringsGate  # noqa: PLC0415
     from pytest_phase7.gates.mypy import MypyGate  # noqa: PLC0415
-    from pytest_phase7.gates.new_lines import NewLinesGate  # noqa: PLC0415
     from pytest_phase7.gates.ruff import RuffGate  # noqa: PLC0415
 
     gates: list[Gate] = [CoverageGate(), RuffGate(), MypyGate(), DocstringsGate()]
     if new_lines:
+        from pytest_phase7.gates.new_lines import NewLinesGate  # noqa: PLC0415
+
         gates.insert(1, NewLinesGate())
     return gates

@@ -24,20 +24,13 @@ from pytest_phase7.model import PlanStatus
 from pytest_phase7.report.markdown import cell
 from pytest_phase7.status.rules import HIGHER_IS_BETTER, ItemOutcome
 
-#: Columns that name who (or which model) works on an item, in the order they are looked for.
-OWNER_COLUMNS = ("Owner", "Assignee", "Model")
-
 #: Gates whose metric counts problems against a maximum.
 COUNTING_GATES = frozenset({"ruff", "mypy"})
 
 
 def owner_of(outcome: ItemOutcome) -> str | None:
     """The item's owner from the first owner-like column the plan has, if any."""
-    for column in OWNER_COLUMNS:
-        value = outcome.item.extra_value(column)
-        if value is not None:
-            return value.strip() or "(unassigned)"
-    return None
+    return outcome.item.owner
 
 
 def gate_score(result: GateResult) -> float | None:

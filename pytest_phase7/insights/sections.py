@@ -7,24 +7,18 @@ the Markdown report and the terminal leaves out.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_phase7.engine import RunResult
-from pytest_phase7.errors import ConfigError
-from pytest_phase7.insights.history import (
-    HistoryEntry,
-    append_entry,
-    delta_text,
-    deltas,
-    load_history,
-    snapshot,
-)
-from pytest_phase7.insights.owners import owners_markdown, summarize_owners
-from pytest_phase7.report.markdown import escape
-from pytest_phase7.settings import Settings
+if TYPE_CHECKING:
+    from pytest_phase7.engine import RunResult
+    from pytest_phase7.insights.history import HistoryEntry
+    from pytest_phase7.settings import Settings
+
+# The history, owners and Markdown modules are imported when a run has something to say with
+# them: this class is registered on every run, most of which have neither a history nor owners.
 
 #: How many runs the completion chart shows at most (the most recent ones).
 CHART_RUNS = 30
@@ -32,6 +26,10 @@ CHART_RUNS = 30
 
 def record_run(path: Path, result: RunResult, rootdir: Path) -> None:
     """Append this run to the history file (with the commit when the rootdir is in git)."""
+    from datetime import datetime, timezone  # noqa: PLC0415
+
+    from pytest_phase7.errors import ConfigError  # noqa: PLC0415
+    from pytest_phase7.insights.history import append_entry, snapshot  # noqa: PLC0415
     from pytest_phase7.resolve.changed import git_output  # noqa: PLC0415
 
     try:
@@ -47,6 +45,9 @@ def trends_markdown(result: RunResult, entries: list[HistoryEntry], warnings: li
     File names (from the plan) and warnings (naming the history file) are escaped as the main
     tables are; the chart holds only numbers.
     """
+    from pytest_phase7.insights.history import delta_text, deltas  # noqa: PLC0415
+    from pytest_phase7.report.markdown import escape  # noqa: PLC0415
+
     # Paragraphs are separated by blank lines so Markdown keeps them apart.
     lines: list[str] = [f"warning: {escape(w)}\n" for w in warnings]
     if len(entries) < 2:
@@ -105,10 +106,15 @@ class InsightSections:
         entries: list[HistoryEntry] = []
         warnings: list[str] = []
         if self.history_path is not None:
+            from pytest_phase7.insights.history import load_history  # noqa: PLC0415
+
             entries, warnings = load_history(self.history_path)
-        owners = summarize_owners(result, entries, self.settings.hourly_rate)
-        if owners:
-            sections.append(("Owners", owners_markdown(owners)))
+        if any(outcome.item.owner is not None for outcome in result.outcomes):
+            from pytest_phase7.insights.owners import owners_markdown, summarize_owners  # noqa: PLC0415
+
+            owners = summarize_owners(result, entries, self.settings.hourly_rate)
+            if owners:
+                sections.append(("Owners", owners_markdown(owners)))
         if self.history_path is not None:
             sections.append(("Trends", trends_markdown(result, entries, warnings)))
         return sections

@@ -18,7 +18,6 @@ and ``,`` in properties too.
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -33,6 +32,7 @@ from pytest_phase7.report.findings import (
     repository_path,
     repository_root,
 )
+from pytest_phase7.report.github import annotations_kind
 
 if TYPE_CHECKING:
     from pytest_phase7.settings import Settings
@@ -44,17 +44,6 @@ MAX_PER_JOB = 50
 #: Our bounds on one annotation (GitHub's API takes 64 KB messages and 255-character titles).
 MAX_MESSAGE_CHARS = 4000
 MAX_TITLE_CHARS = 255
-
-#: The environment variable GitHub Actions sets to ``true``.
-ACTIONS_ENV = "GITHUB_ACTIONS"
-
-
-def annotations_kind(setting: str | None, environ: dict[str, str] | None = None) -> str:
-    """``github`` or ``none``: the setting, else ``github`` under GitHub Actions."""
-    if setting is not None:
-        return setting
-    env = os.environ if environ is None else environ
-    return "github" if env.get(ACTIONS_ENV) == "true" else "none"
 
 
 def escape_data(text: str) -> str:

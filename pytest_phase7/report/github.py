@@ -6,6 +6,12 @@ as defaults) imports nothing but the standard library.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
+
+#: The environment variable GitHub Actions sets to ``true``.
+ACTIONS_ENV = "GITHUB_ACTIONS"
+
 #: The environment variable GitHub Actions sets to the step's summary file.
 STEP_SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
 
@@ -14,3 +20,11 @@ MAX_STEP_SUMMARY_BYTES = 1024 * 1024
 
 #: GitHub's limit for the body of a PR comment, in characters.
 MAX_COMMENT_CHARS = 65_536
+
+
+def annotations_kind(setting: str | None, environ: Mapping[str, str] | None = None) -> str:
+    """``github`` or ``none``: the setting, else ``github`` under GitHub Actions."""
+    if setting is not None:
+        return setting
+    env = os.environ if environ is None else environ
+    return "github" if env.get(ACTIONS_ENV) == "true" else "none"
