@@ -8,7 +8,7 @@ Usage (from the repository root, with the project's venv)::
 
 The projects are the acceptance tier's (``tests/acceptance/projects.toml``) and this folder's
 ``realprojects.toml``, named by their ``name``: pinned sdists downloaded on first use (sha256
-checked), one venv per requirement set (this checkout installed editable, the gated tools at the
+checked), one venv per requirement set (this checkout installed from a wheel, the gated tools at the
 versions this venv has), all through ``tests/acceptance/realprojects.py``. Each project is
 unpacked into a fresh folder under ``--workdir`` with its plan; its bytecode is compiled and one
 ``pytest --phase7`` run (untimed) tells which files each gate checks.
@@ -157,13 +157,17 @@ def gate_targets(report: Mapping[str, object], root: Path) -> dict[str, tuple[st
 
 
 def project_venv(project: rp.Project, checkout: Path | None = None) -> Path:
-    """The project's venv with ``checkout`` (default: this one) of pytest-phase7 installed."""
+    """The project's venv with ``checkout`` (default: this one) of pytest-phase7 installed.
+
+    Installed from a wheel, as users install it: an editable install would put the checkout's
+    folder on ``sys.path``, and mypy's cache key covers the Python files of such folders.
+    """
     if checkout is None:
-        return rp.project_venv(project)
+        return rp.project_venv(project, editable=False)
     ours = rp.CHECKOUT
-    rp.CHECKOUT = checkout.resolve()  # the checkout installed editable, part of the venv's key
+    rp.CHECKOUT = checkout.resolve()  # part of the venv's key
     try:
-        return rp.project_venv(project)
+        return rp.project_venv(project, editable=False)
     finally:
         rp.CHECKOUT = ours
 

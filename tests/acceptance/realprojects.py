@@ -303,7 +303,7 @@ def venv_requirements(project: Project) -> tuple[str, ...]:
     return tuple(sorted({*tools, *project.requirements}))
 
 
-def venv_key(requirements: Sequence[str]) -> str:
+def venv_key(requirements: Sequence[str], *, editable: bool = True) -> str:
     """The venv cache key: everything that decides what the venv holds."""
     identity = {
         "format": VENV_FORMAT,
@@ -312,7 +312,19 @@ def venv_key(requirements: Sequence[str]) -> str:
         "phase7_project": _phase7_project(),
         "requirements": sorted(requirements),
     }
+    if not editable:
+        identity["installed"] = "wheel"
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def checkout_digest() -> str:
+    """The digest of what a wheel of the checkout is built from: its package and project files."""
+    digest = hashlib.sha256()
+    files = [CHECKOUT / "pyproject.toml", *sorted((CHECKOUT / "pytest_phase7").rglob("*"))]
+    for path in files:
+        if path.is_file() and "__pycache__" not in path.parts:
+            digest.update(f"{path.relative_to(CHECKOUT)}\0".encode() + path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def venv_python(venv: Path) -> Path:
@@ -325,13 +337,20 @@ def venv_tool(venv: Path, name: str) -> str:
     return str(venv / "bin" / name)
 
 
-def project_venv(project: Project) -> Path:
-    """The project's venv in the cache, created on first use (one per requirement set)."""
+def project_venv(project: Project, *, editable: bool = True) -> Path:
+    """The project's venv in the cache, created on first use (one per requirement set).
+
+    ``editable=False`` installs the checkout as a user does, from a wheel built from it (the
+    benchmarks measure that: an editable install puts the whole checkout on ``sys.path``, which
+    mypy's cache key then covers); the wheel is rebuilt whenever the checkout's package changes.
+    """
     requirements = venv_requirements(project)
-    key = venv_key(requirements)
+    key = venv_key(requirements, editable=editable)
     venv = cache_dir() / "venvs" / key
     marker = venv / VENV_MARKER
     with file_lock(cache_dir() / "locks" / f"venv-{key}.lock"):
+        if marker.is_file() and not editable:
+            _reinstall_when_changed(venv, marker)
         if marker.is_file():
             return venv
         if venv.exists():  # an interrupted creation
@@ -350,7 +369,7 @@ def project_venv(project: Project) -> Path:
                 "--quiet",
                 "--no-input",
                 "--disable-pip-version-check",
-                "-e",
+                *(["-e"] if editable else []),
                 str(CHECKOUT),
                 *requirements,
             ],
@@ -360,11 +379,38 @@ def project_venv(project: Project) -> Path:
             if done.returncode != 0:
                 shutil.rmtree(venv, ignore_errors=True)
                 raise AcceptanceError(f"could not create the venv {venv}:\n{done.describe()}")
-        marker.write_text(
-            json.dumps({"requirements": list(requirements), "checkout": str(CHECKOUT)}, indent=1),
-            encoding="utf-8",
-        )
+        facts: dict[str, object] = {"requirements": list(requirements), "checkout": str(CHECKOUT)}
+        if not editable:
+            facts["checkout_digest"] = checkout_digest()
+        marker.write_text(json.dumps(facts, indent=1), encoding="utf-8")
     return venv
+
+
+def _reinstall_when_changed(venv: Path, marker: Path) -> None:
+    """Install a new wheel of the checkout into a wheel-installed venv if its package changed."""
+    facts = json.loads(marker.read_text(encoding="utf-8"))
+    digest = checkout_digest()
+    if facts.get("checkout_digest") == digest:
+        return
+    argv = [
+        sys.executable,
+        "-m",
+        "pip",
+        "--python",
+        str(venv_python(venv)),
+        "install",
+        "--quiet",
+        "--no-input",
+        "--disable-pip-version-check",
+        "--no-deps",
+        "--force-reinstall",
+        str(CHECKOUT),
+    ]
+    done = run(argv, cwd=venv.parent, env=_install_env())
+    if done.returncode != 0:
+        raise AcceptanceError(f"could not reinstall pytest-phase7 into {venv}:\n{done.describe()}")
+    facts["checkout_digest"] = digest
+    marker.write_text(json.dumps(facts, indent=1), encoding="utf-8")
 
 
 def unpack(sdist: Path, dest: Path) -> Path:
