@@ -44,9 +44,13 @@ MAX_DETAIL_CHARS = 200
 #: Short gate titles for table headers.
 SHORT_TITLES = {"coverage": "Cov", "ruff": "Ruff", "mypy": "Mypy", "docstrings": "Docs"}
 
+#: The new-lines gate's name (:data:`pytest_phase7.resolve.diffcov.GATE`, whose module a run
+#: outside a pull request does not import).
+NEW_LINES = "new_lines"
+
 #: The most columns a gate's cell takes (others: :data:`GATE_CELL_LIMIT`); the new lines'
 #: figure is ``12/15 · 3/4 br · 79% ✗``.
-GATE_CELL_LIMITS = {"new_lines": 24}
+GATE_CELL_LIMITS = {NEW_LINES: 24}
 GATE_CELL_LIMIT = 10
 
 STATUS_MARKUP: dict[PlanStatus, dict[str, bool]] = {
@@ -362,6 +366,8 @@ def outside_plan_lines(result: RunResult, verbosity: int = 0) -> list[Line]:
 
     ``-q`` lists only those below ``--phase7-diff-coverage-min`` (or not measurable).
     """
+    if not any(run.gate == NEW_LINES for run in result.gate_runs):
+        return []  # no pull request: nothing to import the diff's module for
     from pytest_phase7.resolve.diffcov import outside_plan  # noqa: PLC0415
 
     rows = [
