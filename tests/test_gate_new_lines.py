@@ -137,8 +137,26 @@ def test_changed_files_outside_the_plan_are_measured_and_can_block(measured: Pat
     assert "omit/include" in gate.results["pkg/skipped.py"].reason
     unmeasured = gate.results["pkg/unmeasured.py"]
     assert unmeasured.status is GateStatus.SKIP
-    assert unmeasured.reason.startswith("not measured by coverage")
+    assert unmeasured.reason == (
+        "not measured by coverage: outside source in [run] in .coveragerc, "
+        "or never imported by the tests"
+    )
     assert gate.blocking == ("new lines below 60% covered in 1 file (pkg/extra.py)",)
+
+
+def test_a_changed_file_run_omit_leaves_out_says_so(measured: Path):
+    config = measured / ".coveragerc"
+    before = config.read_text()
+    config.write_text(before.replace("[report]", "omit = pkg/unmeasured.py\n[report]"))
+    try:
+        gate = run(measured, [file_target("pkg/mod.py")], changed(mod={3}, unmeasured={1}))
+    finally:
+        config.write_text(before)
+    unmeasured = gate.results["pkg/unmeasured.py"]
+    assert unmeasured.status is GateStatus.SKIP
+    assert unmeasured.reason == (
+        "not measured by coverage: omit in [run] in .coveragerc leaves it out"
+    )
 
 
 def test_unchanged_and_comment_only_targets_are_skipped(measured: Path):

@@ -116,7 +116,7 @@ class NewLinesGate:
                 results[path] = GateResult(
                     self.name,
                     GateStatus.SKIP,
-                    reason="not measured by coverage (outside its source, or never imported)",
+                    reason="not measured by coverage: " + _why_unmeasured(cov, request, path),
                 )
             else:
                 results[path] = self._judge([(path, figures[path])], precision, minimum)
@@ -240,3 +240,28 @@ def _blocking(
     if broken:
         reasons.append(f"new lines of {shown_list(broken)} could not be measured")
     return tuple(reasons)
+
+
+def _why_unmeasured(cov: Coverage, request: GateRequest, path: str) -> str:
+    """Why coverage.py has no data for a changed file: ``[run] omit``, its source, or no import.
+
+    ``[run] omit`` is matched as coverage.py matches it (patterns not starting with a wildcard
+    are taken relative to the current directory); a coverage.py without those helpers gets the
+    general reason.
+    """
+    from pytest_phase7.gates.coverage import config_section  # noqa: PLC0415
+
+    section = config_section(cov, "run", request.rootdir)
+    omit = cov.get_option("run:omit")
+    if isinstance(omit, list) and omit:
+        try:
+            from coverage.files import GlobMatcher, prep_patterns  # noqa: PLC0415
+
+            omitted = GlobMatcher(prep_patterns(omit), "omit").match(str(request.rootdir / path))
+        except (ImportError, TypeError, ValueError):
+            omitted = False
+        if omitted:
+            return f"omit in {section} leaves it out"
+    if cov.get_option("run:source") or cov.get_option("run:source_pkgs"):
+        return f"outside source in {section}, or never imported by the tests"
+    return "never imported by the tests"
