@@ -359,20 +359,7 @@ def project_venv(project: Project, *, editable: bool = True) -> Path:
         env = _install_env()
         steps = [
             [sys.executable, "-m", "venv", "--without-pip", str(venv)],
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "--python",
-                str(venv_python(venv)),
-                "install",
-                "--quiet",
-                "--no-input",
-                "--disable-pip-version-check",
-                *(["-e"] if editable else []),
-                str(CHECKOUT),
-                *requirements,
-            ],
+            _pip_install(venv, *(["-e"] if editable else []), str(CHECKOUT), *requirements),
         ]
         for argv in steps:
             done = run(argv, cwd=venv.parent, env=env)
@@ -386,13 +373,9 @@ def project_venv(project: Project, *, editable: bool = True) -> Path:
     return venv
 
 
-def _reinstall_when_changed(venv: Path, marker: Path) -> None:
-    """Install a new wheel of the checkout into a wheel-installed venv if its package changed."""
-    facts = json.loads(marker.read_text(encoding="utf-8"))
-    digest = checkout_digest()
-    if facts.get("checkout_digest") == digest:
-        return
-    argv = [
+def _pip_install(venv: Path, *args: str) -> list[str]:
+    """This Python's pip installing ``args`` into ``venv``, quietly and without questions."""
+    return [
         sys.executable,
         "-m",
         "pip",
@@ -402,10 +385,17 @@ def _reinstall_when_changed(venv: Path, marker: Path) -> None:
         "--quiet",
         "--no-input",
         "--disable-pip-version-check",
-        "--no-deps",
-        "--force-reinstall",
-        str(CHECKOUT),
+        *args,
     ]
+
+
+def _reinstall_when_changed(venv: Path, marker: Path) -> None:
+    """Install a new wheel of the checkout into a wheel-installed venv if its package changed."""
+    facts = json.loads(marker.read_text(encoding="utf-8"))
+    digest = checkout_digest()
+    if facts.get("checkout_digest") == digest:
+        return
+    argv = _pip_install(venv, "--no-deps", "--force-reinstall", str(CHECKOUT))
     done = run(argv, cwd=venv.parent, env=_install_env())
     if done.returncode != 0:
         raise AcceptanceError(f"could not reinstall pytest-phase7 into {venv}:\n{done.describe()}")
