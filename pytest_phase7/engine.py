@@ -37,6 +37,7 @@ from pytest_phase7.gates.cache import (
     cached_run,
     last_results,
     lookup,
+    policy_of,
     remember,
     storable,
 )
@@ -479,8 +480,8 @@ class Engine:
 
 def _whole_project(gate: Gate) -> bool:
     """Whether the gate's cache policy says files beyond its targets can change its answer."""
-    policy = getattr(gate, "cache_policy", None)
-    return bool(getattr(policy, "whole_project", False))
+    policy = policy_of(gate)
+    return policy is not None and policy.whole_project
 
 
 def _find_tools(gate: Gate) -> str | None:

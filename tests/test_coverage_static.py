@@ -477,20 +477,25 @@ class PreparingGate:
         return GateRun(self.name, {t.ref: GateResult(self.name, status) for t in request.targets})
 
 
-@pytest.mark.parametrize("fail", [False, True])
-def test_engine_prepares_session_gates_and_survives_a_failed_preparation(
-    tmp_path: Path, fail: bool
-):
+def run_engine(root: Path, gates: list[Any]) -> Any:
+    """Start and finish an engine over the one-item PLAN (``core/a.py``) with ``gates``."""
     from pytest_phase7.engine import Engine
     from pytest_phase7.manifest import load_manifest
     from pytest_phase7.resolve.targets import resolve_items
 
-    write(tmp_path, {"core/a.py": "X = 1\n", "PLAN.md": PLAN})
-    manifest = load_manifest(tmp_path / "PLAN.md")
-    gate = PreparingGate(fail=fail)
-    engine = Engine(Settings(), manifest, resolve_items(manifest, tmp_path), tmp_path, [gate])
+    write(root, {"core/a.py": "X = 1\n", "PLAN.md": PLAN})
+    manifest = load_manifest(root / "PLAN.md")
+    engine = Engine(Settings(), manifest, resolve_items(manifest, root), root, gates)
     engine.start()
-    result = engine.finish(SessionData(None))
+    return engine.finish(SessionData(None))
+
+
+@pytest.mark.parametrize("fail", [False, True])
+def test_engine_prepares_session_gates_and_survives_a_failed_preparation(
+    tmp_path: Path, fail: bool
+):
+    gate = PreparingGate(fail=fail)
+    result = run_engine(tmp_path, [gate])
     (run,) = result.gate_runs
     # Prepared before it ran; a broken preparation only means the gate works without it.
     assert run.results["core/a.py"].status is (GateStatus.FAIL if fail else GateStatus.PASS)
@@ -517,8 +522,6 @@ def test_static_gates_start_before_session_gates_are_prepared(
 ):
     # A static gate's tool is on the critical path from its start; a preparation is not.
     from pytest_phase7 import engine as engine_module
-    from pytest_phase7.manifest import load_manifest
-    from pytest_phase7.resolve.targets import resolve_items
 
     started: list[str] = []
     real_submit = engine_module.GateThreads.submit
@@ -528,14 +531,8 @@ def test_static_gates_start_before_session_gates_are_prepared(
         return real_submit(self, fn, *args)
 
     monkeypatch.setattr(engine_module.GateThreads, "submit", submit)
-    write(tmp_path, {"core/a.py": "X = 1\n", "PLAN.md": PLAN})
-    manifest = load_manifest(tmp_path / "PLAN.md")
-    gates = [PreparingGate(fail=False), StaticGate()]  # registration order: session gate first
-    engine = engine_module.Engine(
-        Settings(), manifest, resolve_items(manifest, tmp_path), tmp_path, gates
-    )
-    engine.start()
-    result = engine.finish(SessionData(None))
+    # Registration order: the session gate first.
+    result = run_engine(tmp_path, [PreparingGate(fail=False), StaticGate()])
     assert started == ["_complete_static", "prepare"]
     assert [run.results["core/a.py"].status for run in result.gate_runs] == [GateStatus.PASS] * 2
 
@@ -552,8 +549,6 @@ def test_the_whole_project_gate_is_started_first(tmp_path: Path, monkeypatch: py
     # mypy (the whole project, following imports) is most often the longest tool: every other
     # gate's planning and start-up would delay it, on the run's critical path.
     from pytest_phase7 import engine as engine_module
-    from pytest_phase7.manifest import load_manifest
-    from pytest_phase7.resolve.targets import resolve_items
 
     planned: list[str] = []
     real_plan = engine_module.Engine._plan_static
@@ -563,14 +558,7 @@ def test_the_whole_project_gate_is_started_first(tmp_path: Path, monkeypatch: py
         return real_plan(self, gate, *args)
 
     monkeypatch.setattr(engine_module.Engine, "_plan_static", plan)
-    write(tmp_path, {"core/a.py": "X = 1\n", "PLAN.md": PLAN})
-    manifest = load_manifest(tmp_path / "PLAN.md")
-    gates = [StaticGate(), WholeProjectGate(), PreparingGate(fail=False)]
-    engine = engine_module.Engine(
-        Settings(), manifest, resolve_items(manifest, tmp_path), tmp_path, gates
-    )
-    engine.start()
-    result = engine.finish(SessionData(None))
+    result = run_engine(tmp_path, [StaticGate(), WholeProjectGate(), PreparingGate(fail=False)])
     assert planned == ["whole", "static"]
     # The results keep the registration order.
     assert [run.gate for run in result.gate_runs] == ["static", "whole", "prep"]

@@ -146,6 +146,12 @@ class CachePolicy:
     inputs: Callable[[GateRequest, FileDigests], ToolInputs] | None = None
 
 
+def policy_of(gate: Gate) -> CachePolicy | None:
+    """The gate's cache policy, or None for a gate that does not declare one (not cached)."""
+    policy: CachePolicy | None = getattr(gate, "cache_policy", None)
+    return policy
+
+
 class ResultStore(Protocol):
     """Where cached runs live (pytest's ``config.cache`` satisfies this)."""
 
@@ -382,7 +388,7 @@ def lookup(
     digests: FileDigests | None = None,
 ) -> CacheLookup:
     """Fingerprint the run and return the stored result when the fingerprint matches."""
-    policy: CachePolicy | None = getattr(gate, "cache_policy", None)
+    policy = policy_of(gate)
     if store is None or policy is None:
         return CacheLookup(None)
     started = time.perf_counter()

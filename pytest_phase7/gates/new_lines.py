@@ -32,7 +32,12 @@ from pytest_phase7.gates.base import (
     GateStatus,
     error_run,
 )
-from pytest_phase7.gates.coverage import ReportedFile, file_analyses, unmeasured_session
+from pytest_phase7.gates.coverage import (
+    ReportedFile,
+    config_section,
+    file_analyses,
+    unmeasured_session,
+)
 from pytest_phase7.resolve.diffcov import GATE, NewLines, Totals, line_ranges, new_lines
 from pytest_phase7.wording import counted, shown_list
 
@@ -249,8 +254,6 @@ def _why_unmeasured(cov: Coverage, request: GateRequest, path: str) -> str:
     are taken relative to the current directory); a coverage.py without those helpers gets the
     general reason.
     """
-    from pytest_phase7.gates.coverage import config_section  # noqa: PLC0415
-
     section = config_section(cov, "run", request.rootdir)
     omit = cov.get_option("run:omit")
     if isinstance(omit, list) and omit:

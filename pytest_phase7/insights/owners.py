@@ -28,11 +28,6 @@ from pytest_phase7.status.rules import HIGHER_IS_BETTER, ItemOutcome
 COUNTING_GATES = frozenset({"ruff", "mypy"})
 
 
-def owner_of(outcome: ItemOutcome) -> str | None:
-    """The item's owner from the first owner-like column the plan has, if any."""
-    return outcome.item.owner
-
-
 def gate_score(result: GateResult) -> float | None:
     """One gate's contribution to the quality score (None for SKIP)."""
     if result.status is GateStatus.SKIP:
@@ -87,7 +82,7 @@ def summarize_owners(
     """One summary per owner (sorted by name); empty when the plan has no owner column."""
     groups: dict[str, list[ItemOutcome]] = {}
     for outcome in result.outcomes:
-        owner = owner_of(outcome)
+        owner = outcome.item.owner
         if owner is not None:
             groups.setdefault(owner, []).append(outcome)
     summaries = []
