@@ -13,8 +13,11 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from pytest_phase7.session import RUN_MODULES
 
 #: Modules of features a default run does not use.
 OPTIONAL = (
@@ -35,11 +38,18 @@ import json
 import os
 import sys
 
+import coverage
+
+# pytest imports this conftest after pytest-cov has started coverage.py.
+TRACED = coverage.Coverage.current() is not None
+EARLY = sorted(name for name in sys.modules if name.startswith("pytest_phase7"))
+
 
 def pytest_unconfigure(config):
     loaded = sorted(name for name in sys.modules if name.startswith("pytest_phase7"))
-    with open(os.environ["PHASE7_LOADED_OUT"], "w", encoding="utf-8") as out:
-        json.dump(loaded, out)
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    with open(os.environ["PHASE7_LOADED_OUT"] + worker, "w", encoding="utf-8") as out:
+        json.dump({"traced": TRACED, "early": EARLY, "loaded": loaded}, out)
 """
 
 PLAN = """# Plan
@@ -53,8 +63,9 @@ PLAN = """# Plan
 """
 
 
-def loaded_modules(root: Path, *flags: str) -> set[str]:
-    """The phase7 modules a ``pytest --phase7 FLAGS`` run in ``root`` had imported at its end."""
+def recorded(root: Path, *flags: str) -> dict[str, Any]:
+    """What a ``pytest --phase7 FLAGS`` run in ``root`` had imported: ``early`` (when pytest
+    imported the conftest), ``loaded`` (at the end); ``traced``: coverage.py was on by then."""
     out = root / "loaded.json"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("COV", "GITHUB_"))}
     env["PHASE7_LOADED_OUT"] = str(out)
@@ -69,7 +80,13 @@ def loaded_modules(root: Path, *flags: str) -> set[str]:
     )
     assert out.is_file(), proc.stdout + proc.stderr
     assert "Phase 7 status" in proc.stdout, proc.stdout + proc.stderr
-    return set(json.loads(out.read_text(encoding="utf-8")))
+    answer: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
+    return answer
+
+
+def loaded_modules(root: Path, *flags: str) -> set[str]:
+    """The phase7 modules a ``pytest --phase7 FLAGS`` run in ``root`` had imported at its end."""
+    return set(recorded(root, *flags)["loaded"])
 
 
 def project(root: Path, *, owner: bool) -> Path:
@@ -113,3 +130,24 @@ def test_the_terminal_names_the_new_lines_gate_as_the_diff_module_does() -> None
     from pytest_phase7.resolve import diffcov
 
     assert terminal.NEW_LINES == diffcov.GATE
+
+
+@pytest.mark.slow
+def test_a_run_imports_its_modules_before_coverage_starts(tmp_path: Path) -> None:
+    # Once coverage.py traces, executing a module costs more, measured or not.
+    run = recorded(project(tmp_path / "p", owner=False))
+    assert run["traced"], "the recorder's conftest must be imported with coverage.py on"
+    late = set(run["loaded"]) - set(run["early"])
+    assert set(RUN_MODULES) <= set(run["early"]), sorted(set(RUN_MODULES) - set(run["early"]))
+    assert late == set(), sorted(late)
+
+
+@pytest.mark.slow
+def test_an_xdist_worker_imports_none_of_the_run_modules(tmp_path: Path) -> None:
+    root = project(tmp_path / "p", owner=False)
+    recorded(root, "-n", "2")
+    workers = [json.loads(path.read_text(encoding="utf-8")) for path in root.glob("loaded.jsongw*")]
+    assert len(workers) == 2
+    for worker in workers:
+        assert worker["traced"]
+        assert set(RUN_MODULES).isdisjoint(worker["loaded"]), worker["loaded"]
