@@ -31,6 +31,10 @@ INJECTED_KEY = pytest.StashKey[bool]()
 #: ``coverage run``, and under ``coverage run -m pytest -n N`` pytest-cov has no controller side.
 WORKER_COVERAGE_ENV = "PYTEST_PHASE7_WORKER_COV"
 
+#: True in an xdist worker of a phase7 run: its controller set :data:`WORKER_COVERAGE_ENV`.
+#: (``PYTEST_XDIST_WORKER`` cannot tell: the pytest runs a worker's tests start inherit it.)
+WORKER_KEY = pytest.StashKey[bool]()
+
 
 def table_source(config: pytest.Config) -> TableSource:
     """This run's phase7 table file, read on first use and kept in ``config.stash``."""
@@ -106,6 +110,7 @@ def wants_coverage_injection(config: pytest.Config, namespace: argparse.Namespac
     decide for themselves.
     """
     from_controller = os.environ.pop(WORKER_COVERAGE_ENV, None)
+    config.stash[WORKER_KEY] = from_controller is not None
     if not hasattr(namespace, "cov_source") or getattr(namespace, "no_cov", False):
         return False
     if namespace.cov_source:

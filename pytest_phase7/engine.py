@@ -235,7 +235,12 @@ class Engine:
         its work that does not need the session's data while the tests run (the coverage gate
         parses its target files); :meth:`finish` waits for it before running the gate.
         """
-        static = [g for g in self.gates if not g.needs_session and self._targets[g.name]]
+        started = self._futures.keys() | self._ready.keys()  # taken over (see adopt)
+        static = [
+            g
+            for g in self.gates
+            if not g.needs_session and self._targets[g.name] and g.name not in started
+        ]
         preparing = [
             g
             for g in self.gates
@@ -260,7 +265,8 @@ class Engine:
         preparing = [g for g in preparing if g.name not in self._ready]
         if not static and not preparing:
             return
-        self._pool = GateThreads()
+        if self._pool is None:
+            self._pool = GateThreads()
         digests = FileDigests()  # the gates' fingerprints share their files: hash each once
         for gate in static:
             plan = self._plan_static(gate, self._request(gate, None), digests)
@@ -278,6 +284,32 @@ class Engine:
                 gate.prepare,  # type: ignore[attr-defined]
                 self._request(gate, None),
             )
+
+    def adopt(self, early: Engine) -> bool:
+        """Take over the static gates ``early`` started if this engine would start them; True if so.
+
+        Otherwise ``early`` is stopped. All or nothing: stopping a gate kills every running tool,
+        so either each gate ``early`` started is one of this engine's, of the same class, asked
+        the same (same targets, settings, rootdir; the cache may be another object over the same
+        folder), or ``early`` is stopped whole and :meth:`start` starts this engine's own.
+        """
+        mine = {gate.name: gate for gate in self.gates}
+        started = [g for g in early.gates if g.name in early._futures or g.name in early._ready]
+        same = all(
+            gate.name in mine
+            and type(mine[gate.name]) is type(gate)
+            and replace(self._request(mine[gate.name], None), store=None)
+            == replace(early._request(gate, None), store=None)
+            for gate in started
+        )
+        if not same or self._pool is not None:
+            early.close()
+            return False
+        self._pool, early._pool = early._pool, None
+        self._futures.update(early._futures)
+        self._ready.update(early._ready)
+        early._futures, early._ready = {}, {}
+        return True
 
     def finish(
         self,

@@ -84,6 +84,10 @@ def pytest_load_initial_conftests(
     try:
         answer = yield
     except Exception as exc:
+        if early_on(early_config, namespace):  # a conftest failed to import, say
+            from pytest_phase7.session import stop_static_early  # noqa: PLC0415
+
+            stop_static_early(early_config)
         # pytest-cov lets coverage.py's config errors (precision = "x") out as a traceback;
         # phase7 turned measurement on, so it says what is wrong instead.
         if injected and type(exc).__module__.startswith("coverage"):

@@ -6,6 +6,7 @@ Everything that reads ``pytest.Config`` or ``pytest.Session`` lives here, so the
 
 from __future__ import annotations
 
+import atexit
 import glob
 import os
 import shlex
@@ -15,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from pytest_phase7.activation import outer_coverage, read_settings
+from pytest_phase7.activation import WORKER_KEY, outer_coverage, read_settings
 from pytest_phase7.engine import Engine, RunResult
 from pytest_phase7.errors import ConfigError, Phase7Error
 from pytest_phase7.gates.base import Gate, SessionData
-from pytest_phase7.model import PlanStatus
+from pytest_phase7.model import Manifest, PlanStatus
 from pytest_phase7.report.outputs import (
     OutputKind,
     OutputRequest,
@@ -60,25 +61,18 @@ def build_engine(config: pytest.Config) -> Engine:
     """Load settings, manifest and targets, and collect the gates; usage errors, not tracebacks."""
     from pytest_phase7.gates import BuiltinGates  # noqa: PLC0415
     from pytest_phase7.insights.sections import InsightSections  # noqa: PLC0415
-    from pytest_phase7.manifest import raise_for_errors  # noqa: PLC0415
-    from pytest_phase7.resolve.project import display_path, find_manifest, target_fixes  # noqa: PLC0415
-    from pytest_phase7.resolve.targets import RepoIndex, resolve_items  # noqa: PLC0415
+    from pytest_phase7.resolve.project import display_path, target_fixes  # noqa: PLC0415
 
     try:
         settings, table, label = read_settings(config)
-        from_cli = getattr(config.option, "phase7_manifest", None)
-        manifest = find_manifest(
-            config.rootpath,
-            settings.manifest,
-            table,
-            label,
-            base=config.invocation_params.dir if from_cli else config.rootpath,
-        )
-        raise_for_errors(manifest)
-        index = RepoIndex(config.rootpath)
-        resolutions = resolve_items(
-            manifest, config.rootpath, settings.modules, targets=settings.targets, index=index
-        )
+        early = config.stash.get(EARLY_KEY, None)
+        if early is not None and early.settings == settings:
+            manifest, resolutions = early.manifest, early.resolutions
+            project_files: Sequence[str] = early.project_files
+        else:
+            manifest, resolutions, project_files = load_plan(
+                config, settings, table, label, from_cli=config.option
+            )
         # Checked before anything runs: a bad output path costs no test run.
         outputs = config.stash[OUTPUTS_KEY] = run_outputs(
             config, settings, label, manifest.path, resolutions
@@ -105,7 +99,7 @@ def build_engine(config: pytest.Config) -> Engine:
             )
     except Phase7Error as exc:
         raise pytest.UsageError(f"phase7: {exc}") from None
-    return Engine(
+    engine = Engine(
         settings,
         manifest,
         resolutions,
@@ -114,12 +108,122 @@ def build_engine(config: pytest.Config) -> Engine:
         baseline=baseline.metrics if baseline is not None else None,
         baseline_counts=baseline.counts if baseline is not None else None,
         store=getattr(config, "cache", None),
-        project_files=index.all_python_files(),
+        project_files=project_files,
         changed=diff.files if diff is not None else None,
         diff=diff,
         first_run=first_recorded(outputs.history),
         notes=target_fixes(resolutions, table, label),
     )
+    if early is not None:
+        del config.stash[EARLY_KEY]
+        engine.adopt(early)
+        atexit.unregister(early.close)
+    return engine
+
+
+def load_plan(
+    config: pytest.Config,
+    settings: Settings,
+    table: Mapping[str, object],
+    label: str,
+    *,
+    from_cli: object,
+) -> tuple[Manifest, tuple[Resolution, ...], tuple[str, ...]]:
+    """The plan, its items' targets and the project's Python files.
+
+    ``from_cli`` is the command line's namespace: a ``--phase7-manifest`` there is relative to
+    where pytest was started.
+    """
+    from pytest_phase7.manifest import raise_for_errors  # noqa: PLC0415
+    from pytest_phase7.resolve.project import find_manifest  # noqa: PLC0415
+    from pytest_phase7.resolve.targets import RepoIndex, resolve_items  # noqa: PLC0415
+
+    given = getattr(from_cli, "phase7_manifest", None)
+    manifest = find_manifest(
+        config.rootpath,
+        settings.manifest,
+        table,
+        label,
+        base=config.invocation_params.dir if given else config.rootpath,
+    )
+    raise_for_errors(manifest)
+    index = RepoIndex(config.rootpath)
+    resolutions = resolve_items(
+        manifest, config.rootpath, settings.modules, targets=settings.targets, index=index
+    )
+    return manifest, resolutions, tuple(index.all_python_files())
+
+
+#: The engine that started the built-in static gates at start-up (:func:`start_static_early`),
+#: until :func:`build_engine` takes them over.
+EARLY_KEY = pytest.StashKey["Engine"]()
+
+
+def start_static_early(
+    config: pytest.Config,
+    namespace: object,
+    settings: Settings,
+    table: Mapping[str, object],
+    label: str,
+) -> None:
+    """Start the built-in static gates at start-up, before pytest-cov and the conftests load.
+
+    mypy is the longest part of a run on most projects, and it needs only the settings and the
+    plan, both known here: what pytest does before the session starts (starting coverage.py,
+    importing the conftests, the plugins' ``pytest_configure``) then runs beside it, not
+    before it. The session's engine takes these gates over if it would start the same gates on
+    the same targets with the same settings (:meth:`Engine.adopt`); otherwise they are stopped
+    and it starts its own. Nothing starts here when the answer could differ or pytest's cache
+    could change under it (``--collect-only``, ``--cache-clear``, no cache provider, a pull
+    request's changed-only run), or when reading the plan fails (``pytest_configure`` says why).
+    """
+    from pytest_phase7.cachedir import CacheDirStore  # noqa: PLC0415
+    from pytest_phase7.gates import builtin_gates  # noqa: PLC0415
+
+    if (
+        getattr(namespace, "collectonly", False)
+        or getattr(namespace, "cacheclear", False)
+        or config.pluginmanager.is_blocked("cacheprovider")
+        or settings.changed_since
+    ):
+        return
+    gates = [
+        gate
+        for gate in builtin_gates()
+        if not gate.needs_session and (settings.gates is None or gate.name in settings.gates)
+    ]
+    try:
+        manifest, resolutions, project_files = load_plan(
+            config, settings, table, label, from_cli=namespace
+        )
+        # Where pytest's cache provider puts config.cache, the same way.
+        folder = os.path.expandvars(os.path.expanduser(str(config.getini("cache_dir"))))
+    except (Phase7Error, ValueError, OSError):
+        return
+    early = Engine(
+        settings,
+        manifest,
+        resolutions,
+        config.rootpath,
+        gates,
+        store=CacheDirStore(config.rootpath / folder),
+        project_files=project_files,
+    )
+    # Whatever ends the session before pytest_configure takes the gates over kills their tools:
+    # the session's clean-up, or (a usage error stops pytest before it configures) the exit.
+    config.add_cleanup(early.close)
+    atexit.register(early.close)
+    early.start()
+    config.stash[EARLY_KEY] = early
+
+
+def stop_static_early(config: pytest.Config) -> None:
+    """Stop the gates :func:`start_static_early` started, if any (pytest stopped at start-up)."""
+    early = config.stash.get(EARLY_KEY, None)
+    if early is not None:
+        del config.stash[EARLY_KEY]
+        early.close()
+        atexit.unregister(early.close)
 
 
 def report_header(engine: Engine) -> str:
@@ -408,33 +512,24 @@ PARSER_KEY = pytest.StashKey[pytest.Parser]()
 DECLARED_KEY = pytest.StashKey[tuple[tuple[Path, ...], str]]()
 
 
-#: What a run imports besides this module: the plan's readers, target resolution, the built-in
-#: gates (:func:`pytest_phase7.gates.builtin_gates` makes all of them), the report.
-RUN_MODULES = (
-    "pytest_phase7.manifest",
-    "pytest_phase7.insights.sections",
-    "pytest_phase7.resolve.project",
-    "pytest_phase7.gates.coverage",
-    "pytest_phase7.gates.ruff",
-    "pytest_phase7.gates.mypy",
-    "pytest_phase7.gates.docstrings",
-    "pytest_phase7.report.write",
-    "pytest_phase7.report.terminal",
-)
-
-
 def import_run_modules() -> None:
     """Import the modules every run uses, before pytest-cov starts coverage.py.
 
     Once coverage.py traces, every Python call pays for its trace function, including the calls
     that execute phase7's modules at import, although coverage.py measures none of them: the
     same imports then take about half as long again. Only modules that every run imports later
-    anyway are imported here, so a feature the run does not use still costs nothing.
+    anyway are imported here: the plan's readers, target resolution, the built-in gates
+    (:func:`pytest_phase7.gates.builtin_gates` makes all of them) and the report.
     """
-    from importlib import import_module  # noqa: PLC0415
-
-    for name in RUN_MODULES:
-        import_module(name)
+    import pytest_phase7.gates.coverage  # noqa: PLC0415
+    import pytest_phase7.gates.docstrings  # noqa: PLC0415
+    import pytest_phase7.gates.mypy  # noqa: PLC0415
+    import pytest_phase7.gates.ruff  # noqa: PLC0415
+    import pytest_phase7.insights.sections  # noqa: PLC0415
+    import pytest_phase7.manifest  # noqa: PLC0415
+    import pytest_phase7.report.terminal  # noqa: PLC0415
+    import pytest_phase7.report.write  # noqa: PLC0415
+    import pytest_phase7.resolve.project  # noqa: PLC0415, F401
 
 
 def declare_suite(config: pytest.Config, parser: pytest.Parser, args: list[str]) -> None:
@@ -450,11 +545,12 @@ def declare_suite(config: pytest.Config, parser: pytest.Parser, args: list[str])
     if getattr(namespace, "help", False) or getattr(namespace, "version", False):
         return
     try:
-        settings, _, label = read_settings(config, namespace)
+        settings, table, label = read_settings(config, namespace)
     except Phase7Error:
         return  # pytest_configure reports it
-    if "PYTEST_XDIST_WORKER" not in os.environ:  # an xdist worker does none of phase7's work
+    if not config.stash.get(WORKER_KEY, False):  # an xdist worker does none of phase7's work
         import_run_modules()
+        start_static_early(config, namespace, settings, table, label)
     if settings.suite is None:
         return
     if getattr(namespace, "phase7_suite", None):

@@ -17,7 +17,15 @@ from typing import Any
 
 import pytest
 
-from pytest_phase7.session import RUN_MODULES
+#: Modules every run uses (the gates' are built whichever gates it runs).
+RUN_MODULES = (
+    "pytest_phase7.manifest",
+    "pytest_phase7.gates.coverage",
+    "pytest_phase7.gates.ruff",
+    "pytest_phase7.gates.mypy",
+    "pytest_phase7.gates.docstrings",
+    "pytest_phase7.report.terminal",
+)
 
 #: Modules of features a default run does not use.
 OPTIONAL = (
@@ -47,7 +55,7 @@ EARLY = sorted(name for name in sys.modules if name.startswith("pytest_phase7"))
 
 def pytest_unconfigure(config):
     loaded = sorted(name for name in sys.modules if name.startswith("pytest_phase7"))
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    worker = getattr(config, "workerinput", {}).get("workerid", "")
     with open(os.environ["PHASE7_LOADED_OUT"] + worker, "w", encoding="utf-8") as out:
         json.dump({"traced": TRACED, "early": EARLY, "loaded": loaded}, out)
 """
