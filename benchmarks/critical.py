@@ -7,8 +7,9 @@ Usage (the projects of ``realrun.py``; run it on a quiet machine)::
 Per repetition and project (the checkout and venv ``realrun.py`` prepares), alternating:
 
 ====  ==========================================================================================
-E0    ``pytest --cov --cov-report=`` with a probe stamping when ``pytest_configure`` starts:
-      the earliest moment a plugin knows its configuration (its plan, its targets)
+E0    ``pytest --cov --cov-report=`` with a probe stamping start-up
+      (``pytest_load_initial_conftests``: the earliest moment a plugin knows its configuration,
+      its plan, its targets) and ``pytest_configure``
 M     ``mypy T`` alone, cold, over the mypy gate's targets
 E|M   E0 and ``mypy T`` started together, no phase7: what the tests and mypy cost each other
       on the machine's cores
@@ -18,8 +19,9 @@ A     ``pytest --phase7`` cold with the probe: when the mypy gate's process star
 
 It prints, per project, the medians, what phase7 adds on the test process's own path (before
 the tests start and after they end, against E0), and three floors no scheduling of the same
-work can beat: **mypy floor** = E0's time to ``pytest_configure`` + M (mypy cannot start
-before pytest has read its configuration, and runs as long as alone at best); **tests floor**
+work can beat: **mypy floor** = E0's time to start-up (``pytest_load_initial_conftests``, the
+first hook that sees the whole configuration) + M (mypy cannot start before pytest has read its
+configuration, and runs as long as alone at best); **tests floor**
 = E0's wall in E|M (the tests next to a running mypy, no phase7 involved); **CPU floor** = A's
 CPU seconds (process tree) / the number of cores. Section ``critical:TAG`` of ``RESULTS.md``.
 """
@@ -42,7 +44,7 @@ from common import median, update_section
 from realrun import ALL_CACHES, Prepared, all_projects, clear, prepare
 
 PROBE = """
-import atexit, json, os, time
+import atexit, json, os, sys, time
 import pytest
 
 STAMPS = {}
@@ -53,11 +55,7 @@ def _stamp(name):
     STAMPS.setdefault(name, time.time())
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_configure(config):
-    _stamp("configure")
-    if not getattr(config.option, "phase7", False):
-        return  # E0: nothing else imported
+if "--phase7" in sys.argv:  # A; E0 imports nothing of phase7. Before the gates can start.
     from pytest_phase7.gates import mypy as gate
     original = gate.run_tool
 
@@ -69,6 +67,16 @@ def pytest_configure(config):
             RUNS.append((" ".join(str(a) for a in argv[1:4]), started, time.time()))
 
     gate.run_tool = run_tool
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config, parser, args):
+    _stamp("start-up")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config):
+    _stamp("configure")
 
 
 @pytest.hookimpl(wrapper=True, trylast=True)
@@ -150,6 +158,7 @@ def measure(
         cpu = _cpu_children()
         started = _run(e0, prepared, env, log)
         stamps = json.loads(out_file.read_text(encoding="utf-8"))["stamps"]
+        add("E0 to start-up", stamps["start-up"] - started)
         add("E0 to configure", stamps["configure"] - started)
         add("E0 to tests", stamps["tests start"] - started)
         add("E0 after tests", stamps["exit"] - stamps["tests done"])
@@ -197,7 +206,7 @@ def report(results: dict[str, dict[str, list[float]]], command: str, cores: int)
         f"Command: `{command}` ({time.strftime('%Y-%m-%d %H:%M')}; medians in seconds; "
         f"{cores} cores)",
         "",
-        "| project | E0 to `pytest_configure` | E0 | M | E beside M (CPU) | M beside E "
+        "| project | E0 to start-up / `pytest_configure` | E0 | M | E beside M (CPU) | M beside E "
         "| A: mypy starts / ends | A: tests start / end | A | A CPU | before / after the tests: "
         "A - E0 | mypy floor | tests floor | CPU floor | A / max(E0, M) | A / highest floor "
         "| load |",
@@ -205,13 +214,13 @@ def report(results: dict[str, dict[str, list[float]]], command: str, cores: int)
     ]
     for name, values in results.items():
         m = {k: median(v) for k, v in values.items() if k != "load"}
-        mypy_floor = m["E0 to configure"] + m["M wall"]
+        mypy_floor = m["E0 to start-up"] + m["M wall"]
         tests_floor = m["E wall beside M"]
         cpu_floor = m["A CPU"] / cores
         floor = max(mypy_floor, tests_floor, cpu_floor)
         loads = values["load"]
         cells = [
-            f"{m['E0 to configure']:.2f}",
+            f"{m['E0 to start-up']:.2f} / {m['E0 to configure']:.2f}",
             f"{m['E0 wall']:.2f}",
             f"{m['M wall']:.2f}",
             f"{m['E wall beside M']:.2f} ({m['E CPU beside M']:.2f})",

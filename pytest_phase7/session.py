@@ -211,7 +211,7 @@ def start_static_early(
     )
     # Whatever ends the session before pytest_configure takes the gates over kills their tools:
     # the session's clean-up, or (a usage error stops pytest before it configures) the exit.
-    config.add_cleanup(early.close)
+    config.add_cleanup(lambda: stop_static_early(config))
     atexit.register(early.close)
     early.start()
     config.stash[EARLY_KEY] = early
@@ -549,8 +549,9 @@ def declare_suite(config: pytest.Config, parser: pytest.Parser, args: list[str])
     except Phase7Error:
         return  # pytest_configure reports it
     if not config.stash.get(WORKER_KEY, False):  # an xdist worker does none of phase7's work
-        import_run_modules()
+        # mypy first: what the gates do not need to start is imported while it runs.
         start_static_early(config, namespace, settings, table, label)
+        import_run_modules()
     if settings.suite is None:
         return
     if getattr(namespace, "phase7_suite", None):
