@@ -1,10 +1,11 @@
 """Run the gates over the resolved targets and turn their results into a :class:`RunResult`.
 
 Static gates (ruff, mypy, docstrings, custom ones with ``needs_session = False``) are looked up
-in the cache when :meth:`Engine.start` is called (at session start, or for the built-in ones at
-start-up, by an engine the session's takes over: :meth:`Engine.adopt`); those with no cached
-answer start in background threads and run while the tests run. Session gates (coverage) may prepare in
-a background thread meanwhile, and run in :meth:`Engine.finish` once the session's data exists.
+in the cache when :meth:`Engine.start` is called: at session start, or for the built-in ones at
+start-up, by an engine whose gates the session's engine then takes over (:meth:`Engine.adopt`).
+Those with no cached answer start in background threads and run while the tests run. Session
+gates (coverage) may prepare in a background thread meanwhile, and run in :meth:`Engine.finish`
+once the session's data exists.
 A gate that raises is an ERROR for all its targets, never a crash of the session.
 """
 

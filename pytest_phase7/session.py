@@ -537,8 +537,9 @@ def declare_suite(config: pytest.Config, parser: pytest.Parser, args: list[str])
 
     Runs before pytest's last parse of ``args`` and before it loads the initial conftests, which
     it finds from the test paths: both get the suite's paths. They go first in ``args``, where no
-    option with an optional value (``--cov``) can take them for its own. The run's modules are
-    imported here too (:func:`import_run_modules`).
+    option with an optional value (``--cov``) can take them for its own. The built-in static
+    gates start here too (:func:`start_static_early`), and the run's modules are imported
+    (:func:`import_run_modules`).
     """
     config.stash[PARSER_KEY] = parser
     namespace = config.known_args_namespace
