@@ -277,11 +277,14 @@ def test_ruff_first_party_detection_is_keyed(project: Path, config: str, new: st
 
 
 def test_files_that_cannot_be_modules_do_not_change_ruffs_key(project: Path) -> None:
-    # pytest and coverage write these into the rootdir on every run.
+    # pytest and coverage write these into the rootdir on every run, and Python writes the
+    # bytecode of the modules the tests import (unless PYTHONDONTWRITEBYTECODE is set).
     def change() -> None:
         (project / ".coverage.host.1.x").write_text("")
         (project / ".pytest_cache").mkdir()
         (project / "notes.txt").write_text("")
+        (project / "__pycache__").mkdir()
+        (project / "pkg" / "__pycache__").mkdir()
 
     assert twice(project, RuffGate(), change) == 1
 

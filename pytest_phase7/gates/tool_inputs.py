@@ -280,6 +280,11 @@ def _globbed(path: Path) -> list[str]:
     return sorted(glob.glob(text)) or [text]
 
 
+#: Folders Python itself writes, which no import names: they must not move the cache key (the
+#: first run that writes bytecode would otherwise miss the cache of the run before it).
+NOT_PACKAGES = frozenset({"__pycache__"})
+
+
 def _module_names(folder: Path) -> list[str]:
     """The importable names at the top of ``folder``: packages (any folder) and modules."""
     try:
@@ -292,7 +297,7 @@ def _module_names(folder: Path) -> list[str]:
             is_dir = entry.is_dir()
         except OSError:
             continue
-        if is_dir and entry.name.isidentifier():
+        if is_dir and entry.name.isidentifier() and entry.name not in NOT_PACKAGES:
             names.append(entry.name + "/")
         elif not is_dir:
             stem, dot, suffix = entry.name.rpartition(".")
