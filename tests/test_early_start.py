@@ -8,15 +8,25 @@ difference stops them and the session's own start.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
+import time
+import types
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from pytest_phase7 import engine as engine_module
 from pytest_phase7.engine import Engine
 from pytest_phase7.gates.base import GateRequest, GateResult, GateRun, GateStatus, SessionData
+from pytest_phase7.gates.docstrings import DocstringsGate
+from pytest_phase7.gates.mypy import MypyGate
+from pytest_phase7.gates.ruff import RuffGate
 from pytest_phase7.manifest import load_manifest
+from pytest_phase7.plugin import RESULT_KEY
 from pytest_phase7.resolve.targets import resolve_items
 from pytest_phase7.settings import Settings
 
@@ -133,14 +143,6 @@ def pytest_configure(config):
 @pytest.fixture
 def log(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """What the session did, in order: each static gate planned, each tool run, the conftest."""
-    import sys
-    import types
-
-    from pytest_phase7 import engine as engine_module
-    from pytest_phase7.gates.docstrings import DocstringsGate
-    from pytest_phase7.gates.mypy import MypyGate
-    from pytest_phase7.gates.ruff import RuffGate
-
     events: list[str] = []
     probe = types.ModuleType("phase7_probe")
     probe.log = events  # type: ignore[attr-defined]
@@ -170,8 +172,6 @@ def log(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> list[str]
 
 
 def session_result(reprec: Any) -> Any:
-    from pytest_phase7.plugin import RESULT_KEY
-
     config = reprec.getcalls("pytest_unconfigure")[0].config
     return config.stash[RESULT_KEY]
 
@@ -220,8 +220,6 @@ def test_a_setting_changed_after_start_up_is_the_one_the_gates_run_with(
 def test_nothing_starts_early_where_the_cache_or_the_targets_may_change_under_it(
     pytester: pytest.Pytester, log: list[str], flags: tuple[str, ...]
 ) -> None:
-    import subprocess
-
     pytester.makeconftest(CONFTEST)
     for argv in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "plan"]):
         git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", *argv]
@@ -244,8 +242,6 @@ def test_the_early_gates_use_the_folder_pytest_caches_in(
     monkeypatch: pytest.MonkeyPatch,
     cache_dir: str,
 ) -> None:
-    from pytest_phase7 import engine as engine_module
-
     monkeypatch.setenv("PHASE7_TEST_CACHE", "from-env")
     monkeypatch.setenv("HOME", str(pytester.path / "home"))
     stores: list[Any] = []
@@ -287,11 +283,6 @@ time.sleep(4)
 def test_a_session_that_stops_at_start_up_kills_the_early_tools(
     tmp_path: Path, trouble: dict[str, Any]
 ) -> None:
-    import os
-    import subprocess
-    import sys
-    import time
-
     fake = tmp_path / "fake" / "mypy"
     fake.mkdir(parents=True)
     (fake / "__init__.py").write_text("", encoding="utf-8")
