@@ -12,15 +12,18 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_phase7.activation import (
-    INJECTED_KEY,
-    WORKER_COVERAGE_ENV,
-    coverage_settings_problem,
-    early_on,
-    is_enabled,
-    wants_coverage_injection,
-)
-from pytest_phase7.settings import OPTIONS
+from pytest_phase7.plainimport import plain_imports
+
+with plain_imports():  # every pytest run imports these: not through pytest's slow rewriter
+    from pytest_phase7.activation import (
+        INJECTED_KEY,
+        WORKER_COVERAGE_ENV,
+        coverage_settings_problem,
+        early_on,
+        is_enabled,
+        wants_coverage_injection,
+    )
+    from pytest_phase7.settings import OPTIONS
 
 if TYPE_CHECKING:
     from pytest_phase7.engine import Engine, RunResult
@@ -49,7 +52,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
     """Register phase7's own hooks (see :mod:`pytest_phase7.hookspecs`)."""
-    from pytest_phase7 import hookspecs  # noqa: PLC0415
+    with plain_imports():
+        from pytest_phase7 import hookspecs  # noqa: PLC0415
 
     pluginmanager.add_hookspecs(hookspecs)
 
@@ -74,9 +78,12 @@ def pytest_load_initial_conftests(
         if not getattr(namespace, "cov_report", None):
             namespace.cov_report = {"": None}
     if early_on(early_config, namespace):
-        from pytest_phase7.session import declare_suite  # noqa: PLC0415
+        from pytest_phase7.plainimport import plain_imports  # noqa: PLC0415
 
-        declare_suite(early_config, parser, args)
+        with plain_imports():  # the run's modules, imported here (pytest's rewriter is slow)
+            from pytest_phase7.session import declare_suite  # noqa: PLC0415
+
+            declare_suite(early_config, parser, args)
     given = {
         "fail_under": getattr(namespace, "cov_fail_under", None),
         "precision": getattr(namespace, "cov_precision", None),

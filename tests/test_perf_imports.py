@@ -55,9 +55,15 @@ EARLY = sorted(name for name in sys.modules if name.startswith("pytest_phase7"))
 
 def pytest_unconfigure(config):
     loaded = sorted(name for name in sys.modules if name.startswith("pytest_phase7"))
+    loaders = {name: type(sys.modules[name].__loader__).__name__ for name in loaded}
+    finders = [type(finder).__name__ for finder in sys.meta_path]
     worker = getattr(config, "workerinput", {}).get("workerid", "")
     with open(os.environ["PHASE7_LOADED_OUT"] + worker, "w", encoding="utf-8") as out:
-        json.dump({"traced": TRACED, "early": EARLY, "loaded": loaded}, out)
+        json.dump(
+            {"traced": TRACED, "early": EARLY, "loaded": loaded, "loaders": loaders,
+             "finders": finders},
+            out,
+        )
 """
 
 PLAN = """# Plan
@@ -159,3 +165,23 @@ def test_an_xdist_worker_imports_none_of_the_run_modules(tmp_path: Path) -> None
     for worker in workers:
         assert worker["traced"]
         assert set(RUN_MODULES).isdisjoint(worker["loaded"]), worker["loaded"]
+
+
+@pytest.mark.slow
+def test_phase7s_modules_are_imported_by_pythons_loader_not_pytests_rewriter(
+    tmp_path: Path,
+) -> None:
+    # pytest rewrites the packages of pytest11 distributions; its cached path is ~5x slower.
+    run = recorded(project(tmp_path / "p", owner=False))
+    loaders = run["loaders"]
+    # The control: what pytest imports itself (the entry point) goes through its rewriter, so
+    # this environment does mark phase7's package for rewriting.
+    assert loaders["pytest_phase7.plugin"] == "AssertionRewritingHook", loaders
+    through_pytest = {name for name, loader in loaders.items() if loader != "SourceFileLoader"}
+    assert through_pytest == {
+        "pytest_phase7",
+        "pytest_phase7.plugin",
+        "pytest_phase7.plainimport",
+    }, sorted(through_pytest)
+    assert set(RUN_MODULES) <= set(loaders)
+    assert "OwnModuleFinder" not in run["finders"], run["finders"]  # removed after start-up
