@@ -78,8 +78,6 @@ def pytest_load_initial_conftests(
         if not getattr(namespace, "cov_report", None):
             namespace.cov_report = {"": None}
     if early_on(early_config, namespace):
-        from pytest_phase7.plainimport import plain_imports  # noqa: PLC0415
-
         with plain_imports():  # the run's modules, imported here (pytest's rewriter is slow)
             from pytest_phase7.session import declare_suite  # noqa: PLC0415
 
