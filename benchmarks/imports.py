@@ -94,9 +94,12 @@ def main(argv: list[str] | None = None) -> int:
         for _ in range(args.repeat):
             for name, extra in commands.items():
                 argv_ = [*pytest_cmd, *plain, "-p", "phase7_imports_probe", *extra]
+                out.unlink(missing_ok=True)  # a run that writes none must not reuse the last one's
                 done = subprocess.run(
                     argv_, cwd=root, env=run_env, capture_output=True, text=True, check=False
                 )
+                if not out.is_file():
+                    raise SystemExit(f"{name}: the probe wrote nothing (exit {done.returncode})")
                 modules = _imports(done.stderr)
                 built = json.loads(out.read_text(encoding="utf-8"))
                 own = {m: us for m, us in modules.items() if m.split(".")[0] == OWN}

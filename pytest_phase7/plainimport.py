@@ -7,8 +7,8 @@ of ``sys.path`` for each, the source read and hashed, and the cached bytecode re
 ``.pyc``. Rewriting buys nothing here (phase7's code is not test code; its asserts are never
 a test's), and on a warm run those imports are most of what phase7 adds to the test run.
 :func:`plain_imports` puts a finder for phase7's submodules ahead of pytest's hook while the
-run's modules are imported at start-up; it finds them with Python's path finder, as if pytest
-were not there.
+plugin imports its option table and, when phase7 is on, while the run's modules are imported
+at start-up; it finds them with Python's path finder, as if pytest were not there.
 """
 
 from __future__ import annotations
