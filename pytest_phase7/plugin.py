@@ -27,10 +27,12 @@ with plain_imports():  # every pytest run imports these: not through pytest's sl
 
 if TYPE_CHECKING:
     from pytest_phase7.engine import Engine, RunResult
+    from pytest_phase7.helper import HelperRun
+    from pytest_phase7.session import LocalRun
 
 #: Where other plugins find this run's engine and, after the test loop, its result.
-ENGINE_KEY = pytest.StashKey["Engine"]()
-RESULT_KEY = pytest.StashKey["RunResult"]()
+ENGINE_KEY: pytest.StashKey[Engine] = pytest.StashKey()
+RESULT_KEY: pytest.StashKey[RunResult] = pytest.StashKey()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -79,9 +81,9 @@ def pytest_load_initial_conftests(
             namespace.cov_report = {"": None}
     if early_on(early_config, namespace):
         with plain_imports():  # the run's modules, imported here (pytest's rewriter is slow)
-            from pytest_phase7.session import declare_suite  # noqa: PLC0415
+            from pytest_phase7.helper import start_work  # noqa: PLC0415
 
-            declare_suite(early_config, parser, args)
+            start_work(early_config, parser, args)
     given = {
         "fail_under": getattr(namespace, "cov_fail_under", None),
         "precision": getattr(namespace, "cov_precision", None),
@@ -90,9 +92,9 @@ def pytest_load_initial_conftests(
         answer = yield
     except Exception as exc:
         if early_on(early_config, namespace):  # a conftest failed to import, say
-            from pytest_phase7.session import stop_static_early  # noqa: PLC0415
+            from pytest_phase7.helper import stop_work  # noqa: PLC0415
 
-            stop_static_early(early_config)
+            stop_work(early_config)
         # pytest-cov lets coverage.py's config errors (precision = "x") out as a traceback;
         # phase7 turned measurement on, so it says what is wrong instead.
         if injected and type(exc).__module__.startswith("coverage"):
@@ -113,35 +115,47 @@ def _coverage_usage_error(problem: str) -> pytest.UsageError:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Load the manifest, resolve targets and register the run, when phase7 is enabled."""
+    """Load the manifest, resolve targets and register the run, when phase7 is enabled.
+
+    The work is in the helper process forked at start-up when it can be
+    (:mod:`pytest_phase7.helper`), else in this process.
+    """
     if not is_enabled(config) or hasattr(config, "workerinput"):
         return
-    from pytest_phase7.session import build_engine  # noqa: PLC0415
+    with plain_imports():
+        from pytest_phase7.helper import helper_run  # noqa: PLC0415
 
-    engine = build_engine(config)
-    config.stash[ENGINE_KEY] = engine
-    config.pluginmanager.register(Phase7Plugin(engine), "phase7-run")
+        work: HelperRun | LocalRun | None = helper_run(config)
+    if work is None:
+        from pytest_phase7.session import LocalRun, build_engine  # noqa: PLC0415
+
+        engine = build_engine(config)
+        config.stash[ENGINE_KEY] = engine
+        work = LocalRun(engine)
+    config.pluginmanager.register(Phase7Plugin(work), "phase7-run")
 
 
 class Phase7Plugin:
     """The run's hooks; registered only when phase7 is enabled, on the controller only."""
 
-    def __init__(self, engine: Engine) -> None:
-        """Hold the engine that does the work."""
-        self.engine = engine
+    def __init__(self, work: HelperRun | LocalRun) -> None:
+        """Hold what does the work: the helper process, or the engine in this process."""
+        self.work = work
         self.deselected: dict[str, int] = {}
-        self.result: RunResult | None = None
+
+    @property
+    def result(self) -> RunResult | None:
+        """The run's result, after the test loop (only when the work ran in this process)."""
+        return self.work.result
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         """Start the static gates so they run while the tests run (none with --collect-only)."""
         if not session.config.option.collectonly:
-            self.engine.start()
+            self.work.start()
 
     def pytest_report_header(self, config: pytest.Config) -> str:
         """One header line: the plan, its items and targets, the gates and the merge policy."""
-        from pytest_phase7.session import report_header  # noqa: PLC0415
-
-        return report_header(self.engine)
+        return self.work.header()
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_setupnodes(self, config: pytest.Config, specs: list[Any]) -> None:
@@ -154,7 +168,7 @@ class Phase7Plugin:
         """Count deselected tests by who deselected them: the project's config or this run."""
         from pytest_phase7.resolve.selection import deselector  # noqa: PLC0415
 
-        source = deselector(self.engine.rootdir)
+        source = deselector(self.work.rootdir)
         self.deselected[source] = self.deselected.get(source, 0) + len(items)
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
@@ -164,37 +178,39 @@ class Phase7Plugin:
         ``tryfirst`` makes this the outermost wrapper, so pytest-cov's own wrapper (which saves
         and combines the data) has finished when the code after ``yield`` runs.
         """
-        from pytest_phase7.session import finish_run, write_outputs  # noqa: PLC0415
-
         if session.config.option.collectonly:
             return (yield)  # no test ran: no gate, and pytest's exit status stays its own
+        self.work.ready()  # what the plan refuses, before any test runs
         try:
             outcome = yield
         except (pytest.Session.Failed, pytest.Session.Interrupted):
             # -x / --maxfail: the static gates still report; coverage is partial, hence ERROR.
-            self.result = finish_run(self.engine, session, self.deselected, stopped=True)
-            session.config.stash[RESULT_KEY] = self.result
+            self.work.finish(session, self.deselected, stopped=True)
+            self._keep_result(session.config)
             raise
         except Exception as exc:
             if type(exc).__module__.startswith("coverage"):  # pytest-cov's report, say
-                self.engine.close()
+                self.work.close()
                 raise _coverage_usage_error(str(exc)) from None
             raise
-        self.result = finish_run(self.engine, session, self.deselected)
-        session.config.stash[RESULT_KEY] = self.result
-        write_outputs(session.config, self.engine, self.result)
-        if self.result.verdict.blocked:
+        blocked = self.work.finish(session, self.deselected, stopped=False)
+        self._keep_result(session.config)
+        if blocked:
             session.testsfailed += 1
         return outcome
+
+    def _keep_result(self, config: pytest.Config) -> None:
+        if self.work.result is not None:
+            config.stash[RESULT_KEY] = self.work.result
 
     def pytest_terminal_summary(
         self, terminalreporter: pytest.TerminalReporter, config: pytest.Config
     ) -> None:
         """Print the Phase 7 status table; its last line is the verdict."""
-        from pytest_phase7.session import write_summary  # noqa: PLC0415
+        from pytest_phase7.testrun import write_summary  # noqa: PLC0415
 
-        write_summary(terminalreporter, config, self.result)
+        write_summary(terminalreporter, config, self.work.summary(config))
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         """Stop waiting for gates that are still running (interrupted sessions)."""
-        self.engine.close()
+        self.work.close()

@@ -81,6 +81,7 @@ class Settings:
     history: str | None = None
     hourly_rate: float | None = None
     suite: tuple[str, ...] | None = None
+    in_process: bool = False
     modules: tuple[tuple[str, str], ...] = field(default=())
     targets: tuple[ConfiguredTarget, ...] = field(default=())
 
@@ -506,6 +507,12 @@ OPTIONS: tuple[Option, ...] = (
         "no test paths are given",
         metavar="PATHS",
         default_note="the project's testpaths",
+    ),
+    Option(
+        "in_process",
+        _bool,
+        "do phase7's work in the test process, not in a helper process beside it",
+        flag=True,
     ),
 )
 

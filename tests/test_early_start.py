@@ -117,7 +117,8 @@ def test_anything_different_stops_the_early_gates_and_runs_the_sessions_own(
 # --- in a real session ---------------------------------------------------------------------
 
 STATIC = ("ruff", "mypy", "docstrings")
-FLAGS = ("--no-cov", "--phase7", "--phase7-gates=" + ",".join(STATIC))
+#: In this process: the helper process has tests of its own (test_helper.py).
+FLAGS = ("--no-cov", "--phase7", "--phase7-in-process", "--phase7-gates=" + ",".join(STATIC))
 
 #: Imported by pytest after the plugins' start-up: it marks that moment in the log.
 CONFTEST = """

@@ -139,6 +139,7 @@ EXPECTED_INI_TYPES = {
     "update_manifest": "bool",
     "update_manifest_force": "bool",
     "step_summary": "bool",
+    "in_process": "bool",
     "gates": "args",
     "ruff_args": "args",
     "mypy_args": "args",

@@ -91,6 +91,14 @@ class CoverageGate:
         self._prepared_spec = ""
         self._prepared_memo: FiguresMemo | None = None
         self._lock = threading.Lock()
+        self._expected: Coverage | None = None
+
+    def expect(self, cov: Coverage) -> None:
+        """Prepare for ``cov``'s settings where nothing measures in this process (the helper).
+
+        ``cov`` is not started: :meth:`prepare` only reads its configuration.
+        """
+        self._expected = cov
 
     def prepare(self, request: GateRequest) -> None:
         """While the tests run: load or compute the static analysis of every target file.
@@ -101,7 +109,7 @@ class CoverageGate:
         """
         import coverage  # noqa: PLC0415
 
-        cov = coverage.Coverage.current()
+        cov = coverage.Coverage.current() or self._expected
         if cov is None:
             return  # nothing measures yet (e.g. --no-cov): nothing to prepare for
         spec = spec_for(cov)
