@@ -34,6 +34,7 @@ import signal
 import sys
 import time
 from collections.abc import Mapping
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
@@ -74,6 +75,9 @@ PHASE7_HOOKS = (
 
 #: How long the helper may take to plan beyond the tools' timeout (it fingerprints the project).
 PLAN_GRACE_SECONDS = 120.0
+
+#: How long a stopped helper may take to kill its tools and exit before it is killed.
+EXIT_GRACE_SECONDS = 10.0
 
 #: How often a wait for the helper checks that it still runs.
 POLL_SECONDS = 0.5
@@ -158,6 +162,8 @@ def fork_helper(
         _child_main(
             channel, config, namespace=namespace, settings=settings, table=table, label=label
         )
+    with contextlib.suppress(OSError):  # as the child does: whichever runs first
+        os.setpgid(pid, pid)
     os.close(requests)
     os.close(answers)
     return Helper(pid, Channel(from_child, to_child), settings)
@@ -197,7 +203,9 @@ def third_party_hooks(config: pytest.Config) -> list[str]:
         if caller is None:
             continue
         for impl in caller.get_hookimpls():
-            if not type(impl.plugin).__module__.startswith("pytest_phase7."):
+            plugin = impl.plugin
+            module = getattr(plugin, "__name__", "") if isinstance(plugin, ModuleType) else ""
+            if not (module or type(plugin).__module__).startswith("pytest_phase7."):
                 found.append(impl.plugin_name)
     return found
 
@@ -324,24 +332,30 @@ class Helper:
             Summary(tuple(annotations), tuple(lines), tuple(sections)),
         )
 
-    def close(self) -> None:
-        """Tell the helper to stop (it kills its tools), and reap it."""
+    def stop(self) -> None:
+        """Tell the helper to stop (it kills its tools and exits); do not wait for it."""
         if self._closed:
             return
         self._closed = True
         with contextlib.suppress(OSError):
             self.channel.send(("stop",))
         self.channel.close()
-        deadline = time.monotonic() + 10.0
+
+    def close(self) -> None:
+        """Stop the helper and reap it; kill it and its tools if it does not exit in time."""
+        self.stop()
+        deadline = time.monotonic() + EXIT_GRACE_SECONDS
         while self._running():
             if time.monotonic() > deadline:
-                try:
-                    os.kill(self.pid, signal.SIGKILL)
-                    os.waitpid(self.pid, 0)
-                except (ProcessLookupError, ChildProcessError):
-                    pass
+                self._kill()
                 return
             time.sleep(0.01)
+
+    def _kill(self) -> None:
+        # The helper leads its own process group, which its tools are in too.
+        with contextlib.suppress(ProcessLookupError, ChildProcessError, PermissionError):
+            os.killpg(self.pid, signal.SIGKILL)
+            os.waitpid(self.pid, 0)
 
 
 def _last_line(text: str) -> str:
@@ -364,7 +378,7 @@ def helper_run(config: pytest.Config) -> HelperRun | None:
     except Phase7Error:
         same = False  # the session's engine says what is wrong
     if not same or third_party_hooks(config):
-        helper.close()
+        helper.stop()  # reaped when pytest unconfigures (config.add_cleanup)
         return None
     return HelperRun(helper, config)
 
@@ -513,7 +527,10 @@ def _child_main(  # pragma: no cover - runs in the forked child only
     """The forked child: serve, and leave without running anything of pytest's (no ``atexit``)."""
     code = 0
     try:
-        # Ctrl-C reaches the whole process group: the test process decides, and tells.
+        # A process group of its own, with its tools: Ctrl-C is the test process's to handle
+        # (it tells the helper to stop), and a helper that will not stop is killed with them.
+        with contextlib.suppress(OSError):
+            os.setpgid(0, 0)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, 1)  # the terminal is the test process's
@@ -541,14 +558,15 @@ def serve(
 
     # pytest fills config.option only after the conftests; what it will hold is parsed already.
     config.option = argparse.Namespace(**vars(namespace))
+    engine: Engine | None = None
     try:
-        run.start_static_early(config, namespace, settings, table, label)
-        engine = run.build_engine(config, store=run.cache_store(config))
-    except pytest.UsageError as exc:
-        channel.send(("planned", "", str(exc)))
-        channel.receive()  # the test process stops with the error; wait for it to tell
-        return
-    try:
+        try:
+            run.start_static_early(config, namespace, settings, table, label)
+            engine = run.build_engine(config, store=run.cache_store(config))
+        except pytest.UsageError as exc:
+            channel.send(("planned", "", str(exc)))
+            channel.receive()  # the test process stops with the error; wait for it to tell
+            return
         channel.send(("planned", run.report_header(engine), ""))
         expect_measurement(engine, namespace)
         engine.start()
@@ -556,8 +574,10 @@ def serve(
         if isinstance(message, tuple) and message[0] == "finish" and len(message) == 2:
             channel.send(_finished(config, engine, message[1]))
             channel.receive()
-    finally:
-        engine.close()
+    finally:  # whatever happened, no tool outlives the helper
+        if engine is not None:
+            engine.close()
+        run.stop_static_early(config)  # gates started early that no engine took over
 
 
 def expect_measurement(engine: Engine, namespace: argparse.Namespace) -> None:

@@ -17,13 +17,14 @@ import re
 import subprocess
 import sys
 import threading
+import types
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from pytest_phase7 import helper as helper_module
-from pytest_phase7.helper import Channel, Helper, HelperLost, why_not_helper
+from pytest_phase7.helper import Channel, Helper, HelperLost, third_party_hooks, why_not_helper
 from pytest_phase7.settings import Settings
 
 PLAN = """# Plan
@@ -326,9 +327,8 @@ class ThreadHelper(Helper):
     def _running(self) -> bool:
         return self.thread.is_alive()
 
-    def close(self) -> None:
-        super().close()
-        self.thread.join(30)
+    def _kill(self) -> None:
+        raise AssertionError("the helper's thread did not stop")
 
 
 def test_the_helpers_side_serves_the_run_here_too(
@@ -393,3 +393,15 @@ def test_the_helpers_side_serves_the_run_here_too(
     report = json.loads((project_root / "report.json").read_text(encoding="utf-8"))
     assert report["verdict"]["blocked"] is True
     assert report["suite"]["complete"] is True
+
+
+def test_phase7s_own_hook_implementations_are_not_anothers(pytester: pytest.Pytester) -> None:
+    from pytest_phase7.gates import BuiltinGates
+
+    config = pytester.parseconfig()
+    config.pluginmanager.register(BuiltinGates(new_lines=False), "phase7-builtin-gates")
+    assert third_party_hooks(config) == []
+    theirs = types.ModuleType("their_plugin")
+    theirs.pytest_phase7_item_status = lambda outcome: None  # type: ignore[attr-defined]
+    config.pluginmanager.register(theirs, "theirs")
+    assert third_party_hooks(config) == ["theirs"]
