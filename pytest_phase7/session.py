@@ -1,7 +1,10 @@
-"""Glue between pytest's objects and phase7's plain modules (used by :mod:`plugin` hooks).
+"""Glue between pytest's objects and phase7's plain modules: the run's work, wherever it runs.
 
-Everything that reads ``pytest.Config`` or ``pytest.Session`` lives here, so the modules behind it
-(manifest, resolve, gates, status, report) never see pytest and can be tested on plain data.
+The test process runs this for a run whose work stays in it; the helper process
+(:mod:`pytest_phase7.helper`) runs the same functions on its copy of pytest's config. What only
+the test process can read (the session's selection and measurement) is in
+:mod:`pytest_phase7.testrun`. The modules behind both (manifest, resolve, gates, status, report)
+never see pytest and can be tested on plain data.
 """
 
 from __future__ import annotations
