@@ -405,3 +405,49 @@ def test_phase7s_own_hook_implementations_are_not_anothers(pytester: pytest.Pyte
     theirs.pytest_phase7_item_status = lambda outcome: None  # type: ignore[attr-defined]
     config.pluginmanager.register(theirs, "theirs")
     assert third_party_hooks(config) == ["theirs"]
+
+
+@pytest.mark.parametrize("dies", ["before planning", "after planning"])
+def test_a_lost_helper_hands_the_work_to_the_test_process(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, dies: str
+) -> None:
+    (pytester.path / "pyproject.toml").write_text(
+        '[tool.phase7]\nmanifest = "PLAN.md"\n', encoding="utf-8"
+    )
+    (pytester.path / "PLAN.md").write_text(PLAN, encoding="utf-8")
+    (pytester.path / "core.py").write_text(CORE, encoding="utf-8")
+    (pytester.path / "half.py").write_text(HALF, encoding="utf-8")
+    (pytester.path / "test_core.py").write_text(TESTS, encoding="utf-8")
+
+    def fork_a_dying_helper(
+        config: Any, namespace: Any, settings: Any, table: Any, label: Any
+    ) -> Helper:
+        requests, to_child = os.pipe()
+        from_child, answers = os.pipe()
+        child = Channel(requests, answers)
+
+        def answer_then_die() -> None:
+            try:
+                if dies == "after planning":
+                    child.send(("planned", "phase7: planned by a helper that will die", ""))
+                    child.receive()  # the session's facts: no answer to them
+            finally:
+                child.close()
+
+        thread = threading.Thread(target=answer_then_die, daemon=True)
+        helper = ThreadHelper(thread, Channel(from_child, to_child), settings)
+        thread.start()
+        return helper
+
+    monkeypatch.setattr(helper_module, "why_not_helper", lambda *args: "")
+    monkeypatch.setattr(helper_module, "fork_helper", fork_a_dying_helper)
+    result = pytester.runpytest_inprocess("--phase7", "--no-cov", "-p", "no:randomly")
+    output = result.stdout.str()
+    assert "the helper process ended without answering; the gates run in the test process" in (
+        output
+    )
+    # The test process's own answer: --no-cov makes coverage an ERROR, which blocks the merge.
+    result.stdout.fnmatch_lines(
+        ["*Phase 7 status*", "*core.py  ERROR*", "phase7: merge BLOCKED (fail-on=regression)*"]
+    )
+    assert result.ret == 1, output
