@@ -35,7 +35,7 @@ import sys
 import time
 from collections.abc import Mapping
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn
 
 import pytest
 
@@ -85,6 +85,15 @@ POLL_SECONDS = 0.5
 _LENGTH = 8  # bytes of a message's length prefix, big-endian
 
 
+class StartUp(NamedTuple):
+    """What start-up knows and the helper plans with (``start_static_early``'s arguments)."""
+
+    namespace: argparse.Namespace  #: pytest's options, as parsed before the conftests load
+    settings: Settings
+    table: Mapping[str, object]  #: the ``[tool.phase7]`` table the settings came from
+    label: str  #: where that table is, for messages
+
+
 class HelperLost(Exception):
     """The helper died, broke the protocol or did not answer in time: do the work here."""
 
@@ -106,11 +115,12 @@ def start_work(config: pytest.Config, parser: pytest.Parser, args: list[str]) ->
     declare_suite(config, namespace, settings, label, args)
     if config.stash.get(WORKER_KEY, False):  # an xdist worker does none of phase7's work
         return
-    if start_helper(config, namespace, settings, table, label):
+    start = StartUp(namespace, settings, table, label)
+    if start_helper(config, start):
         return
     from pytest_phase7.session import import_run_modules, start_static_early  # noqa: PLC0415
 
-    start_static_early(config, namespace, settings, table, label)
+    start_static_early(config, *start)
     import_run_modules()
 
 
@@ -126,30 +136,19 @@ def stop_work(config: pytest.Config) -> None:
         stop_static_early(config)
 
 
-def start_helper(
-    config: pytest.Config,
-    namespace: argparse.Namespace,
-    settings: Settings,
-    table: Mapping[str, object],
-    label: str,
-) -> bool:
+def start_helper(config: pytest.Config, start: StartUp) -> bool:
     """Fork the helper when it can do this run's work; False when the test process must do it."""
-    if why_not_helper(config, namespace, settings):
+    if why_not_helper(config, start.namespace, start.settings):
         return False
-    helper = config.stash[HELPER_KEY] = fork_helper(config, namespace, settings, table, label)
+    helper = config.stash[HELPER_KEY] = fork_helper(config, start)
     # However the run ends (a usage error before pytest_configure too), the helper is stopped.
     config.add_cleanup(helper.close)
     return True
 
 
-def fork_helper(
-    config: pytest.Config,
-    namespace: argparse.Namespace,
-    settings: Settings,
-    table: Mapping[str, object],
-    label: str,
-) -> Helper:
+def fork_helper(config: pytest.Config, start: StartUp) -> Helper:
     """Fork the helper process and connect to it."""
+    reap_finished()
     sys.stdout.flush()  # what is buffered is the test process's to write, not the child's too
     sys.stderr.flush()
     requests, to_child = os.pipe()
@@ -159,14 +158,25 @@ def fork_helper(
         os.close(to_child)
         os.close(from_child)
         channel = Channel(requests, answers)
-        _child_main(
-            channel, config, namespace=namespace, settings=settings, table=table, label=label
-        )
+        _child_main(channel, config, start)
     with contextlib.suppress(OSError):  # as the child does: whichever runs first
         os.setpgid(pid, pid)
     os.close(requests)
     os.close(answers)
-    return Helper(pid, Channel(from_child, to_child), settings)
+    return Helper(pid, Channel(from_child, to_child), start.settings)
+
+
+#: Helpers that answered and were left to exit on their own, not reaped yet (by process id).
+_EXITING: set[int] = set()
+
+
+def reap_finished() -> None:
+    """Reap the helpers of earlier runs in this process that have exited since (no zombies)."""
+    for pid in list(_EXITING):
+        with contextlib.suppress(ChildProcessError):
+            if os.waitpid(pid, os.WNOHANG)[0] == 0:
+                continue
+        _EXITING.discard(pid)
 
 
 def why_not_helper(config: pytest.Config, namespace: object, settings: Settings) -> str:
@@ -271,6 +281,7 @@ class Helper:
         self.settings = settings
         self._header: str | None = None
         self._closed = False
+        self._answered = False  # the helper's work is over: it has nothing left to stop
 
     def ask(self, deadline: float) -> Message:
         """The helper's next answer, waiting until ``deadline`` (``time.monotonic()``) at most."""
@@ -323,6 +334,7 @@ class Helper:
         if answer[0] != "finished" or len(answer) != 5:
             raise HelperLost(f"the helper answered {answer[0]!r} to the session's end")
         _, blocked, said, summary, error = answer
+        self._answered = True
         if error:
             raise pytest.UsageError(str(error))
         annotations, lines, sections = summary
@@ -342,8 +354,16 @@ class Helper:
         self.channel.close()
 
     def close(self) -> None:
-        """Stop the helper and reap it; kill it and its tools if it does not exit in time."""
+        """Stop the helper and reap it; kill it and its tools if it does not exit in time.
+
+        A helper that has answered the session's end runs no tool any more: it is told to stop
+        and left to exit on its own (its exit is not the run's to wait for), reaped if it has.
+        """
         self.stop()
+        if self._answered:
+            if self._running():
+                _EXITING.add(self.pid)
+            return
         deadline = time.monotonic() + EXIT_GRACE_SECONDS
         while self._running():
             if time.monotonic() > deadline:
@@ -440,7 +460,7 @@ class HelperRun:
             except HelperLost as lost:
                 self._fall_back(lost)
             else:
-                self.helper.close()
+                self.helper.stop()  # it has answered; pytest's clean-up reaps it
                 for text, markup in said:
                     say(self.config, text, markup)
                 return blocked and not stopped
@@ -516,13 +536,7 @@ def data_file_of(cov: object) -> str:
 
 
 def _child_main(  # pragma: no cover - runs in the forked child only
-    channel: Channel,
-    config: pytest.Config,
-    *,
-    namespace: argparse.Namespace,
-    settings: Settings,
-    table: Mapping[str, object],
-    label: str,
+    channel: Channel, config: pytest.Config, start: StartUp
 ) -> NoReturn:
     """The forked child: serve, and leave without running anything of pytest's (no ``atexit``)."""
     code = 0
@@ -534,7 +548,7 @@ def _child_main(  # pragma: no cover - runs in the forked child only
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, 1)  # the terminal is the test process's
-        serve(channel, config, namespace=namespace, settings=settings, table=table, label=label)
+        serve(channel, config, start)
     except BaseException:  # noqa: BLE001 - whatever happens, the test process is told
         code = 1
         import traceback  # noqa: PLC0415
@@ -544,31 +558,23 @@ def _child_main(  # pragma: no cover - runs in the forked child only
     os._exit(code)
 
 
-def serve(
-    channel: Channel,
-    config: pytest.Config,
-    *,
-    namespace: argparse.Namespace,
-    settings: Settings,
-    table: Mapping[str, object],
-    label: str,
-) -> None:
+def serve(channel: Channel, config: pytest.Config, start: StartUp) -> None:
     """Plan the run, answer with its header, then finish it when asked (the helper's whole job)."""
     from pytest_phase7 import session as run  # noqa: PLC0415
 
     # pytest fills config.option only after the conftests; what it will hold is parsed already.
-    config.option = argparse.Namespace(**vars(namespace))
+    config.option = argparse.Namespace(**vars(start.namespace))
     engine: Engine | None = None
     try:
         try:
-            run.start_static_early(config, namespace, settings, table, label)
+            run.start_static_early(config, *start)
             engine = run.build_engine(config, store=run.cache_store(config))
         except pytest.UsageError as exc:
             channel.send(("planned", "", str(exc)))
             channel.receive()  # the test process stops with the error; wait for it to tell
             return
         channel.send(("planned", run.report_header(engine), ""))
-        expect_measurement(engine, namespace)
+        expect_measurement(engine, start.namespace)
         engine.start()
         message = channel.receive()
         if isinstance(message, tuple) and message[0] == "finish" and len(message) == 2:

@@ -17,14 +17,23 @@ import re
 import subprocess
 import sys
 import threading
+import time
 import types
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from pytest_phase7 import helper as helper_module
-from pytest_phase7.helper import Channel, Helper, HelperLost, third_party_hooks, why_not_helper
+from pytest_phase7.helper import (
+    Channel,
+    Helper,
+    HelperLost,
+    StartUp,
+    third_party_hooks,
+    why_not_helper,
+)
 from pytest_phase7.settings import Settings
 
 PLAN = """# Plan
@@ -80,7 +89,7 @@ TEST_PROCESS_MODULES = [
 
 def project(root: Path, conftest: str = RECORDER) -> Path:
     """A two-item project: core.py fully covered, half.py half (coverage blocks the merge)."""
-    root.mkdir()
+    root.mkdir(exist_ok=True)
     (root / "pyproject.toml").write_text(
         '[tool.phase7]\nmanifest = "PLAN.md"\ncoverage_min = 60\nfail_on = "incomplete"\n',
         encoding="utf-8",
@@ -255,6 +264,36 @@ def test_a_silent_helper_times_out_and_a_dead_one_is_lost() -> None:
     os.close(writing)
 
 
+def test_a_helper_that_answered_is_left_to_exit_on_its_own_and_reaped_later() -> None:
+    """Its exit is not on the run's critical path: close() neither waits for it nor kills it."""
+    from_child, answers = os.pipe()
+    requests, to_child = os.pipe()
+    still_exiting = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    helper = Helper(still_exiting.pid, Channel(from_child, to_child), Settings())
+    Channel(requests, answers).send(("finished", True, [["said", {}]], [[], [], []], ""))
+    try:
+        blocked, said, _ = helper.finish({"suite": None})
+        assert (blocked, said) == (True, [("said", {})])
+        helper.close()
+        # Not reaped, not killed: close() would have waited up to its grace, then killed it.
+        assert os.waitpid(still_exiting.pid, os.WNOHANG) == (0, 0)
+        assert still_exiting.pid in helper_module._EXITING
+        still_exiting.kill()  # it exits: the next fork reaps it
+        for _ in range(500):  # a bound on a hang, not a timing
+            helper_module.reap_finished()
+            if still_exiting.pid not in helper_module._EXITING:
+                break
+            time.sleep(0.01)
+        assert still_exiting.pid not in helper_module._EXITING
+        with pytest.raises(ChildProcessError):
+            os.waitpid(still_exiting.pid, os.WNOHANG)  # reaped: no zombie left behind
+    finally:
+        still_exiting.kill()
+        still_exiting.wait()
+    for fd in (requests, answers):
+        os.close(fd)
+
+
 def test_the_helper_is_not_used_where_its_answer_could_differ(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -317,6 +356,33 @@ def test_the_helper_reads_the_sessions_data_as_saved(
     assert (nothing.coverage, nothing.problem) == (None, "p")
 
 
+#: What a stand-in for the forked child runs, given its channel and ``fork_helper``'s arguments.
+ChildBody = Callable[[Channel, Any, StartUp], None]
+
+
+def fork_in_a_thread(body: ChildBody, started: list[ThreadHelper]) -> Callable[..., Helper]:
+    """A ``fork_helper`` whose child is ``body`` running in a thread of this process."""
+
+    def fork(config: Any, start: StartUp) -> Helper:
+        requests, to_child = os.pipe()
+        from_child, answers = os.pipe()
+        child = Channel(requests, answers)
+
+        def run_child() -> None:
+            try:
+                body(child, config, start)
+            finally:
+                child.close()
+
+        thread = threading.Thread(target=run_child, daemon=True)
+        helper = ThreadHelper(thread, Channel(from_child, to_child), start.settings)
+        thread.start()
+        started.append(helper)
+        return helper
+
+    return fork
+
+
 class ThreadHelper(Helper):
     """A helper whose "process" is a thread of this one (``serve`` runs as the child would)."""
 
@@ -334,46 +400,15 @@ class ThreadHelper(Helper):
 def test_the_helpers_side_serves_the_run_here_too(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    project_root = pytester.path
-    (project_root / "pyproject.toml").write_text(
-        '[tool.phase7]\nmanifest = "PLAN.md"\ncoverage_min = 60\nfail_on = "incomplete"\n',
-        encoding="utf-8",
-    )
-    (project_root / "PLAN.md").write_text(PLAN, encoding="utf-8")
-    (project_root / "core.py").write_text(CORE, encoding="utf-8")
-    (project_root / "half.py").write_text(HALF, encoding="utf-8")
-    (project_root / "test_core.py").write_text(TESTS, encoding="utf-8")
+    project_root = project(pytester.path)
     served: list[ThreadHelper] = []
 
-    def fork_in_a_thread(
-        config: Any, namespace: Any, settings: Any, table: Any, label: Any
-    ) -> Helper:
-        requests, to_child = os.pipe()
-        from_child, answers = os.pipe()
-        child = Channel(requests, answers)
-
-        def serve() -> None:
-            try:
-                # A copy, as the forked child's config is: serve() sets its own config.option.
-                helper_module.serve(
-                    child,
-                    copy.copy(config),
-                    namespace=namespace,
-                    settings=settings,
-                    table=table,
-                    label=label,
-                )
-            finally:
-                child.close()
-
-        thread = threading.Thread(target=serve, daemon=True)
-        helper = ThreadHelper(thread, Channel(from_child, to_child), settings)
-        thread.start()
-        served.append(helper)
-        return helper
+    def serve(child: Channel, config: Any, start: StartUp) -> None:
+        # A copy, as the forked child's config is: serve() sets its own config.option.
+        helper_module.serve(child, copy.copy(config), start)
 
     monkeypatch.setattr(helper_module, "why_not_helper", lambda *args: "")
-    monkeypatch.setattr(helper_module, "fork_helper", fork_in_a_thread)
+    monkeypatch.setattr(helper_module, "fork_helper", fork_in_a_thread(serve, served))
     # No coverage: this process may itself run under coverage run, which only it can read.
     result = pytester.runpytest_inprocess(
         "--phase7", "--no-cov", "-p", "no:randomly", "--phase7-json=report.json"
@@ -411,36 +446,15 @@ def test_phase7s_own_hook_implementations_are_not_anothers(pytester: pytest.Pyte
 def test_a_lost_helper_hands_the_work_to_the_test_process(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, dies: str
 ) -> None:
-    (pytester.path / "pyproject.toml").write_text(
-        '[tool.phase7]\nmanifest = "PLAN.md"\n', encoding="utf-8"
-    )
-    (pytester.path / "PLAN.md").write_text(PLAN, encoding="utf-8")
-    (pytester.path / "core.py").write_text(CORE, encoding="utf-8")
-    (pytester.path / "half.py").write_text(HALF, encoding="utf-8")
-    (pytester.path / "test_core.py").write_text(TESTS, encoding="utf-8")
+    project(pytester.path)
 
-    def fork_a_dying_helper(
-        config: Any, namespace: Any, settings: Any, table: Any, label: Any
-    ) -> Helper:
-        requests, to_child = os.pipe()
-        from_child, answers = os.pipe()
-        child = Channel(requests, answers)
-
-        def answer_then_die() -> None:
-            try:
-                if dies == "after planning":
-                    child.send(("planned", "phase7: planned by a helper that will die", ""))
-                    child.receive()  # the session's facts: no answer to them
-            finally:
-                child.close()
-
-        thread = threading.Thread(target=answer_then_die, daemon=True)
-        helper = ThreadHelper(thread, Channel(from_child, to_child), settings)
-        thread.start()
-        return helper
+    def answer_then_die(child: Channel, config: Any, start: StartUp) -> None:
+        if dies == "after planning":
+            child.send(("planned", "phase7: planned by a helper that will die", ""))
+            child.receive()  # the session's facts: no answer to them
 
     monkeypatch.setattr(helper_module, "why_not_helper", lambda *args: "")
-    monkeypatch.setattr(helper_module, "fork_helper", fork_a_dying_helper)
+    monkeypatch.setattr(helper_module, "fork_helper", fork_in_a_thread(answer_then_die, []))
     result = pytester.runpytest_inprocess("--phase7", "--no-cov", "-p", "no:randomly")
     output = result.stdout.str()
     assert "the helper process ended without answering; the gates run in the test process" in (
@@ -448,6 +462,6 @@ def test_a_lost_helper_hands_the_work_to_the_test_process(
     )
     # The test process's own answer: --no-cov makes coverage an ERROR, which blocks the merge.
     result.stdout.fnmatch_lines(
-        ["*Phase 7 status*", "*core.py  ERROR*", "phase7: merge BLOCKED (fail-on=regression)*"]
+        ["*Phase 7 status*", "*core.py  ERROR*", "phase7: merge BLOCKED (fail-on=incomplete)*"]
     )
     assert result.ret == 1, output
