@@ -7,24 +7,27 @@ Usage (the projects of ``realrun.py``; run it on a quiet machine)::
 Per repetition and project (the checkout and venv ``realrun.py`` prepares), alternating:
 
 ====  ==========================================================================================
-E0    ``pytest --cov --cov-report=`` with a probe stamping start-up
-      (``pytest_load_initial_conftests``: the earliest moment a plugin knows its configuration,
-      its plan, its targets) and ``pytest_configure``
+E0    ``pytest --cov --cov-report=`` with a probe stamping start-up (a ``tryfirst`` wrapper of
+      ``pytest_load_initial_conftests``: the earliest moment a plugin knows its configuration,
+      before pytest-cov starts coverage.py), the tests' start and end, and the terminal summary
 M     ``mypy T`` alone, cold, over the mypy gate's targets
 E|M   E0 and ``mypy T`` started together, no phase7: what the tests and mypy cost each other
       on the machine's cores
-A     ``pytest --phase7`` cold with the probe: when the mypy gate's process starts and ends,
-      when the tests end, when the process ends
+A     ``pytest --phase7`` cold with the probe: when phase7 starts (forks its helper), when the
+      mypy gate's process starts and ends, when the tests start and end, when the test process
+      has the helper's answer, when the process ends
 ====  ==========================================================================================
 
-It prints, per project, the medians, what phase7 adds on the test process's own path (before
-the tests start and after they end, against E0), and three floors no scheduling of the same
-work can beat: **mypy floor** = E0's time to start-up (``pytest_load_initial_conftests``, the
-first hook that sees the whole configuration) + mypy's wall in E|M (mypy cannot start before
-pytest has read its configuration, and runs as long as next to the tests at best: the same
-measurement with M alone is shown too); **tests floor**
-= E0's wall in E|M (the tests next to a running mypy, no phase7 involved); **CPU floor** = A's
-CPU seconds (process tree) / the number of cores. Section ``critical:TAG`` of ``RESULTS.md``.
+Every wall time is the process's, from its start to its end. It prints, per project, the
+medians, then three floors no scheduling of the same work can beat: **mypy floor** = E0's time
+to start-up + mypy's wall in E|M + E0's exit (from its terminal summary to its end): mypy cannot
+start before a plugin knows its configuration, runs as long as next to the tests at best, and
+the verdict is printed in the summary after its answer, pytest's exit still to come;
+**tests floor** = E0's wall in E|M (the tests next to a running mypy, no phase7 involved);
+**CPU floor** = A's CPU seconds (process tree) / the number of cores. Against the mypy floor,
+A's excess is taken apart: phase7's planning before mypy starts, mypy's run inside A against
+its run next to the tests alone, A's time after mypy ends beyond pytest's exit, and phase7
+starting later than E0's start-up. Section ``critical:TAG`` of ``RESULTS.md``.
 """
 
 from __future__ import annotations
@@ -49,15 +52,23 @@ import atexit, json, os, sys, time
 import pytest
 
 STAMPS = {}
-RUNS = []
+OUT = os.environ["PHASE7_CRITICAL_OUT"]
 
 
 def _stamp(name):
     STAMPS.setdefault(name, time.time())
 
 
-if "--phase7" in sys.argv:  # A; E0 imports nothing of phase7. Before the gates can start.
+def _line(record):
+    # A line per event, written at once: the helper process leaves without running atexit.
+    with open(OUT + ".runs", "a", encoding="utf-8") as out:
+        out.write(json.dumps(record) + "\\n")
+
+
+def _timed_tools():
+    # In the process that runs the gates (the helper, or pytest itself): each tool's run.
     from pytest_phase7.gates import mypy as gate
+
     original = gate.run_tool
 
     def run_tool(argv, *args, **kwargs):
@@ -65,18 +76,39 @@ if "--phase7" in sys.argv:  # A; E0 imports nothing of phase7. Before the gates 
         try:
             return original(argv, *args, **kwargs)
         finally:
-            # A line per run, written at once: the tools may run in phase7's helper process,
-            # which leaves without running atexit.
-            run = (" ".join(str(a) for a in argv[1:4]), started, time.time())
-            with open(os.environ["PHASE7_CRITICAL_OUT"] + ".runs", "a", encoding="utf-8") as out:
-                out.write(json.dumps(run) + "\\n")
+            _line([" ".join(str(a) for a in argv[1:4]), started, time.time()])
 
     gate.run_tool = run_tool
 
 
-@pytest.hookimpl(tryfirst=True)
+if "--phase7" in sys.argv:  # A; E0 imports nothing of phase7.
+    from pytest_phase7 import helper
+
+    forked, served, answered = helper.fork_helper, helper.serve, helper.Helper.finish
+
+    def fork_helper(*args, **kwargs):
+        _stamp("phase7 starts")
+        return forked(*args, **kwargs)
+
+    def serve(*args, **kwargs):
+        _timed_tools()  # in the helper: the test process imports none of the gates
+        return served(*args, **kwargs)
+
+    def finish(self, *args, **kwargs):
+        try:
+            return answered(self, *args, **kwargs)
+        finally:
+            _stamp("answer")
+
+    helper.fork_helper, helper.serve, helper.Helper.finish = fork_helper, serve, finish
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_load_initial_conftests(early_config, parser, args):
+    # The earliest a plugin sees its configuration (phase7's own wrapper runs here, in A just
+    # before this one), before pytest-cov starts coverage.py.
     _stamp("start-up")
+    return (yield)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -93,16 +125,22 @@ def pytest_runtestloop(session):
         _stamp("tests done")
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_terminal_summary(terminalreporter):
+    _stamp("summary")  # from here on, what pytest does whatever its plugins found
+    return (yield)
+
+
 @atexit.register
 def _write():
     _stamp("exit")
-    runs_file = os.environ["PHASE7_CRITICAL_OUT"] + ".runs"
-    if os.path.exists(runs_file):
-        with open(runs_file, encoding="utf-8") as lines:
-            RUNS.extend(json.loads(line) for line in lines if line.strip())
-        os.remove(runs_file)
-    with open(os.environ["PHASE7_CRITICAL_OUT"], "w", encoding="utf-8") as out:
-        json.dump({"stamps": STAMPS, "runs": RUNS}, out)
+    runs = []
+    if os.path.exists(OUT + ".runs"):
+        with open(OUT + ".runs", encoding="utf-8") as lines:
+            runs = [json.loads(line) for line in lines if line.strip()]
+        os.remove(OUT + ".runs")
+    with open(OUT, "w", encoding="utf-8") as out:
+        json.dump({"stamps": STAMPS, "runs": runs}, out)
 """
 
 
@@ -111,12 +149,14 @@ def _cpu_children() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _run(argv: Sequence[str], prepared: Prepared, env: dict[str, str], log: Path) -> float:
-    """Start ``argv``; return its start time (``time.time()``) once it has ended."""
+def _run(
+    argv: Sequence[str], prepared: Prepared, env: dict[str, str], log: Path
+) -> tuple[float, float]:
+    """Run ``argv``; its start and end times (``time.time()``)."""
     with log.open("ab") as out:
         started = time.time()
         subprocess.run(list(argv), cwd=prepared.root, env=env, stdout=out, stderr=out, check=False)
-    return started
+    return started, time.time()
 
 
 def _together(
@@ -166,19 +206,17 @@ def measure(
         add("load", os.getloadavg()[0])
         clear(prepared.root, (".coverage",))
         cpu = _cpu_children()
-        started = _run(e0, prepared, env, log)
+        started, ended = _run(e0, prepared, env, log)
+        add("E0 CPU", _cpu_children() - cpu)
         stamps = json.loads(out_file.read_text(encoding="utf-8"))["stamps"]
         add("E0 to start-up", stamps["start-up"] - started)
-        add("E0 to configure", stamps["configure"] - started)
         add("E0 to tests", stamps["tests start"] - started)
-        add("E0 after tests", stamps["exit"] - stamps["tests done"])
-        add("E0 wall", stamps["exit"] - started)
-        add("E0 CPU", _cpu_children() - cpu)
+        add("E0 wall", ended - started)
+        add("E0 exit", ended - stamps["summary"])
 
         clear(prepared.root, (".mypy_cache",))
-        begun = time.perf_counter()
-        _run(mypy, prepared, env, log)
-        add("M wall", time.perf_counter() - begun)
+        started, ended = _run(mypy, prepared, env, log)
+        add("M wall", ended - started)
 
         clear(prepared.root, (".mypy_cache", ".coverage"))
         both = _together({"E": commands["E"][0][0], "M": mypy}, prepared, env, log)
@@ -188,16 +226,16 @@ def measure(
 
         clear(prepared.root, ALL_CACHES)
         cpu = _cpu_children()
-        begun = time.perf_counter()
-        started = _run(a, prepared, env, log)
-        add("A wall", time.perf_counter() - begun)
+        started, ended = _run(a, prepared, env, log)
         add("A CPU", _cpu_children() - cpu)
+        add("A wall", ended - started)
         record = json.loads(out_file.read_text(encoding="utf-8"))
         stamps, runs = record["stamps"], record["runs"]
-        add("A to configure", stamps["configure"] - started)
+        # Without a helper (in-process), phase7 starts in its start-up wrapper, as the probe's.
+        add("A phase7 starts", stamps.get("phase7 starts", stamps["start-up"]) - started)
         add("A to tests", stamps["tests start"] - started)
         add("A tests done", stamps["tests done"] - started)
-        add("A after tests", stamps["exit"] - stamps["tests done"])
+        add("A answer", stamps.get("answer", stamps["summary"]) - started)
         checks = [r for r in runs if r[0].startswith("-m mypy -O")]
         if checks:
             add("A mypy start", checks[0][1] - started)
@@ -211,46 +249,67 @@ def measure(
 
 
 def report(results: dict[str, dict[str, list[float]]], command: str, cores: int) -> str:
-    """The Markdown section: medians per project, then the floors and A against them."""
+    """The Markdown section: the medians, then the floors, A against them and what A adds.
+
+    The mypy floor is what a run that checks with mypy cannot beat: pytest's start until a
+    plugin sees its configuration, mypy's run next to the tests, and pytest's own exit from its
+    terminal summary on (the verdict is printed there, after mypy's answer). A's excess over it,
+    taken apart: phase7's planning before mypy starts, mypy's run inside A against its run next
+    to the tests alone, and what A does after mypy ends beyond pytest's exit.
+    """
     lines = [
         f"Command: `{command}` ({time.strftime('%Y-%m-%d %H:%M')}; medians in seconds; "
         f"{cores} cores)",
         "",
-        "| project | E0 to start-up / `pytest_configure` | E0 | M | E beside M (CPU) | M beside E "
-        "| A: mypy starts / ends | A: tests start / end | A | A CPU | before / after the tests: "
-        "A - E0 | mypy floor (with M alone) | tests floor | CPU floor | A / max(E0, M) "
-        "| A / highest floor | load |",
-        "|---|" + "---:|" * 15 + "---|",
+        "| project | E0: start-up / tests start / exit | E0 (CPU) | M | E beside M (CPU) "
+        "| M beside E | A: phase7 starts / mypy starts / mypy ends | A: tests start / end "
+        "| A: answer | A (CPU) | load |",
+        "|---|" + "---:|" * 9 + "---|",
     ]
+    floors = [
+        "",
+        "| project | mypy floor | tests floor | CPU floor | highest floor / max(E0, M) "
+        "| A / max(E0, M) | A / highest floor | A - mypy floor: planning + mypy slower "
+        "+ after mypy + later start |",
+        "|---|" + "---:|" * 6 + "---|",
+    ]
+    nan = float("nan")
     for name, values in results.items():
         m = {k: median(v) for k, v in values.items() if k != "load"}
-        alone_floor = m["E0 to start-up"] + m["M wall"]
-        mypy_floor = m["E0 to start-up"] + m["M wall beside E"]
+        mypy_floor = m["E0 to start-up"] + m["M wall beside E"] + m["E0 exit"]
         tests_floor = m["E wall beside M"]
         cpu_floor = m["A CPU"] / cores
         floor = max(mypy_floor, tests_floor, cpu_floor)
+        larger = max(m["E0 wall"], m["M wall"])
+        start, end = m.get("A mypy start", nan), m.get("A mypy end", nan)
         loads = values["load"]
         cells = [
-            f"{m['E0 to start-up']:.2f} / {m['E0 to configure']:.2f}",
-            f"{m['E0 wall']:.2f}",
+            f"{m['E0 to start-up']:.2f} / {m['E0 to tests']:.2f} / {m['E0 exit']:.2f}",
+            f"{m['E0 wall']:.2f} ({m['E0 CPU']:.2f})",
             f"{m['M wall']:.2f}",
             f"{m['E wall beside M']:.2f} ({m['E CPU beside M']:.2f})",
             f"{m['M wall beside E']:.2f}",
-            f"{m.get('A mypy start', float('nan')):.2f} / {m.get('A mypy end', float('nan')):.2f}",
+            f"{m['A phase7 starts']:.2f} / {start:.2f} / {end:.2f}",
             f"{m['A to tests']:.2f} / {m['A tests done']:.2f}",
-            f"{m['A wall']:.2f}",
-            f"{m['A CPU']:.2f}",
-            f"{m['A to tests'] - m['E0 to tests']:+.2f} / "
-            f"{m['A after tests'] - m['E0 after tests']:+.2f}",
-            f"{mypy_floor:.2f} ({alone_floor:.2f})",
-            f"{tests_floor:.2f}",
-            f"{cpu_floor:.2f}",
-            f"{m['A wall'] / max(m['E0 wall'], m['M wall']):.3f}",
-            f"{m['A wall'] / floor:.3f}",
+            f"{m['A answer']:.2f}",
+            f"{m['A wall']:.2f} ({m['A CPU']:.2f})",
             f"{min(loads):.1f}-{max(loads):.1f}",
         ]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+        parts = (
+            start - m["A phase7 starts"],
+            (end - start) - m["M wall beside E"],
+            (m["A wall"] - end) - m["E0 exit"],
+            m["A phase7 starts"] - m["E0 to start-up"],
+        )
+        floors.append(
+            f"| {name} | {mypy_floor:.2f} | {tests_floor:.2f} | {cpu_floor:.2f} "
+            f"| {floor / larger:.3f} | {m['A wall'] / larger:.3f} | {m['A wall'] / floor:.3f} "
+            f"| {m['A wall'] - mypy_floor:+.2f} = "
+            + " ".join(f"{part:+.2f}" for part in parts)
+            + " |"
+        )
+    return "\n".join(lines + floors)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -261,6 +320,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "phase7-crit")
     parser.add_argument("--tag", default="latest", help="section critical:TAG")
     parser.add_argument("--no-write", action="store_true", help="leave RESULTS.md alone")
+    parser.add_argument(
+        "--baseline", type=Path, help="another checkout of pytest-phase7, measured alternately"
+    )
     args = parser.parse_args(argv)
     known = all_projects()
     names = [n.strip() for n in args.projects.split(",") if n.strip()]
@@ -271,17 +333,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     logdir = workdir / "logs"
     logdir.mkdir(parents=True, exist_ok=True)
     prepared = {name: prepare(known[name], workdir, logdir) for name in names}
-    results: dict[str, dict[str, list[float]]] = {name: {} for name in names}
+    if args.baseline is not None:
+        for name in names:
+            prepared[f"{name} @ baseline"] = prepare(
+                known[name], workdir, logdir, args.baseline, "baseline"
+            )
+    results: dict[str, dict[str, list[float]]] = {name: {} for name in prepared}
     probe_dir = workdir / "probe"
     probe_dir.mkdir(exist_ok=True)
     (probe_dir / "phase7_critical_probe.py").write_text(PROBE, encoding="utf-8")
     for _ in range(args.repeat):
-        for name in names:
-            for key, value in measure(prepared[name], 1, logdir, probe_dir).items():
+        for name, checkout in prepared.items():
+            for key, value in measure(checkout, 1, logdir, probe_dir).items():
                 results[name].setdefault(key, []).extend(value)
     command = (
         f"python benchmarks/critical.py --projects {','.join(names)} --repeat {args.repeat} "
-        f"--tag {args.tag}"
+        f"--tag {args.tag}" + (f" --baseline {args.baseline}" if args.baseline else "")
     )
     section = report(results, command, os.cpu_count() or 1)
     print()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import stat
 from pathlib import Path
 
@@ -18,7 +17,8 @@ _ATTEMPTS = 100
 
 
 def _fresh_name(folder: Path, prefix: str, suffix: str) -> Path:
-    return folder / f"{prefix}{secrets.token_hex(6)}{suffix}"
+    # What secrets.token_hex(6) returns, without importing secrets (and random) at start-up.
+    return folder / f"{prefix}{os.urandom(6).hex()}{suffix}"
 
 
 def create_new_file(folder: Path, prefix: str, suffix: str) -> tuple[int, Path]:

@@ -49,17 +49,10 @@ from pytest_phase7.model import Manifest, PlanStatus, WorkItem
 from pytest_phase7.resolve.selection import Suite
 from pytest_phase7.resolve.targets import Resolution, Target
 from pytest_phase7.settings import Settings
-from pytest_phase7.status.rules import (
-    Baseline,
-    ItemOutcome,
-    Verdict,
-    batch_kinds,
-    decide,
-    derive_outcome,
-)
 
 if TYPE_CHECKING:
     from pytest_phase7.resolve.diffcov import ChangedLines
+    from pytest_phase7.status.rules import Baseline, ItemOutcome, Verdict
 
 _T = TypeVar("_T")
 
@@ -101,7 +94,7 @@ class RunResult:
         return dict(self.gate_titles).get(gate, gate)
 
 
-StatusOverride = Callable[[ItemOutcome], "PlanStatus | None"]
+StatusOverride = Callable[["ItemOutcome"], "PlanStatus | None"]
 
 
 @dataclass(frozen=True)
@@ -357,6 +350,9 @@ class Engine:
         notes: Sequence[str],
     ) -> RunResult:
         """Derive every item's outcome from the gate runs, and the verdict."""
+        # Imported here, not at start-up: the static gates start before anything is derived.
+        from pytest_phase7.status.rules import batch_kinds, decide, derive_outcome  # noqa: PLC0415
+
         kinds = batch_kinds(self.manifest)
         goals = {batch.number: batch.coverage_goal for batch in self.manifest.batches}
         outcomes = []

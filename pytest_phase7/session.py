@@ -14,6 +14,7 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -24,17 +25,9 @@ from pytest_phase7.errors import ConfigError, Phase7Error
 from pytest_phase7.gates.base import Gate, SessionData
 from pytest_phase7.gates.cache import ResultStore
 from pytest_phase7.model import Manifest, PlanStatus
-from pytest_phase7.report.outputs import (
-    OutputKind,
-    OutputRequest,
-    Outputs,
-    check_outputs,
-    protected_files,
-)
 from pytest_phase7.resolve.selection import Suite
 from pytest_phase7.resolve.targets import Resolution
 from pytest_phase7.settings import Settings
-from pytest_phase7.status.rules import ItemOutcome
 from pytest_phase7.testrun import (
     FULL_RUN_HINT,
     Summary,
@@ -44,6 +37,10 @@ from pytest_phase7.testrun import (
     say,
     session_coverage,
 )
+
+if TYPE_CHECKING:
+    from pytest_phase7.report.outputs import OutputKind, OutputRequest, Outputs
+    from pytest_phase7.status.rules import ItemOutcome
 
 #: Writes one line on the terminal before the summary: the text and its markup.
 Say = Callable[[str, Mapping[str, bool]], None]
@@ -175,13 +172,13 @@ def start_static_early(
     could change under it (``--collect-only``, ``--cache-clear``, no cache provider, a pull
     request's changed-only run), or when reading the plan fails (``pytest_configure`` says why).
     """
-    from pytest_phase7.gates import builtin_gates  # noqa: PLC0415
+    from pytest_phase7.gates import static_gates  # noqa: PLC0415
 
     if not cache_is_stable(config, namespace) or settings.changed_since:
         return
     gates = [
         gate
-        for gate in builtin_gates()
+        for gate in static_gates()
         if not gate.needs_session and (settings.gates is None or gate.name in settings.gates)
     ]
     try:
@@ -267,6 +264,12 @@ def run_outputs(
     from the ini file (``addopts`` included) or ``[tool.phase7]``, it is relative to the rootdir
     and stays inside it. None of them may be the plan, a target or a configuration file.
     """
+    from pytest_phase7.report.outputs import (  # noqa: PLC0415
+        OutputKind,
+        Outputs,
+        check_outputs,
+        protected_files,
+    )
     from pytest_phase7.settings import DEFAULT_BASELINE  # noqa: PLC0415
 
     wanted: list[tuple[str, OutputRequest]] = []
@@ -314,6 +317,7 @@ def _output_request(
     import os  # noqa: PLC0415
     import shlex  # noqa: PLC0415
 
+    from pytest_phase7.report.outputs import OutputRequest  # noqa: PLC0415
     from pytest_phase7.settings import OPTIONS, setting_location  # noqa: PLC0415
 
     option = next(o for o in OPTIONS if o.name == name)
@@ -496,7 +500,8 @@ def import_run_modules() -> None:
     that execute phase7's modules at import, although coverage.py measures none of them: the
     same imports then take about half as long again. Only modules that every run imports later
     anyway are imported here: the plan's readers, target resolution, the built-in gates
-    (:func:`pytest_phase7.gates.builtin_gates` makes all of them) and the report.
+    (:func:`pytest_phase7.gates.builtin_gates` makes all of them), the status rules, the output
+    paths' checks and the report. (The static gates start before they are imported.)
     """
     import pytest_phase7.gates.coverage  # noqa: PLC0415
     import pytest_phase7.gates.docstrings  # noqa: PLC0415
@@ -504,9 +509,11 @@ def import_run_modules() -> None:
     import pytest_phase7.gates.ruff  # noqa: PLC0415
     import pytest_phase7.insights.sections  # noqa: PLC0415
     import pytest_phase7.manifest  # noqa: PLC0415
+    import pytest_phase7.report.outputs  # noqa: PLC0415
     import pytest_phase7.report.terminal  # noqa: PLC0415
     import pytest_phase7.report.write  # noqa: PLC0415
-    import pytest_phase7.resolve.project  # noqa: PLC0415, F401
+    import pytest_phase7.resolve.project  # noqa: PLC0415
+    import pytest_phase7.status.rules  # noqa: PLC0415, F401
 
 
 def session_data(

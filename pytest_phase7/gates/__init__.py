@@ -57,13 +57,22 @@ class BuiltinGates:
 def builtin_gates(*, new_lines: bool = False) -> list[Gate]:
     """Fresh instances of the built-in gates (the new-lines gate only when asked for)."""
     from pytest_phase7.gates.coverage import CoverageGate  # noqa: PLC0415
-    from pytest_phase7.gates.docstrings import DocstringsGate  # noqa: PLC0415
-    from pytest_phase7.gates.mypy import MypyGate  # noqa: PLC0415
-    from pytest_phase7.gates.ruff import RuffGate  # noqa: PLC0415
 
-    gates: list[Gate] = [CoverageGate(), RuffGate(), MypyGate(), DocstringsGate()]
+    gates: list[Gate] = [CoverageGate(), *static_gates()]
     if new_lines:
         from pytest_phase7.gates.new_lines import NewLinesGate  # noqa: PLC0415
 
         gates.insert(1, NewLinesGate())
     return gates
+
+
+def static_gates() -> list[Gate]:
+    """Fresh instances of the built-in gates that need no session: ruff, mypy, docstrings.
+
+    What starts at start-up, before the tests: the coverage gate's modules are not imported.
+    """
+    from pytest_phase7.gates.docstrings import DocstringsGate  # noqa: PLC0415
+    from pytest_phase7.gates.mypy import MypyGate  # noqa: PLC0415
+    from pytest_phase7.gates.ruff import RuffGate  # noqa: PLC0415
+
+    return [RuffGate(), MypyGate(), DocstringsGate()]
