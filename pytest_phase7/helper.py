@@ -460,7 +460,7 @@ class HelperRun:
             except HelperLost as lost:
                 self._fall_back(lost)
             else:
-                self.helper.stop()  # it has answered; pytest's clean-up reaps it
+                self.helper.stop()  # it has answered: reaped at clean-up, or at the next fork
                 for text, markup in said:
                     say(self.config, text, markup)
                 return blocked and not stopped
