@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import json
 import os
 import select
@@ -34,7 +35,7 @@ import signal
 import sys
 import time
 from collections.abc import Mapping
-from types import ModuleType
+from types import CodeType, FrameType, ModuleType
 from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn
 
 import pytest
@@ -141,6 +142,7 @@ def start_helper(config: pytest.Config, start: StartUp) -> bool:
     if why_not_helper(config, start.namespace, start.settings):
         return False
     helper = config.stash[HELPER_KEY] = fork_helper(config, start)
+    config.add_cleanup(thaw)  # last, after the helper is stopped
     # However the run ends (a usage error before pytest_configure too), the helper is stopped.
     config.add_cleanup(helper.close)
     return True
@@ -153,6 +155,11 @@ def fork_helper(config: pytest.Config, start: StartUp) -> Helper:
     sys.stderr.flush()
     requests, to_child = os.pipe()
     from_child, answers = os.pipe()
+    # After the fork, a page either process writes is first copied while the other still shares
+    # it (over 10 us a page on a virtual machine), and the garbage collector writes to every
+    # object it walks: the objects that exist now are put out of its reach, as Python's docs
+    # advise before a fork, so that neither process copies pages only to collect (see thaw).
+    gc.freeze()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child; test_helper.py also runs serve() in a thread
         os.close(to_child)
@@ -164,6 +171,40 @@ def fork_helper(config: pytest.Config, start: StartUp) -> Helper:
     os.close(requests)
     os.close(answers)
     return Helper(pid, Channel(from_child, to_child), start.settings)
+
+
+def thaw() -> None:
+    """Give the objects frozen at the fork back to the garbage collector, unless pytest exits now.
+
+    At the end of ``pytest`` on the command line the interpreter's exit would walk them once
+    more, copying the pages the helper may still share, to free memory the system takes back
+    anyway: they stay frozen (cyclic garbage among them is then not finalized at exit, which
+    Python never promises). Where a program called ``pytest.main()`` and goes on, they are
+    collected as before.
+    """
+    if not exits_after_run(pytest.main.__code__, _command_line_entries()):
+        gc.unfreeze()
+
+
+def _command_line_entries() -> set[CodeType]:
+    """The command-line entry points of pytest, which exit once ``pytest.main`` returns."""
+    from _pytest import config  # noqa: PLC0415 - where they are (``_console_main`` from 9.1)
+
+    names = ("_console_main", "console_main")
+    return {getattr(config, name).__code__ for name in names if hasattr(config, name)}
+
+
+def exits_after_run(main: CodeType, entries: set[CodeType]) -> bool:
+    """Whether the innermost run of ``main`` (``pytest.main``) was called by one of ``entries``.
+
+    A run inside another (``pytester``'s in-process runs) has the outer run's entry point
+    further out on the stack, not as its caller: that process goes on.
+    """
+    frame: FrameType | None = sys._getframe(1)
+    while frame is not None and frame.f_code is not main:
+        frame = frame.f_back
+    caller = frame.f_back if frame is not None else None
+    return caller is not None and caller.f_code in entries
 
 
 #: Helpers that answered and were left to exit on their own, not reaped yet (by process id).

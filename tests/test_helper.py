@@ -10,7 +10,9 @@ side is exercised here too.
 
 from __future__ import annotations
 
+import argparse
 import copy
+import gc
 import json
 import os
 import re
@@ -292,6 +294,51 @@ def test_a_helper_that_answered_is_left_to_exit_on_its_own_and_reaped_later() ->
         still_exiting.wait()
     for fd in (requests, answers):
         os.close(fd)
+
+
+def test_the_objects_at_the_fork_are_frozen_and_a_program_gets_them_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The garbage collector walks none of them after the fork; a program's run gives them back."""
+    monkeypatch.setattr(os, "fork", lambda: 2**22 + 1)  # the parent's side, and no child
+    monkeypatch.setattr(os, "setpgid", lambda *args: None)
+    start = StartUp(argparse.Namespace(), Settings(), {}, "")
+    frozen = gc.get_freeze_count()
+    helper = helper_module.fork_helper(None, start)  # type: ignore[arg-type]
+    try:
+        assert gc.get_freeze_count() > frozen
+        monkeypatch.setattr(helper_module, "exits_after_run", lambda *args: True)
+        helper_module.thaw()  # pytest on the command line: the process exits now
+        assert gc.get_freeze_count() > frozen
+        monkeypatch.setattr(helper_module, "exits_after_run", lambda *args: False)
+        helper_module.thaw()  # pytest.main() called by a program, which goes on
+        assert gc.get_freeze_count() == 0
+    finally:
+        helper.channel.close()
+        gc.unfreeze()
+
+
+def test_a_run_exits_after_it_when_the_command_line_entry_called_it() -> None:
+    def entry(depth: int) -> bool:
+        return main(depth)
+
+    def main(depth: int) -> bool:  # pytest.main: the innermost frame of it is this run's
+        if depth:
+            return pytester(depth - 1)
+        return helper_module.exits_after_run(main.__code__, {entry.__code__})
+
+    def pytester(depth: int) -> bool:  # a run inside a run, as pytester's in-process runs are
+        return main(depth)
+
+    assert entry(0) is True
+    assert entry(1) is False
+    assert pytester(0) is False
+    assert helper_module.exits_after_run(main.__code__, {entry.__code__}) is False
+    # Where this pytest's console script and ``python -m pytest`` enter.
+    from _pytest import config
+
+    entries = helper_module._command_line_entries()
+    assert getattr(config, "_console_main", config.console_main).__code__ in entries
 
 
 def test_the_helper_is_not_used_where_its_answer_could_differ(
