@@ -182,26 +182,33 @@ def thaw() -> None:
     Python never promises). Where a program called ``pytest.main()`` and goes on, they are
     collected as before.
     """
-    if not exits_after_run(pytest.main.__code__, _command_line_entries()):
+    runs, entries = _run_and_entry_points()
+    if not exits_after_run(runs, entries):
         gc.unfreeze()
 
 
-def _command_line_entries() -> set[CodeType]:
-    """The command-line entry points of pytest, which exit once ``pytest.main`` returns."""
-    from _pytest import config  # noqa: PLC0415 - where they are (``_console_main`` from 9.1)
+def _run_and_entry_points() -> tuple[set[CodeType], set[CodeType]]:
+    """The code of pytest's run (``pytest.main``) and of its command-line entry points.
 
-    names = ("_console_main", "console_main")
-    return {getattr(config, name).__code__ for name in names if hasattr(config, name)}
+    From pytest 9.1 both ``pytest.main`` and the entry point ``_console_main`` call ``_main``;
+    before, ``console_main`` called ``main``.
+    """
+    from _pytest import config  # noqa: PLC0415 - where they are defined
+
+    def codes(*names: str) -> set[CodeType]:
+        return {getattr(config, name).__code__ for name in names if hasattr(config, name)}
+
+    return codes("_main", "main"), codes("_console_main", "console_main")
 
 
-def exits_after_run(main: CodeType, entries: set[CodeType]) -> bool:
-    """Whether the innermost run of ``main`` (``pytest.main``) was called by one of ``entries``.
+def exits_after_run(runs: set[CodeType], entries: set[CodeType]) -> bool:
+    """Whether the innermost frame running one of ``runs`` was called by one of ``entries``.
 
     A run inside another (``pytester``'s in-process runs) has the outer run's entry point
     further out on the stack, not as its caller: that process goes on.
     """
     frame: FrameType | None = sys._getframe(1)
-    while frame is not None and frame.f_code is not main:
+    while frame is not None and frame.f_code not in runs:
         frame = frame.f_back
     caller = frame.f_back if frame is not None else None
     return caller is not None and caller.f_code in entries

@@ -325,7 +325,7 @@ def test_a_run_exits_after_it_when_the_command_line_entry_called_it() -> None:
     def main(depth: int) -> bool:  # pytest.main: the innermost frame of it is this run's
         if depth:
             return pytester(depth - 1)
-        return helper_module.exits_after_run(main.__code__, {entry.__code__})
+        return helper_module.exits_after_run({main.__code__}, {entry.__code__})
 
     def pytester(depth: int) -> bool:  # a run inside a run, as pytester's in-process runs are
         return main(depth)
@@ -333,12 +333,31 @@ def test_a_run_exits_after_it_when_the_command_line_entry_called_it() -> None:
     assert entry(0) is True
     assert entry(1) is False
     assert pytester(0) is False
-    assert helper_module.exits_after_run(main.__code__, {entry.__code__}) is False
-    # Where this pytest's console script and ``python -m pytest`` enter.
-    from _pytest import config
+    assert helper_module.exits_after_run({main.__code__}, {entry.__code__}) is False
 
-    entries = helper_module._command_line_entries()
-    assert getattr(config, "_console_main", config.console_main).__code__ in entries
+
+#: A conftest recording whether the helper would take its run for pytest's command line's.
+EXITS_RECORDER = (
+    "import json\n\n\ndef pytest_sessionfinish(session):\n"
+    "    from pytest_phase7.helper import _run_and_entry_points, exits_after_run\n"
+    "    exits = exits_after_run(*_run_and_entry_points())\n"
+    "    (session.config.rootpath / 'exits.json').write_text(json.dumps(exits))\n"
+)
+
+
+def test_pytest_on_the_command_line_exits_with_the_objects_frozen(
+    pytester: pytest.Pytester,
+) -> None:
+    """This pytest's entry points as the helper sees them, on the command line and in a program."""
+    pytester.makeconftest(EXITS_RECORDER)
+    pytester.makepyfile(test_one="def test_one():\n    pass\n")
+    exits = pytester.path / "exits.json"
+    run = pytester.runpytest_subprocess("-p", "no:randomly")
+    assert run.ret == 0, run.stdout.str()
+    assert json.loads(exits.read_text(encoding="utf-8")) is True
+    called = pytester.runpytest_inprocess("-p", "no:randomly")  # pytest.main() in a program
+    assert called.ret == 0, called.stdout.str()
+    assert json.loads(exits.read_text(encoding="utf-8")) is False
 
 
 def test_the_helper_is_not_used_where_its_answer_could_differ(
