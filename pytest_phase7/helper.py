@@ -141,7 +141,10 @@ def start_helper(config: pytest.Config, start: StartUp) -> bool:
     """Fork the helper when it can do this run's work; False when the test process must do it."""
     if why_not_helper(config, start.namespace, start.settings):
         return False
-    helper = config.stash[HELPER_KEY] = fork_helper(config, start)
+    try:
+        helper = config.stash[HELPER_KEY] = fork_helper(config, start)
+    except OSError:  # no process to spare (EAGAIN, ENOMEM): the work stays here
+        return False
     config.add_cleanup(thaw)  # last, after the helper is stopped
     # However the run ends (a usage error before pytest_configure too), the helper is stopped.
     config.add_cleanup(helper.close)
@@ -149,7 +152,7 @@ def start_helper(config: pytest.Config, start: StartUp) -> bool:
 
 
 def fork_helper(config: pytest.Config, start: StartUp) -> Helper:
-    """Fork the helper process and connect to it."""
+    """Fork the helper process and connect to it; ``OSError`` when the system cannot fork."""
     reap_finished()
     sys.stdout.flush()  # what is buffered is the test process's to write, not the child's too
     sys.stderr.flush()
@@ -160,7 +163,13 @@ def fork_helper(config: pytest.Config, start: StartUp) -> Helper:
     # object it walks: the objects that exist now are put out of its reach, as Python's docs
     # advise before a fork, so that neither process copies pages only to collect (see thaw).
     gc.freeze()
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except OSError:
+        gc.unfreeze()
+        for fd in (requests, to_child, from_child, answers):
+            os.close(fd)
+        raise
     if pid == 0:  # pragma: no cover - the child; test_helper.py also runs serve() in a thread
         os.close(to_child)
         os.close(from_child)

@@ -318,6 +318,22 @@ def test_the_objects_at_the_fork_are_frozen_and_a_program_gets_them_back(
         gc.unfreeze()
 
 
+def test_a_fork_the_system_refuses_leaves_the_work_in_the_test_process(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refused() -> int:
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", refused)
+    monkeypatch.setattr(helper_module, "why_not_helper", lambda *args: "")
+    gc.unfreeze()  # whatever this process froze before is the collector's again
+    config = pytester.parseconfig()
+    start = StartUp(argparse.Namespace(), Settings(), {}, "")
+    assert helper_module.start_helper(config, start) is False
+    assert helper_module.HELPER_KEY not in config.stash
+    assert gc.get_freeze_count() == 0  # nothing stays frozen for a fork that did not happen
+
+
 def test_a_run_exits_after_it_when_the_command_line_entry_called_it() -> None:
     def entry(depth: int) -> bool:
         return main(depth)
