@@ -176,11 +176,7 @@ def start_static_early(
 
     if not cache_is_stable(config, namespace) or settings.changed_since:
         return
-    gates = [
-        gate
-        for gate in static_gates()
-        if not gate.needs_session and (settings.gates is None or gate.name in settings.gates)
-    ]
+    gates = [g for g in static_gates() if settings.gates is None or g.name in settings.gates]
     try:
         manifest, resolutions, project_files = load_plan(
             config, settings, table, label, from_cli=namespace

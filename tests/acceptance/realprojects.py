@@ -41,6 +41,8 @@ else:  # pragma: no cover - Python 3.10
 HERE = Path(__file__).resolve().parent
 CHECKOUT = HERE.parent.parent
 PROJECTS_FILE = HERE / "projects.toml"
+#: The tier's own pytest plugins (``harness_plugins``), importable in a project's run only.
+HARNESS_DIR = HERE / "harness"
 
 CACHE_ENV = "PHASE7_ACCEPTANCE_CACHE"
 DEFAULT_CACHE = "~/.cache/pytest-phase7/acceptance"
@@ -102,6 +104,7 @@ class Project:
     targets: Mapping[int, str]
     may_fail: Mapping[str, str]
     cases: tuple[Case, ...]
+    harness_plugins: tuple[str, ...] = ()
 
 
 def load_projects(path: Path = PROJECTS_FILE) -> list[Project]:
@@ -126,6 +129,7 @@ def load_projects(path: Path = PROJECTS_FILE) -> list[Project]:
                 targets={int(k): v for k, v in raw["targets"].items()},
                 may_fail=dict(raw.get("may_fail", {})),
                 cases=tuple(Case(c["id"], tuple(c["args"])) for c in raw["cases"]),
+                harness_plugins=tuple(raw.get("harness_plugins", ())),
             )
         )
     return projects
@@ -459,8 +463,12 @@ def run_env(venv: Path, project: Project, root: Path) -> dict[str, str]:
     }
     env["PATH"] = os.pathsep.join([str(venv / "bin"), env.get("PATH", "")])
     env["VIRTUAL_ENV"] = str(venv)
-    if project.import_paths:
-        env["PYTHONPATH"] = os.pathsep.join(str(root / p) for p in project.import_paths)
+    paths = [str(root / p) for p in project.import_paths]
+    if project.harness_plugins:
+        # Last: the project's own modules come first, and the plugins' names are the tier's.
+        paths.append(str(HARNESS_DIR))
+    if paths:
+        env["PYTHONPATH"] = os.pathsep.join(paths)
     return env
 
 
@@ -504,6 +512,7 @@ def run_phase7(
         str(venv_python(venv)),
         "-m",
         "pytest",
+        *(arg for name in project.harness_plugins for arg in ("-p", name)),
         *args,
         "--phase7",
         f"--phase7-json={report}",

@@ -7,11 +7,13 @@ comparison that cannot fail is caught without downloading anything.
 from __future__ import annotations
 
 import io
+import os
 import tarfile
 from pathlib import Path
 
 import pytest
 from realprojects import (
+    HARNESS_DIR,
     MAX_CONFIG_LINES,
     AcceptanceError,
     CoverageFile,
@@ -26,6 +28,7 @@ from realprojects import (
     load_projects,
     make_checkout,
     parse_interrogate_total,
+    run_env,
     target_files,
     venv_key,
 )
@@ -240,3 +243,62 @@ def test_the_venv_key_changes_with_the_requirements() -> None:
     assert venv_key(["a==1"]) == venv_key(["a==1"])
     assert venv_key(["a==1"]) != venv_key(["a==2"])
     assert len(venv_key([])) == 16
+
+
+def test_every_harness_plugin_is_a_module_of_the_harness_put_last_on_the_path(
+    tmp_path: Path,
+) -> None:
+    with_plugins = [p for p in PROJECTS if p.harness_plugins]
+    assert with_plugins  # attrs' Hypothesis deadline
+    for project in with_plugins:
+        for name in project.harness_plugins:
+            assert (HARNESS_DIR / f"{name}.py").is_file(), name
+        path = run_env(tmp_path, project, tmp_path)["PYTHONPATH"].split(os.pathsep)
+        assert path[-1] == str(HARNESS_DIR)
+        assert path[:-1] == [str(tmp_path / p) for p in project.import_paths]
+    without = next(p for p in PROJECTS if not p.harness_plugins and not p.import_paths)
+    assert "PYTHONPATH" not in run_env(tmp_path, without, tmp_path)
+
+
+HYPOTHESIS_CONFTEST = """
+from hypothesis import settings
+
+def pytest_configure(config):
+    settings.register_profile("strict", max_examples=2, deadline=1)
+    settings.load_profile("strict")
+"""
+
+HYPOTHESIS_TESTS = """
+import time
+from hypothesis import given, settings, strategies as st
+
+@given(st.none())
+def test_default_settings(n):
+    time.sleep(0.02)
+
+@settings(max_examples=2)
+@given(st.none())
+def test_own_settings(n):
+    time.sleep(0.02)
+
+def test_profile_kept():
+    assert settings().max_examples == 2
+    assert settings().deadline is None
+"""
+
+
+@pytest.mark.parametrize("loaded", [True, False], ids=["with-plugin", "without"])
+def test_the_no_deadline_plugin_lifts_the_conftest_deadline_and_keeps_the_rest(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, loaded: bool
+) -> None:
+    pytester.makeconftest(HYPOTHESIS_CONFTEST)
+    pytester.makepyfile(test_timing=HYPOTHESIS_TESTS)
+    monkeypatch.setenv("PYTHONPATH", str(HARNESS_DIR))
+    plugin = ["-p", "phase7_acceptance_no_deadline"] if loaded else []
+    result = pytester.runpytest_subprocess(*plugin, "-p", "no:cacheprovider")
+    if loaded:
+        result.assert_outcomes(passed=3)
+    else:
+        # The 1 ms deadline the conftest set fails both sleeping tests, and the profile check.
+        result.assert_outcomes(failed=3)
+        result.stdout.fnmatch_lines(["*DeadlineExceeded*"])
