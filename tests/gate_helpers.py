@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import subprocess
+from collections.abc import Iterator, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -63,3 +64,31 @@ def sarif_schema() -> dict[str, Any]:
     schema: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     assert schema["id"].endswith("/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json")
     return schema
+
+
+class VanishingEnviron(MutableMapping[str, str]):
+    """``os.environ`` as another thread leaves it: ``gone`` is listed, then removed before read.
+
+    pytest removes ``PYTEST_CURRENT_TEST`` after every test while the gates run in threads.
+    """
+
+    def __init__(self, data: dict[str, str], gone: str = "PYTEST_CURRENT_TEST") -> None:
+        self.data = dict(data)
+        self.gone = gone
+
+    def __getitem__(self, key: str) -> str:
+        if key == self.gone:
+            raise KeyError(key)
+        return self.data[key]
+
+    def __setitem__(self, key: str, value: str) -> None:
+        self.data[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([*self.data, self.gone])
+
+    def __len__(self) -> int:
+        return len(self.data) + 1

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from gate_helpers import DictStore
+from gate_helpers import DictStore, VanishingEnviron
 
 from pytest_phase7.gates import cache as cache_module
 from pytest_phase7.gates.base import GateRequest, GateResult, GateRun, GateStatus
@@ -145,6 +146,17 @@ def test_report_only_settings_share_the_cached_result(repo: Path):
 def test_env_change_is_a_miss(repo: Path, monkeypatch: pytest.MonkeyPatch):
     change = lambda: monkeypatch.setenv("MYPYPATH", "/elsewhere")  # noqa: E731
     assert run_twice(CountingGate(), repo, change) == 2
+
+
+def test_the_key_is_computed_while_a_variable_is_removed(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gate = CountingGate()
+    request = request_for(repo)
+    before = cache_module.fingerprint(gate, gate.cache_policy, request, ("target.py",))
+    monkeypatch.setattr(cache_module.os, "environ", VanishingEnviron(dict(os.environ)))
+    during = cache_module.fingerprint(gate, gate.cache_policy, request, ("target.py",))
+    assert during == before
 
 
 def test_error_runs_are_not_stored(repo: Path):

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from deterministic import SteppingClock
+from gate_helpers import VanishingEnviron
 
 from pytest_phase7.gates import tools as tools_module
 from pytest_phase7.gates.tools import (
@@ -17,6 +18,7 @@ from pytest_phase7.gates.tools import (
     ToolMissing,
     ToolOutput,
     autogroup_niceness,
+    environ_now,
     missing_files,
     realpath_key,
     run_tool,
@@ -264,3 +266,18 @@ def test_a_tools_group_niceness_is_ours_lowered_by_the_niceness_asked(
     written = {path.name: path.read_text() for path in tmp_path.glob("autogroup-*")}
     del written[f"autogroup-{os.getpid()}"]
     assert list(written.values()) == ["13"]
+
+
+def test_a_variable_removed_while_the_environment_is_copied_is_left_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    environ = VanishingEnviron({**os.environ, "KEPT": "1"})
+    with pytest.raises(KeyError):
+        dict(environ.items())  # what copying os.environ does: list the keys, then read each
+    monkeypatch.setattr(os, "environ", environ)
+    copy = environ_now()
+    assert copy["KEPT"] == "1"
+    assert "PYTEST_CURRENT_TEST" not in copy
+    script = "import os; print(os.environ['KEPT'], 'PYTEST_CURRENT_TEST' in os.environ)"
+    out = run_tool([sys.executable, "-c", script], tmp_path, timeout=60)
+    assert (out.returncode, out.stdout.split()) == (0, ["1", "False"])

@@ -39,6 +39,7 @@ from pytest_phase7.gates.base import (
     result_from_json,
     result_to_json,
 )
+from pytest_phase7.gates.tools import environ_now
 from pytest_phase7.settings import Settings
 
 #: Files whose content configures ruff, mypy or interrogate (searched in every ancestor folder).
@@ -306,7 +307,7 @@ def fingerprint(
     if digests is None:
         digests = FileDigests()
     digest = hashlib.sha256()
-    env = sorted((k, v) for k, v in os.environ.items() if k.startswith(ENV_PREFIXES))
+    env = sorted((k, v) for k, v in environ_now().items() if k.startswith(ENV_PREFIXES))
     head = [
         f"format={CACHE_FORMAT}",
         f"phase7={__version__}",

@@ -55,6 +55,22 @@ _RUNNING: set[subprocess.Popen[bytes]] = set()
 _RUNNING_LOCK = threading.Lock()
 
 
+def environ_now() -> dict[str, str]:
+    """A copy of ``os.environ`` that another thread setting or removing a variable cannot break.
+
+    pytest sets and removes ``PYTEST_CURRENT_TEST`` around every test while the gates run in
+    threads beside them. Copying ``os.environ`` (``dict()``, ``.items()``, ``.copy()``) lists its
+    keys first and reads each value after, so a variable removed in between raises ``KeyError``;
+    a variable gone by the time it is read is left out instead.
+    """
+    copy = {}
+    for key in list(os.environ):
+        value = os.environ.get(key)
+        if value is not None:
+            copy[key] = value
+    return copy
+
+
 def python_executable() -> str:
     """The Python that runs ``python -m TOOL``: the one running pytest.
 
@@ -141,7 +157,7 @@ def run_tool(
     session's critical path: it then uses the CPU the tests and the slowest tool leave idle.
     """
     command = [str(part) for part in argv]
-    environment = {k: v for k, v in os.environ.items() if k not in MEASUREMENT_ENV}
+    environment = {k: v for k, v in environ_now().items() if k not in MEASUREMENT_ENV}
     environment.update(env or {})
     started = time.perf_counter()
     try:
