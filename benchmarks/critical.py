@@ -27,7 +27,10 @@ the verdict is printed in the summary after its answer, pytest's exit still to c
 **CPU floor** = A's CPU seconds (process tree) / the number of cores. Against the mypy floor,
 A's excess is taken apart: phase7's planning before mypy starts, mypy's run inside A against
 its run next to the tests alone, A's time after mypy ends beyond pytest's exit, and phase7
-starting later than E0's start-up. Section ``critical:TAG`` of ``RESULTS.md``.
+starting later than E0's start-up. A third table gives mypy's process alone, beside the tests
+and inside A, wall and CPU seconds (``wait4``'s count as it is reaped), so that mypy running
+slower inside A reads as more work (CPU) or as waiting for a core (wall beyond CPU). Section
+``critical:TAG`` of ``RESULTS.md``.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from common import median, update_section
+from measure import adopt_orphans, reap_orphans
 from realrun import ALL_CACHES, Prepared, all_projects, clear, prepare
 
 PROBE = """
@@ -66,10 +70,29 @@ def _line(record):
 
 
 def _timed_tools():
-    # In the process that runs the gates (the helper, or pytest itself): each tool's run.
+    # In the process that runs the gates (the helper, or pytest itself): each tool's run, and
+    # the CPU seconds of mypy's process as the kernel counts them when it is reaped.
+    import resource
+    import subprocess
+
     from pytest_phase7.gates import mypy as gate
 
     original = gate.run_tool
+    popen_init, commands = subprocess.Popen.__init__, {}
+
+    def init(self, args, *rest, **kwargs):
+        popen_init(self, args, *rest, **kwargs)
+        commands[self.pid] = " ".join(str(a) for a in args[1:4])
+
+    def reap(pid, options):
+        found, status, usage = os.wait4(pid, options)
+        if found in commands:
+            own = resource.getrusage(resource.RUSAGE_SELF)  # the helper's, since its fork
+            cpu = usage.ru_utime + usage.ru_stime
+            _line(["cpu", commands.pop(found), cpu, own.ru_utime + own.ru_stime])
+        return found, status
+
+    subprocess.Popen.__init__, os.waitpid = init, reap
 
     def run_tool(argv, *args, **kwargs):
         started = time.time()
@@ -156,7 +179,9 @@ def _run(
     with log.open("ab") as out:
         started = time.time()
         subprocess.run(list(argv), cwd=prepared.root, env=env, stdout=out, stderr=out, check=False)
-    return started, time.time()
+        ended = time.time()
+    reap_orphans()  # the helper, which A leaves to exit: its CPU is A's
+    return started, ended
 
 
 def _together(
@@ -181,6 +206,7 @@ def _together(
             thread.start()
         for thread in threads:
             thread.join()
+    reap_orphans()
     return found
 
 
@@ -215,14 +241,16 @@ def measure(
         add("E0 exit", ended - stamps["summary"])
 
         clear(prepared.root, (".mypy_cache",))
-        started, ended = _run(mypy, prepared, env, log)
-        add("M wall", ended - started)
+        alone = _together({"M": mypy}, prepared, env, log)
+        add("M wall", alone["M"][0])
+        add("M CPU", alone["M"][1])
 
         clear(prepared.root, (".mypy_cache", ".coverage"))
         both = _together({"E": commands["E"][0][0], "M": mypy}, prepared, env, log)
         add("E wall beside M", both["E"][0])
         add("E CPU beside M", both["E"][1])
         add("M wall beside E", both["M"][0])
+        add("M CPU beside E", both["M"][1])
 
         clear(prepared.root, ALL_CACHES)
         cpu = _cpu_children()
@@ -240,6 +268,12 @@ def measure(
         if checks:
             add("A mypy start", checks[0][1] - started)
             add("A mypy end", checks[0][2] - started)
+        cpu_of_mypy = [r for r in runs if r[0] == "cpu" and r[1].startswith("-m mypy -O")]
+        if cpu_of_mypy:
+            add("A mypy CPU", cpu_of_mypy[0][2])
+            add("A helper CPU to mypy end", cpu_of_mypy[0][3])
+        others = [r[2] for r in runs if r[0] == "cpu" and not r[1].startswith("-m mypy -O")]
+        add("A other tools CPU", sum(others))
         print(
             f"   {prepared.project.name}: "
             + ", ".join(f"{k} {v[-1]:.2f}" for k, v in values.items()),
@@ -255,7 +289,10 @@ def report(results: dict[str, dict[str, list[float]]], command: str, cores: int)
     plugin sees its configuration, mypy's run next to the tests, and pytest's own exit from its
     terminal summary on (the verdict is printed there, after mypy's answer). A's excess over it,
     taken apart: phase7's planning before mypy starts, mypy's run inside A against its run next
-    to the tests alone, and what A does after mypy ends beyond pytest's exit.
+    to the tests alone, and what A does after mypy ends beyond pytest's exit. Last, mypy's own
+    process, wall and CPU seconds (the kernel's count when it is reaped), alone, beside the
+    tests and inside A: more CPU inside A is mypy doing more or running slower per instruction
+    (caches, memory), more wall than CPU is mypy waiting for a core.
     """
     lines = [
         f"Command: `{command}` ({time.strftime('%Y-%m-%d %H:%M')}; medians in seconds; "
@@ -272,6 +309,13 @@ def report(results: dict[str, dict[str, list[float]]], command: str, cores: int)
         "| A / max(E0, M) | A / highest floor | A - mypy floor: planning + mypy slower "
         "+ after mypy + later start |",
         "|---|" + "---:|" * 6 + "---|",
+    ]
+    mypy_rows = [
+        "",
+        "| project | mypy alone: wall (CPU) | beside the tests | inside A "
+        "| inside A - beside the tests: wall = CPU + waiting "
+        "| A: the helper's CPU until mypy ends | A: the other tools' CPU (nice 19) |",
+        "|---|" + "---:|" * 3 + "---|" + "---:|" * 2,
     ]
     nan = float("nan")
     for name, values in results.items():
@@ -309,7 +353,17 @@ def report(results: dict[str, dict[str, list[float]]], command: str, cores: int)
             + " ".join(f"{part:+.2f}" for part in parts)
             + " |"
         )
-    return "\n".join(lines + floors)
+        inside = (end - start, m.get("A mypy CPU", nan))
+        beside = (m["M wall beside E"], m["M CPU beside E"])
+        more_cpu = inside[1] - beside[1]
+        mypy_rows.append(
+            f"| {name} | {m['M wall']:.2f} ({m['M CPU']:.2f}) | {beside[0]:.2f} ({beside[1]:.2f}) "
+            f"| {inside[0]:.2f} ({inside[1]:.2f}) "
+            f"| {inside[0] - beside[0]:+.2f} = {more_cpu:+.2f} "
+            f"{(inside[0] - beside[0]) - more_cpu:+.2f} "
+            f"| {m.get('A helper CPU to mypy end', nan):.2f} | {m['A other tools CPU']:.2f} |"
+        )
+    return "\n".join(lines + floors + mypy_rows)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -329,6 +383,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     unknown = [n for n in names if n not in known]
     if unknown:
         parser.error(f"unknown project(s) {', '.join(unknown)}; choose from {', '.join(known)}")
+    adopt_orphans()  # A's helper outlives pytest: its CPU is A's
     workdir = args.workdir.resolve()
     logdir = workdir / "logs"
     logdir.mkdir(parents=True, exist_ok=True)

@@ -3,7 +3,10 @@
 * **Wall**: ``time.perf_counter`` around the child's life.
 * **CPU**: the delta of ``resource.getrusage(RUSAGE_CHILDREN)`` (user + system) across the run.
   The kernel adds a child's CPU time, *including that of every descendant it waited for*
-  (pytest waits for mypy, ruff and the interrogate worker), when we reap it.
+  (pytest waits for mypy, ruff and the interrogate worker), when we reap it. A descendant left
+  to exit on its own (``pytest --phase7``'s helper, after its answer) would be reparented to
+  init and its CPU lost: this process adopts such orphans (:func:`adopt_orphans`, Linux) and
+  reaps them after the command (:func:`reap_orphans`).
 * **Peak RSS, tree**: every ``POLL_SECONDS`` the process tree is walked through
   ``/proc/<pid>/task/<tid>/children`` (children of *every thread*: phase7's gates start their
   tools from background threads) and the ``VmRSS`` of all its processes is summed; the largest
@@ -19,6 +22,7 @@ No psutil, no ``/usr/bin/time``: only the standard library and ``/proc`` (Linux)
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import resource
 import subprocess
@@ -96,6 +100,44 @@ def _cpu_children() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+#: ``prctl(2)``'s option making a process the reaper of its descendants' orphans (Linux).
+_PR_SET_CHILD_SUBREAPER = 36
+
+#: How long :func:`reap_orphans` waits for an adopted orphan still running.
+ORPHAN_SECONDS = 30.0
+
+
+def adopt_orphans() -> bool:
+    """Become the reaper of this process's orphaned descendants (Linux), so that their CPU counts.
+
+    Without it a descendant that outlives its parent (``pytest --phase7``'s helper is told to stop
+    and left to exit) is reparented to init, and ``RUSAGE_CHILDREN`` never sees its CPU seconds.
+    False where the platform has no such call.
+    """
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def reap_orphans(timeout: float = ORPHAN_SECONDS) -> None:
+    """Wait for every child left to this process, adopted orphans included (CPU, not wall).
+
+    Call it only when no other thread has a child it is about to wait for.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            if time.monotonic() > deadline:
+                return  # a stuck descendant: its CPU is not counted, the run goes on
+            time.sleep(0.005)
+
+
 def run_measured(
     argv: Sequence[str],
     cwd: Path,
@@ -103,6 +145,7 @@ def run_measured(
     log: Path,
 ) -> Measurement:
     """Run ``argv`` in ``cwd`` with output to ``log`` and return what it cost."""
+    adopt_orphans()
     cpu_before = _cpu_children()
     with log.open("ab") as out:
         out.write(("\n$ " + " ".join(argv) + "\n").encode())
@@ -118,6 +161,7 @@ def run_measured(
         poller.done.set()
         poller.join()
         process.returncode = os.waitstatus_to_exitcode(status)
+    reap_orphans()
     cpu = _cpu_children() - cpu_before
     return Measurement(
         wall=wall,

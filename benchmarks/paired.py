@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -24,11 +25,17 @@ import tempfile
 import time
 from pathlib import Path
 
+from measure import adopt_orphans, reap_orphans
 from realrun import Prepared, all_projects, clear, prepare
 
 
 def timed(argv: list[str], prepared: Prepared) -> tuple[float, float]:
-    """Run ``argv`` in the checkout; its wall seconds and its process tree's CPU seconds."""
+    """Run ``argv`` in the checkout; its wall seconds and its process tree's CPU seconds.
+
+    The tree includes what outlives the command (phase7's helper, left to exit after its answer).
+    """
+    adopt_orphans()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     process = subprocess.Popen(
         argv,
@@ -37,9 +44,13 @@ def timed(argv: list[str], prepared: Prepared) -> tuple[float, float]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    _, status, usage = os.wait4(process.pid, 0)
+    _, status, _ = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - started
     process.returncode = os.waitstatus_to_exitcode(status)
-    return time.perf_counter() - started, usage.ru_utime + usage.ru_stime
+    reap_orphans()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    return wall, cpu
 
 
 def main() -> int:
