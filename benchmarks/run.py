@@ -3,6 +3,10 @@
 Usage (from the repository root, with the project's venv)::
 
     .venv/bin/python benchmarks/run.py --size medium [--repeat 5] [--warmup 1] [--only A,B,E]
+    .venv/bin/python benchmarks/run.py --projects toolz,idna,typeguard [--repeat 5] [--baseline DIR]
+
+The second form measures real projects (pinned sdists, downloaded on first use) and is
+``realrun.py``'s: see that module.
 
 Generates the synthetic project (``benchmarks/generate.py``) into ``--workdir`` (default
 ``/tmp/phase7-bench/<size>``), then, for each repetition, runs every selected configuration once,
@@ -628,7 +632,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--from-json", action="store_true", help="re-render results/<size>.json, run nothing"
     )
     parser.add_argument("--coverage-cost", action="store_true", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
+    parser.add_argument(
+        "--projects",
+        help="real projects instead of a generated one (comma-separated names of realrun.py): "
+        "E, M, C, A, B and the ratios per project, run by realrun.py with these options and its "
+        "own (--baseline)",
+    )
+    args, rest = parser.parse_known_args(argv)
+    if args.projects is not None:
+        from realrun import main as real_projects
+
+        return real_projects(list(sys.argv[1:] if argv is None else argv))
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     if args.coverage_cost:
         return coverage_cost(args.workdir.resolve())
     _, _, default_repeat, default_warmup = SIZES[args.size]
