@@ -38,7 +38,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -48,7 +47,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from common import median, update_section
-from measure import adopt_orphans, reap_orphans
+from measure import adopt_orphans, cpu_children, reap_orphans
 from realrun import ALL_CACHES, Prepared, all_projects, clear, prepare
 
 PROBE = """
@@ -167,11 +166,6 @@ def _write():
 """
 
 
-def _cpu_children() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
 def _run(
     argv: Sequence[str], prepared: Prepared, env: dict[str, str], log: Path
 ) -> tuple[float, float]:
@@ -231,9 +225,9 @@ def measure(
     for _ in range(repeat):
         add("load", os.getloadavg()[0])
         clear(prepared.root, (".coverage",))
-        cpu = _cpu_children()
+        cpu = cpu_children()
         started, ended = _run(e0, prepared, env, log)
-        add("E0 CPU", _cpu_children() - cpu)
+        add("E0 CPU", cpu_children() - cpu)
         stamps = json.loads(out_file.read_text(encoding="utf-8"))["stamps"]
         add("E0 to start-up", stamps["start-up"] - started)
         add("E0 to tests", stamps["tests start"] - started)
@@ -253,9 +247,9 @@ def measure(
         add("M CPU beside E", both["M"][1])
 
         clear(prepared.root, ALL_CACHES)
-        cpu = _cpu_children()
+        cpu = cpu_children()
         started, ended = _run(a, prepared, env, log)
-        add("A CPU", _cpu_children() - cpu)
+        add("A CPU", cpu_children() - cpu)
         add("A wall", ended - started)
         record = json.loads(out_file.read_text(encoding="utf-8"))
         stamps, runs = record["stamps"], record["runs"]

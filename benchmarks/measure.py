@@ -95,7 +95,8 @@ class _Poller(threading.Thread):
             self.done.wait(POLL_SECONDS)
 
 
-def _cpu_children() -> float:
+def cpu_children() -> float:
+    """User + system CPU seconds of this process's reaped children (and what they reaped)."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
 
@@ -146,7 +147,7 @@ def run_measured(
 ) -> Measurement:
     """Run ``argv`` in ``cwd`` with output to ``log`` and return what it cost."""
     adopt_orphans()
-    cpu_before = _cpu_children()
+    cpu_before = cpu_children()
     with log.open("ab") as out:
         out.write(("\n$ " + " ".join(argv) + "\n").encode())
         out.flush()
@@ -162,7 +163,7 @@ def run_measured(
         poller.join()
         process.returncode = os.waitstatus_to_exitcode(status)
     reap_orphans()
-    cpu = _cpu_children() - cpu_before
+    cpu = cpu_children() - cpu_before
     return Measurement(
         wall=wall,
         cpu=cpu,

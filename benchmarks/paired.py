@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -25,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from measure import adopt_orphans, reap_orphans
+from measure import adopt_orphans, cpu_children, reap_orphans
 from realrun import Prepared, all_projects, clear, prepare
 
 
@@ -35,7 +34,7 @@ def timed(argv: list[str], prepared: Prepared) -> tuple[float, float]:
     The tree includes what outlives the command (phase7's helper, left to exit after its answer).
     """
     adopt_orphans()
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    before = cpu_children()
     started = time.perf_counter()
     process = subprocess.Popen(
         argv,
@@ -48,9 +47,7 @@ def timed(argv: list[str], prepared: Prepared) -> tuple[float, float]:
     wall = time.perf_counter() - started
     process.returncode = os.waitstatus_to_exitcode(status)
     reap_orphans()
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
-    return wall, cpu
+    return wall, cpu_children() - before
 
 
 def main() -> int:
